@@ -1,0 +1,1 @@
+"""Evaluators, one module per evaluation mode; built-ins register on import (nasbench.registry)."""

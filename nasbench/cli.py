@@ -1,0 +1,187 @@
+"""The ``nasbench`` command line.
+
+Every user error (unknown space, malformed architecture, bad option) prints one line on stderr
+and exits with code 2; nothing is written before the input has been checked.
+
+    nasbench spaces [--json]
+    nasbench sample SPACE --n N --seed S [--param KEY=VALUE ...]
+    nasbench describe SPACE [ARCH ...] [--stdin] [--dataset NAME | --input-shape C,L --classes K]
+                      [--json] [--param KEY=VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nasbench.errors import NasbenchError
+from nasbench.registry import spaces
+from nasbench.space import SearchSpace
+from nasbench.tasks import DATASET_TASKS, task_for
+from nasbench.types import Task
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise NasbenchError(f"{self.prog}: {message}")
+
+
+def _param(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise NasbenchError(f"--param expects KEY=VALUE, got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is a string
+    return key, tuple(value) if isinstance(value, list) else value
+
+
+def _space(args: argparse.Namespace) -> SearchSpace:
+    params = dict(_param(p) for p in args.param)
+    space: SearchSpace = spaces.create(args.space, **params)
+    return space
+
+
+def _task(args: argparse.Namespace) -> Task:
+    if args.input_shape is None:
+        if args.classes is not None:
+            raise NasbenchError("--classes goes with --input-shape")
+        return task_for(args.dataset or "mnist1d")
+    if args.dataset is not None:
+        raise NasbenchError("give either --dataset or --input-shape, not both")
+    try:
+        shape = tuple(int(x) for x in args.input_shape.split(","))
+    except ValueError:
+        raise NasbenchError(
+            f"--input-shape must be C,L or C,H,W, got {args.input_shape!r}"
+        ) from None
+    if args.classes is None:
+        raise NasbenchError("--input-shape needs --classes K")
+    return Task(shape, args.classes, "custom")
+
+
+def cmd_spaces(args: argparse.Namespace) -> None:
+    listed: list[tuple[str, SearchSpace]] = [(n, spaces.create(n)) for n in spaces.names()]
+    if args.json:
+        for name, space in listed:
+            row = {
+                "name": name,
+                "cardinality": space.cardinality(),
+                "decisions": len(space.decisions()),
+                "choices": {d.name: list(d.choices) for d in space.decisions()},
+                "encoding_size": space.encoding_size,
+            }
+            print(json.dumps(row))
+        return
+    print(f"{'space':<14}{'cardinality':>28}  {'decisions':>9}  first decisions")
+    for name, space in listed:
+        card = space.cardinality()
+        shown = ", ".join(f"{d.name} ({len(d.choices)})" for d in space.decisions()[:3])
+        size = "infinite" if card is None else f"{card:,}"
+        print(f"{name:<14}{size:>28}  {len(space.decisions()):>9}  {shown}, ...")
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    if args.n < 0:
+        raise NasbenchError(f"--n must be >= 0, got {args.n}")
+    space = _space(args)
+    rng = np.random.default_rng(args.seed)
+    lines = [space.sample(rng).text for _ in range(args.n)]
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+def cmd_describe(args: argparse.Namespace) -> None:
+    space = _space(args)
+    task = _task(args)
+    texts = list(args.archs)
+    if args.stdin:
+        texts += [line.strip() for line in sys.stdin if line.strip()]
+    if not texts:
+        raise NasbenchError("describe needs architecture strings (arguments or --stdin)")
+    archs = [space.parse(t) for t in texts]  # all checked before anything is printed
+    for arch in archs:
+        counts = space.counts(arch, task)
+        row = {
+            "space": space.name,
+            "arch": arch.text,
+            "canonical": space.canonicalize(arch).text,
+            "key": arch.key,
+            "task": task.name,
+            "input_shape": list(task.input_shape),
+            "classes": task.num_classes,
+            "params": counts.params,
+            "macs": counts.macs,
+        }
+        if args.json:
+            print(json.dumps(row))
+        else:
+            print(
+                f"{arch.text}\n  params {counts.params:,}  macs {counts.macs:,}  "
+                f"canonical {row['canonical']}"
+            )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nasbench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("spaces", help="list the registered search spaces")
+    p.add_argument("--json", action="store_true", help="one JSON object per space")
+    p.set_defaults(func=cmd_spaces)
+
+    def space_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("space", help=f"a registered space ({', '.join(spaces.names())})")
+        p.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="space constructor parameter, TOML value (repeatable)",
+        )
+
+    p = sub.add_parser("sample", help="sample architectures, one string per line")
+    space_args(p)
+    p.add_argument("--n", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("describe", help="parameters, MACs and canonical form of architectures")
+    space_args(p)
+    p.add_argument("archs", nargs="*", metavar="ARCH")
+    p.add_argument("--stdin", action="store_true", help="read architecture strings, one a line")
+    p.add_argument(
+        "--dataset",
+        choices=sorted(DATASET_TASKS),
+        default=None,
+        help="task shape by dataset name (default mnist1d)",
+    )
+    p.add_argument("--input-shape", default=None, metavar="C,L|C,H,W")
+    p.add_argument("--classes", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="one JSON object per architecture")
+    p.set_defaults(func=cmd_describe)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        args.func(args)
+    except NasbenchError as exc:
+        print(f"nasbench: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `nasbench sample ... | head`
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Core value types: frozen dataclasses shared by every role.
+
+Architectures are sequences of categorical decisions (see :mod:`nasbench.space`); a task says what
+a network maps from and to; a budget is what every run of a suite shares; a measurement is what an
+evaluator returns; trial records and run metadata define the stored schema once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from nasbench.errors import NasbenchError
+
+Choice = str
+"""A decision's value. Choices are strings so that every strategy (Optuna categoricals, RL
+logits, Q-table actions, evolution genes) handles every space the same way."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One named categorical decision and the choices allowed at this point of the sequence."""
+
+    name: str
+    choices: tuple[Choice, ...]
+
+    def __post_init__(self) -> None:
+        if not self.choices:
+            raise NasbenchError(f"decision {self.name!r} has no choices")
+        if len(set(self.choices)) != len(self.choices):
+            raise NasbenchError(f"decision {self.name!r} repeats a choice: {self.choices}")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One point of a search space: the values of its decisions, in sequence order.
+
+    Equality and hashing use ``(space, values)`` only. ``text`` is the space's string form and
+    ``key`` its canonical key (isomorphic architectures share a key); both are filled in by the
+    space (``space.make``/``space.parse``), so build architectures through the space.
+    """
+
+    space: str
+    values: tuple[Choice, ...]
+    text: str = field(default="", compare=False)
+    key: str = field(default="", compare=False)
+    names: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return self.text or "|".join(self.values)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a network maps: ``input_shape`` without the batch dimension and the class count.
+
+    ``(C, L)`` is a 1-D sequence (MNIST-1D is ``(1, 40)``), ``(C, H, W)`` an image.
+    """
+
+    input_shape: tuple[int, ...]
+    num_classes: int
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.input_shape) not in (2, 3) or min(self.input_shape) < 1:
+            raise NasbenchError(
+                f"input shape {self.input_shape} is not (C, L) or (C, H, W) with positive sizes"
+            )
+        if self.num_classes < 2:
+            raise NasbenchError(f"a task needs at least 2 classes, got {self.num_classes}")
+
+    @property
+    def spatial_dims(self) -> int:
+        """1 for sequences, 2 for images."""
+        return len(self.input_shape) - 1
+
+    @property
+    def channels(self) -> int:
+        return self.input_shape[0]
+
+
+@dataclass(frozen=True)
+class ArchGraph:
+    """Graph form of an architecture for graph surrogates.
+
+    ``adjacency[i, j] == 1`` means an edge from node ``i`` to node ``j`` (nodes in topological
+    order). ``node_labels[i]`` names node ``i``'s operation (``"input"``, ``"output"``, an op name,
+    or ``"node"`` for a pure sum/concat node). ``edge_labels`` lists ``(i, j, op)`` for spaces whose
+    operations sit on edges (cells); :meth:`to_node_labelled` moves them onto nodes.
+    """
+
+    adjacency: np.ndarray
+    node_labels: tuple[str, ...]
+    edge_labels: tuple[tuple[int, int, str], ...] = ()
+
+    def to_node_labelled(self) -> ArchGraph:
+        """The same graph with every labelled edge ``i -op-> j`` replaced by a node ``op``.
+
+        Each new node is placed just before its target, so the order stays topological.
+        """
+        if not self.edge_labels:
+            return self
+        n = len(self.node_labels)
+        # sort key: original node i -> (i, 0); edge node k into j -> (j - 0.5, k)
+        keys = [(float(i), 0) for i in range(n)]
+        keys += [(j - 0.5, k) for k, (_, j, _) in enumerate(self.edge_labels)]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        position = {old: new for new, old in enumerate(order)}
+        size = len(keys)
+        adj = np.zeros((size, size), dtype=np.int8)
+        labelled = {(i, j) for i, j, _ in self.edge_labels}
+        for i, j in zip(*np.nonzero(self.adjacency), strict=True):
+            if (int(i), int(j)) not in labelled:
+                adj[position[int(i)], position[int(j)]] = 1
+        labels = [""] * size
+        for i, label in enumerate(self.node_labels):
+            labels[position[i]] = label
+        for k, (i, j, op) in enumerate(self.edge_labels):
+            node = position[n + k]
+            labels[node] = op
+            adj[position[i], node] = 1
+            adj[node, position[j]] = 1
+        return ArchGraph(adj, tuple(labels))
+
+
+@dataclass(frozen=True)
+class ModelCounts:
+    """Dense parameter count and multiply-accumulates of one forward pass at batch size 1.
+
+    MACs count convolutions and linear layers only (the usual convention of thop/ptflops);
+    normalisation, activations, pooling and additions are not counted.
+    """
+
+    params: int
+    macs: int
+
+
+class Status(StrEnum):
+    """How an evaluation ended."""
+
+    OK = "ok"
+    FAILED = "failed"  # diverged (NaN), crashed or otherwise produced no usable accuracy
+    STOPPED = "stopped"  # stopped early by the evaluator (e.g. learning-curve extrapolation)
+
+
+class Constraint(StrEnum):
+    """How budget constraints (latency, params, MACs) act on a proposal."""
+
+    HARD = "hard"  # infeasible proposals are recorded but never become the incumbent
+    SOFT = "soft"  # MnasNet reward acc * (latency / limit) ** w
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The budget every run of a suite shares.
+
+    ``cost_s`` is simulated search cost in seconds (training time as the evaluator reports or the
+    benchmark records); ``evaluations`` caps the number of evaluations; a run stops at whichever
+    is spent first. ``sparsity`` is the target fraction of zero weights, ``0 <= s < 1``.
+    """
+
+    cost_s: float | None = None
+    evaluations: int | None = None
+    sparsity: float = 0.0
+    latency_ms: float | None = None
+    latency_device: str | None = None
+    params_m: float | None = None
+    macs_m: float | None = None
+    constraint: Constraint = Constraint.HARD
+    soft_weight: float = -0.07  # MnasNet's w (Tan et al. 2019, Eq. 2)
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.sparsity < 1.0) or math.isnan(self.sparsity):
+            raise NasbenchError(f"sparsity must be in [0, 1), got {self.sparsity}")
+        if self.cost_s is None and self.evaluations is None:
+            raise NasbenchError("a budget needs cost_s and/or evaluations")
+        for name in ("cost_s", "evaluations", "latency_ms", "params_m", "macs_m"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise NasbenchError(f"budget {name} must be positive, got {value}")
+        if (self.latency_ms is None) != (self.latency_device is None):
+            raise NasbenchError("latency_ms and latency_device go together: give both or neither")
+        object.__setattr__(self, "constraint", Constraint(self.constraint))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What an evaluator returns for one architecture at one fidelity.
+
+    Accuracies are fractions in [0, 1] (tabular benchmarks convert from percent); ``cost_s`` is the
+    simulated search cost this evaluation spends; ``curve`` holds per-epoch validation accuracy.
+    ``status`` other than ``OK`` means the accuracies are not usable (``nan``).
+    """
+
+    val_acc: float
+    test_acc: float
+    cost_s: float
+    status: Status = Status.OK
+    sparsity: float = 0.0
+    latency_ms: float = math.nan
+    params: int = 0
+    nonzero_params: int = 0
+    macs: int = 0
+    effective_macs: int = 0
+    curve: tuple[float, ...] = ()
+    val_acc_std: float = 0.0  # predictive uncertainty (surrogates, curve extrapolation)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One row of a run's record: one evaluation, as the runner saw it.
+
+    ``feasible`` is the budget's verdict on the constraints; ``cumulative_cost_s`` is the ledger
+    after this trial; ``overhead_s`` is the strategy's own wall time for this proposal.
+    """
+
+    trial: int
+    arch: str
+    key: str
+    fidelity: float
+    status: Status
+    feasible: bool
+    val_acc: float
+    test_acc: float
+    cost_s: float
+    cumulative_cost_s: float
+    overhead_s: float
+    sparsity: float
+    latency_ms: float
+    params: int
+    macs: int
+    incumbent_arch: str
+    incumbent_val_acc: float
+    incumbent_test_acc: float
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """Metadata stored once per run: enough to reproduce it."""
+
+    suite: str
+    run_id: str
+    seed: int
+    space: str
+    strategy: str
+    evaluator: str
+    config_json: str  # the fully resolved config of this run
+    nasbench_version: str
+    python_version: str
+    platform: str
+    git_commit: str
+    started_at: str  # ISO 8601, UTC

@@ -1,0 +1,1 @@
+"""Performance predictors behind one fit/predict interface; built-ins register on import."""
