@@ -8,12 +8,12 @@ global pooling and a linear classifier. Architectures print and parse as NAS-Ben
 
 >>> import numpy as np
 >>> space = NB201Space()
->>> arch = space.parse(
+>>> arch = space.parse(  # c10_params_M in the benchmark: 0.802426
 ...     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
 ...     "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 ... )
 >>> space.counts(arch, Task((3, 32, 32), 10)).params
-1073466
+802426
 >>> space.cardinality()
 15625
 

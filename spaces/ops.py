@@ -8,7 +8,10 @@ Every space builds networks for 1-D inputs ``(N, C, L)`` and 2-D inputs ``(N, C,
 anything: a space's ``counts`` walks its network calling the tally in the same order as ``build``
 creates modules, and the conformance suite checks both agree with the built module.
 
->>> t = Tally(); shape = t.conv((3, 32, 32), 16, k=3); t.bn(shape); (t.params, t.macs)
+>>> t = Tally()
+>>> t.bn(t.conv((3, 32, 32), 16, k=3))
+(16, 32, 32)
+>>> (t.params, t.macs)
 (464, 442368)
 """
 
