@@ -52,14 +52,21 @@ from typing import cast
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F  # noqa: N812
 
 from nasbench.errors import NasbenchError, one_of
 from nasbench.registry import spaces
 from nasbench.space import BaseSpace
 from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
-from .ops import ConvBNReLU, DepthwiseSeparable, Shape, Tally, batchnorm, conv, global_pool, pool
+from .ops import (
+    ConvBNReLU,
+    DepthwiseSeparable,
+    FactorizedReduce,
+    Shape,
+    Tally,
+    global_pool,
+    pool,
+)
 
 OPS: tuple[str, ...] = (
     "conv3x3",
@@ -104,30 +111,6 @@ class _Plan:
     chains: tuple[int, ...]
 
 
-class _FactorizedReduce(nn.Module):
-    """Halve the spatial size keeping ``c`` channels: two strided 1x1 convs, one on the input and
-    one on the input shifted by one step, concatenated, then BN (ENAS, Pham et al. 2018; Zoph et
-    al. 2018). The shift lets the second path see the samples the first one skips."""
-
-    def __init__(self, d: int, c: int) -> None:
-        super().__init__()
-        self.path1 = conv(d, c, c // 2, 1, stride=2)
-        self.path2 = conv(d, c, c - c // 2, 1, stride=2)
-        self.bn = batchnorm(d, c)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d = x.dim() - 2
-        shifted = F.pad(x[(slice(None), slice(None)) + (slice(1, None),) * d], (0, 1) * d)
-        return self.bn(torch.cat([self.path1(x), self.path2(shifted)], dim=1))
-
-    @staticmethod
-    def tally(t: Tally, shape: Shape) -> Shape:
-        c = shape[0]
-        out = t.conv(shape, c // 2, 1, stride=2)
-        t.conv(shape, c - c // 2, 1, stride=2)
-        return t.bn((c, *out[1:]))
-
-
 def _op_module(op: str, d: int, c: int) -> nn.Module:
     if op.startswith("sep_conv"):
         return DepthwiseSeparable(d, c, c, _KERNEL[op])
@@ -160,7 +143,8 @@ class _MultiBranchNet(nn.Module):
         )
         self.ops = nn.ModuleList(_op_module(op, d, c) for op in plan.ops)
         self.reduce = nn.ModuleList(
-            nn.ModuleList(_FactorizedReduce(d, c) for _ in range(n)) for n in plan.chains
+            nn.ModuleList(FactorizedReduce(d, c, c, relu=False) for _ in range(n))
+            for n in plan.chains
         )
         self.head = nn.Sequential(global_pool(d), nn.Linear(c, task.num_classes))
 
@@ -331,7 +315,7 @@ class MultiBranchSpace(BaseSpace):
         shape = ConvBNReLU.tally(t, task.input_shape, c, 3)
         sizes = [shape]  # spatial shape at each level
         for level in range(max(plan.levels, default=0)):
-            sizes.append(_FactorizedReduce.tally(Tally(), sizes[level]))
+            sizes.append(FactorizedReduce.tally(Tally(), sizes[level], c))
         for sources, level in zip(plan.inputs, plan.levels, strict=True):
             if self.merge is Merge.CONCAT and len(sources) > 1:
                 ConvBNReLU.tally(t, (c * len(sources), *sizes[level][1:]), c, 1)
@@ -339,7 +323,7 @@ class MultiBranchSpace(BaseSpace):
             _op_tally(t, op, sizes[level])
         for chain, level in zip(plan.chains, plan.levels, strict=True):
             for k in range(chain):
-                _FactorizedReduce.tally(t, sizes[level + k])
+                FactorizedReduce.tally(t, sizes[level + k], c)
         t.linear(c, task.num_classes)
         return ModelCounts(t.params, t.macs)
 

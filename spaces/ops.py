@@ -21,6 +21,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F  # noqa: N812
 
 Shape = tuple[int, ...]
 """(channels, *spatial) of one sample."""
@@ -215,3 +216,32 @@ class DepthwiseSeparable(nn.Sequential):
     def tally(t: Tally, shape: Shape, cout: int, k: int, stride: int = 1) -> Shape:
         shape = ConvBNReLU.tally(t, shape, shape[0], k, stride=stride, groups=shape[0])
         return ConvBNReLU.tally(t, shape, cout, 1)
+
+
+class FactorizedReduce(nn.Module):
+    """Stride-2 reduction that sees every position, 1-D or 2-D (Zoph et al. 2018; ENAS; DARTS):
+    [ReLU,] two 1x1 stride-2 convs (``cout // 2`` and the remaining channels; ``cout >= 2``), the
+    second reading the input shifted by one position in every spatial dimension, concatenated,
+    BN. DARTS and ENAS crop the shifted input, so odd sizes give mismatched branches; here it is
+    zero-padded at the end back to length ``n``, so both branches give ``ceil(n / 2)`` (the same
+    positions as the originals for even sizes). DARTS applies the ReLU, ENAS's macro network not.
+    """
+
+    def __init__(self, d: int, cin: int, cout: int, relu: bool = True) -> None:
+        super().__init__()
+        self.d = d
+        self.relu = nn.ReLU(inplace=False) if relu else nn.Identity()
+        self.conv_a = conv(d, cin, cout // 2, 1, stride=2)
+        self.conv_b = conv(d, cin, cout - cout // 2, 1, stride=2)
+        self.bn = batchnorm(d, cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        shifted = F.pad(x, (-1, 1) * self.d)  # crop the first position, pad one zero at the end
+        return self.bn(torch.cat([self.conv_a(x), self.conv_b(shifted)], dim=1))
+
+    @staticmethod
+    def tally(t: Tally, shape: Shape, cout: int) -> Shape:
+        out = t.conv(shape, cout // 2, 1, stride=2)
+        t.conv(shape, cout - cout // 2, 1, stride=2)
+        return t.bn((cout, *out[1:]))
