@@ -125,10 +125,6 @@ class Tally:
         self.macs += fin * fout
         return fout
 
-    def add(self, other: Tally) -> None:
-        self.params += other.params
-        self.macs += other.macs
-
 
 class ReLUConvBN(nn.Sequential):
     """ReLU → conv → batch norm: the operation order of NAS-Bench-201 and DARTS cells."""
