@@ -207,9 +207,15 @@ class BaseSpace:
 
     def sample(self, rng: np.random.Generator) -> Architecture:
         values: list[Choice] = []
+        names: list[str] = []
         while (decision := self.next_decision(values)) is not None:
             values.append(decision.choices[int(rng.integers(len(decision.choices)))])
-        return self.make(values)
+            names.append(decision.name)
+        # valid by construction: skip make()'s second walk over the decisions
+        vals = tuple(values)
+        return Architecture(
+            self.name, vals, self._format(vals), self._canonical(vals), tuple(names)
+        )
 
     def _complete(
         self, prefix: list[Choice], old: dict[str, Choice], rng: np.random.Generator | None

@@ -66,6 +66,13 @@ _TOKEN = re.compile(
 )
 
 
+_ScanState = tuple[
+    tuple[Choice, ...], int, int, int, int, tuple[dict[str, Choice], ...], dict[str, Choice]
+]
+"""Where a scan stopped: (prefix, value index, block, field index, in-channels, done blocks,
+fields chosen in the current block)."""
+
+
 @spaces.register("hierarchical")
 class HierarchicalSpace(BaseSpace):
     """MnasNet factorised hierarchical space (see the module docstring).
@@ -100,6 +107,7 @@ class HierarchicalSpace(BaseSpace):
         overrides = {k: v for k, v in locals().items() if k not in ("self", "preset")}
         self.config = cfg = resolve_config(preset, overrides)
         self._stem = self._round(cfg.stem[0])
+        self._resume: _ScanState | None = None
         self._head = self._round(cfg.head) if cfg.head else 0
         self._universe: list[dict[str, tuple[Choice, ...]]] = []
         self._channels: list[dict[Choice, int]] = []  # per block: filters choice -> width
@@ -173,27 +181,38 @@ class HierarchicalSpace(BaseSpace):
 
     def _scan(self, values: Sequence[Choice]) -> tuple[list[dict[str, Choice]], Decision | None]:
         """Per-block fields (fixed ones filled in) of ``values``, and the next decision (None
-        once all blocks are complete). Raises NasbenchError on a value not allowed."""
-        blocks: list[dict[str, Choice]] = []
-        i, cin = 0, self._stem
-        for b in range(len(self._universe)):
-            chosen: dict[str, Choice] = {}
-            for field in FIELDS:
+        once all blocks are complete). Raises NasbenchError on a value not allowed.
+
+        A walk asks ``next_decision`` of ever longer prefixes; to keep that linear, the scan
+        resumes from the state it stopped in last time when ``values`` extends that prefix
+        (an immutable snapshot, so concurrent callers at worst rescan)."""
+        snap = self._resume
+        if snap is not None and tuple(values[: len(snap[0])]) == snap[0]:
+            _, i, b, f, cin, done, current = snap
+            blocks, chosen = list(done), dict(current)
+        else:
+            i, b, f, cin, blocks, chosen = 0, 0, 0, self._stem, [], {}
+        while b < len(self._universe):
+            while f < len(FIELDS):
+                field = FIELDS[f]
                 if not (options := self._options(b, field, chosen, cin)):
                     break
                 if len(self._universe[b][field]) == 1:
                     chosen[field] = options[0]
-                    continue
-                if i == len(values):
+                elif i == len(values):
+                    self._resume = (tuple(values), i, b, f, cin, tuple(blocks), dict(chosen))
                     return blocks, Decision(f"block{b}.{field}", options)
-                if values[i] not in options:
+                elif values[i] not in options:
                     raise NasbenchError(
                         f"{self.name}: block{b}.{field} got {values[i]!r} "
                         f"(valid here: {', '.join(options)})"
                     )
-                chosen[field], i = values[i], i + 1
+                else:
+                    chosen[field], i = values[i], i + 1
+                f += 1
             blocks.append(chosen)
             cin = self._channels[b][chosen["filters"]] if len(chosen) > 1 else cin
+            b, f, chosen = b + 1, 0, {}
         return blocks, None
 
     def decisions(self) -> tuple[Decision, ...]:
