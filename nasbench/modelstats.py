@@ -42,7 +42,7 @@ def count_macs(module: nn.Module, input_shape: tuple[int, ...]) -> int:
         if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Linear)
     ]
     was_training = module.training
-    module.eval()
+    module.train(False)  # eval mode
     try:
         with torch.no_grad():
             module(torch.zeros((1, *input_shape)))

@@ -1,4 +1,4 @@
-"""``pytest -m perf``: runs the throughput benchmark and prints its table."""
+"""``pytest -m perf -s``: runs the throughput benchmark and prints its table."""
 
 import pytest
 
@@ -7,9 +7,7 @@ from tests.perf.bench_spaces import main
 
 @pytest.mark.perf
 def test_sample_encode_throughput(capsys: pytest.CaptureFixture[str]) -> None:
-    rates = main(["--seconds", "1"])
     with capsys.disabled():
-        print()
-        for name, rate in rates.items():
-            print(f"{name}: {rate:,.0f} archs/s")
+        rates = main(["--seconds", "1"])
+    assert set(rates) >= {"chain", "multibranch", "cell", "nb201", "hierarchical"}
     assert all(rate > 0 for rate in rates.values())
