@@ -63,11 +63,6 @@ def _layers(net: torch.nn.Sequential) -> list[Any]:
     return [m for m in net if isinstance(m, MobileLayer)]
 
 
-@pytest.mark.parametrize("params", [{}, {"preset": "single_path"}, {"preset": "tas"}])
-def test_conformance(params: dict[str, Any]) -> None:
-    check_space(spaces.create("hierarchical", **params))
-
-
 def test_tiny_space_conformance() -> None:
     check_space(HierarchicalSpace(**TINY))
 
