@@ -2,7 +2,9 @@
 
 Every space builds networks for 1-D inputs ``(N, C, L)`` and 2-D inputs ``(N, C, H, W)``; ``d``
 (1 or 2) picks the torch class. Convolutions and pooling use "same" padding
-(``dilation * (k - 1) // 2``), so only strides change the spatial size.
+(``dilation * (k - 1) // 2``), so with odd kernels only strides change the spatial size (an even
+window ``k`` shortens a dimension by one at stride 1; spaces that allow even pooling windows must
+keep them within the input, as the chain space's size bins do).
 
 :class:`Tally` mirrors the module factories to count parameters and MACs without building
 anything: a space's ``counts`` walks its network calling the tally in the same order as ``build``
