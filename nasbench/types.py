@@ -207,6 +207,38 @@ class Measurement:
     effective_macs: int = 0
     curve: tuple[float, ...] = ()
     val_acc_std: float = 0.0  # predictive uncertainty (surrogates, curve extrapolation)
+    extra: tuple[tuple[str, float], ...] = ()  # further metrics, e.g. ("test_acc_cifar100", 0.7)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a strategy asks to evaluate: an architecture at a fidelity (``None``: the task's
+    default fidelity, e.g. 12 epochs in the NAS-Bench-201 protocol)."""
+
+    arch: Architecture
+    fidelity: float | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a strategy is told about one evaluation: validation metrics, cost and constraint
+    values only, never a test metric (the fairness rule of DESIGN.md).
+
+    ``objective`` is what every strategy maximises: the validation accuracy (hard constraints;
+    ``nan`` when infeasible or failed) or the MnasNet reward ``acc * (lat / T) ** w`` (soft).
+    """
+
+    trial: int
+    arch: Architecture
+    fidelity: float
+    objective: float
+    val_acc: float
+    cost_s: float
+    feasible: bool
+    status: Status
+    latency_ms: float = math.nan
+    params_m: float = math.nan
+    macs_m: float = math.nan
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,37 @@
+"""The evaluator role: measure an architecture at a fidelity.
+
+Constructor convention (so the runner can build any evaluator from a suite's ``[[task]]``
+table): keyword parameters from the task table (e.g. ``benchmark = "nb201-cifar10"``), plus
+``space`` (the :class:`~nasbench.space.SearchSpace` instance), ``latency_device`` (``None`` or
+a device name; unknown names raise NasbenchError listing the known ones) and ``sparsity`` (the
+budget's target, ``0 <= s < 1``), which the runner passes from the budget.
+
+``evaluate`` returns a :class:`~nasbench.types.Measurement`: accuracies as fractions in [0, 1],
+``cost_s`` the simulated seconds this evaluation spends (recorded or measured training time), and
+``latency_ms`` on ``latency_device`` (``nan`` without one). Evaluators never charge the budget:
+only the runner does.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from nasbench.types import Architecture, Measurement
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    fidelities: tuple[float, ...]
+    """Fidelities this evaluator answers (empty: any positive value)."""
+
+    default_fidelity: float
+
+    def evaluate(
+        self, arch: Architecture, fidelity: float, rng: np.random.Generator
+    ) -> Measurement:
+        """Measure ``arch`` at ``fidelity``; draws noise (if any) from ``rng`` only. Raises
+        NasbenchError for an architecture the evaluator cannot answer (wrong space, not in a
+        table)."""
+        ...

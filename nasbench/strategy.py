@@ -1,0 +1,83 @@
+"""The strategy role: propose architectures, learn from observations.
+
+The runner drives every strategy through the same ask/tell loop (pymoo/Optuna style)::
+
+    strategy.start(space, info, rng, initial_rng)
+    while budget left:
+        proposals = strategy.ask(1)            # draws only from the generators given to start
+        ... runner evaluates, charges, records ...
+        strategy.tell(observations)            # validation metrics, cost, constraints; no test
+
+A strategy never sees an evaluator, a benchmark table or a test metric. ``initial_rng`` is the
+shared ``"initial_design"`` stream of the seed: every strategy that starts from random
+architectures must draw them from it, in order, so that for one seed all such strategies start
+from the same initial design (Syne Tune's fairness rule). ``state()`` returns a JSON-serialisable
+snapshot (generator states included) that ``restore()`` continues from exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from nasbench.space import SearchSpace
+from nasbench.types import Budget, Constraint, Observation, Proposal
+
+
+@dataclass(frozen=True)
+class SearchInfo:
+    """What a strategy may know about the search besides the space: the default fidelity, the
+    fidelities the evaluator offers (empty: any), and the budget (its constraint mode and
+    limits; the runner, not the strategy, enforces it)."""
+
+    fidelity: float
+    fidelities: tuple[float, ...]
+    budget: Budget
+
+    @property
+    def constraint(self) -> Constraint:
+        return self.budget.constraint
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """A search strategy. Constructors store hyperparameters only."""
+
+    def start(
+        self,
+        space: SearchSpace,
+        info: SearchInfo,
+        rng: np.random.Generator,
+        initial_rng: np.random.Generator,
+    ) -> None:
+        """Begin a search; keep the generators, draw from nothing else."""
+        ...
+
+    def ask(self, n: int = 1) -> list[Proposal]:
+        """``n`` proposals to evaluate next."""
+        ...
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        """Results of earlier proposals, in any order; failed or infeasible ones have
+        ``objective == nan``."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """A JSON-serialisable snapshot of everything ``ask`` depends on."""
+        ...
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state` snapshot (after ``start`` with the same space)."""
+        ...
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    """JSON-serialisable state of a Generator (for ``Strategy.state``)."""
+    return dict(rng.bit_generator.state)
+
+
+def set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
+    rng.bit_generator.state = state
