@@ -1,1 +1,5 @@
-"""Evaluators, one module per evaluation mode; built-ins register on import (nasbench.registry)."""
+"""Evaluators, one module per evaluation mode; importing this package registers the built-ins."""
+
+from . import tabular
+
+__all__ = ["tabular"]

@@ -7,6 +7,8 @@ and exits with code 2; nothing is written before the input has been checked.
     nasbench sample SPACE --n N --seed S [--param KEY=VALUE ...]
     nasbench describe SPACE [ARCH ...] [--stdin] [--dataset NAME | --input-shape C,L --classes K]
                       [--json] [--param KEY=VALUE ...]
+    nasbench run [CONFIG] [--out DIR] [--workers N] [--resume]
+    nasbench report DIR [--json]
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -130,6 +134,32 @@ def cmd_describe(args: argparse.Namespace) -> None:
             )
 
 
+DEFAULT_SUITE = Path(__file__).parent / "suites" / "nb201-protocol.toml"
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from nasbench.execute import default_workers, run_suite, stderr_progress
+    from nasbench.report import format_table
+    from nasbench.suite import load_suite
+
+    suite, text = load_suite(args.config or DEFAULT_SUITE)
+    out = Path(args.out) if args.out else Path("results") / suite.name
+    workers = args.workers or default_workers()
+    start = time.perf_counter()
+    rows = run_suite(suite, text, out, workers=workers, resume=args.resume,
+                     progress=stderr_progress)  # fmt: skip
+    print(format_table(rows))
+    print(f"\n{len(suite.runs())} runs in {out} ({time.perf_counter() - start:.1f} s wall, "
+          f"{workers} workers)")  # fmt: skip
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from nasbench.report import format_table, summarize, to_json
+
+    rows = summarize(Path(args.dir))
+    print(to_json(rows) if args.json else format_table(rows))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nasbench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -168,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", type=int, default=None)
     p.add_argument("--json", action="store_true", help="one JSON object per architecture")
     p.set_defaults(func=cmd_describe)
+
+    p = sub.add_parser("run", help="run a suite (default: the NAS-Bench-201 protocol)")
+    p.add_argument("config", nargs="?", help="suite TOML file (default: the shipped protocol)")
+    p.add_argument("--out", help="results folder (default: results/<suite name>)")
+    p.add_argument("--workers", type=int, default=None, help="parallel processes")
+    p.add_argument("--resume", action="store_true", help="continue an existing results folder")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="summary table rebuilt from a results folder")
+    p.add_argument("dir", help="a results folder (results/<suite>)")
+    p.add_argument("--json", action="store_true", help="the summary as JSON")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

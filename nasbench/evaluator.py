@@ -14,11 +14,21 @@ only the runner does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from nasbench.types import Architecture, Measurement
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an architecture costs to run, known without training it."""
+
+    latency_ms: float
+    params: int
+    macs: int
 
 
 @runtime_checkable
@@ -35,3 +45,12 @@ class Evaluator(Protocol):
         NasbenchError for an architecture the evaluator cannot answer (wrong space, not in a
         table)."""
         ...
+
+
+@runtime_checkable
+class Profiling(Protocol):
+    """Evaluators that know latency, parameters and MACs before training also implement
+    ``profile``; the runner then rejects hard-infeasible proposals without charging them (see
+    :mod:`nasbench.budget`)."""
+
+    def profile(self, arch: Architecture) -> Profile: ...

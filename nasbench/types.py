@@ -243,45 +243,60 @@ class Observation:
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """One row of a run's record: one evaluation, as the runner saw it.
+    """One row of a run's record: one evaluation, as the runner saw it. Defines the Parquet schema
+    (see :mod:`nasbench.records`); ``extra`` metrics become further float columns.
 
-    ``feasible`` is the budget's verdict on the constraints; ``cumulative_cost_s`` is the ledger
-    after this trial; ``overhead_s`` is the strategy's own wall time for this proposal.
+    Accuracies are fractions; ``cum_cost_s`` is the ledger after this trial; ``objective`` is what
+    the strategy was told; the incumbent is the best feasible trial so far (``-1``: none).
+    Measured wall-clock values are only in columns ending in ``_wall_s``: everything else is a
+    pure function of the config and the seed.
     """
 
+    suite: str
+    task: str
+    space: str
+    strategy: str
+    evaluator: str
+    seed: int
     trial: int
     arch: str
     key: str
     fidelity: float
-    status: Status
+    status: str
     feasible: bool
+    objective: float
     val_acc: float
     test_acc: float
     cost_s: float
-    cumulative_cost_s: float
-    overhead_s: float
-    sparsity: float
+    cum_cost_s: float
     latency_ms: float
-    params: int
-    macs: int
+    params_m: float
+    macs_m: float
+    sparsity: float
+    incumbent_trial: int
     incumbent_arch: str
     incumbent_val_acc: float
     incumbent_test_acc: float
+    overhead_wall_s: float
+    eval_wall_s: float
+    extra: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
 class RunMeta:
-    """Metadata stored once per run: enough to reproduce it."""
+    """Metadata stored once per run (in the Parquet file's metadata): enough to reproduce it."""
 
     suite: str
     run_id: str
-    seed: int
-    space: str
+    task: str
     strategy: str
-    evaluator: str
-    config_json: str  # the fully resolved config of this run
+    seed: int
+    config_json: str  # the fully resolved run spec
+    stop_reason: str
+    trials: int
     nasbench_version: str
     python_version: str
     platform: str
     git_commit: str
     started_at: str  # ISO 8601, UTC
+    wall_s: float

@@ -9,11 +9,13 @@ import pkgutil
 import pytest
 
 import nasbench
+import nasbench.evaluation
 import nasbench.spaces
+import nasbench.strategies
 
 MODULES = sorted(
     m.name
-    for pkg in (nasbench, nasbench.spaces)
+    for pkg in (nasbench, nasbench.spaces, nasbench.strategies, nasbench.evaluation)
     for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")
     if not m.name.endswith("__main__")
 )

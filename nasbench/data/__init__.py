@@ -1,0 +1,1 @@
+"""Benchmark tables shipped with nasbench (see ``nasbench.benchmarks``) and their converters."""

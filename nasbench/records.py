@@ -1,0 +1,82 @@
+"""Run records on disk: one write-once Parquet file per finished run.
+
+The schema comes from :class:`~nasbench.types.TrialRecord` (one column per field; ``extra``
+metrics become float columns of their own); :class:`~nasbench.types.RunMeta` is stored as JSON
+in the file's metadata under ``b"nasbench.run"``. Tables and plots are pure functions of these
+files (``nasbench report``).
+
+>>> import tempfile, pathlib
+>>> from nasbench.types import RunMeta
+>>> meta = RunMeta("s", "r", "t", "random", 0, "{}", "cost_s", 0, "0", "3", "os", "x", "now", 0)
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "run.parquet"
+>>> write_run(path, [], meta)
+>>> read_run(path)[1].strategy
+'random'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from nasbench.errors import NasbenchError
+from nasbench.types import RunMeta, TrialRecord
+
+META_KEY = b"nasbench.run"
+_ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+FIELDS = [f for f in dataclasses.fields(TrialRecord) if f.name != "extra"]
+SCHEMA = pa.schema([pa.field(f.name, _ARROW[str(f.type)]) for f in FIELDS])
+
+
+def records_table(records: Sequence[TrialRecord]) -> pa.Table:
+    """Records as an Arrow table: the fixed schema, then one float column per extra metric."""
+    columns: dict[str, list[Any]] = {f.name: [getattr(r, f.name) for r in records] for f in FIELDS}
+    extras = sorted({name for r in records for name, _ in r.extra})
+    for name in extras:
+        if name in columns:
+            raise NasbenchError(f"extra metric {name!r} clashes with a record column")
+        columns[name] = [dict(r.extra).get(name, float("nan")) for r in records]
+    schema = SCHEMA
+    for name in extras:
+        schema = schema.append(pa.field(name, pa.float64()))
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def write_run(path: Path, records: Sequence[TrialRecord], meta: RunMeta) -> None:
+    """Write one run; never overwrites (raises NasbenchError if ``path`` exists). The file
+    appears atomically (written beside it, then renamed)."""
+    path = Path(path)
+    if path.exists():
+        raise NasbenchError(f"refusing to overwrite the existing run record {path}")
+    table = records_table(records)
+    table = table.replace_schema_metadata(
+        {META_KEY: json.dumps(dataclasses.asdict(meta), sort_keys=True).encode()}
+    )
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def read_run(path: Path) -> tuple[pa.Table, RunMeta]:
+    """One run's records and metadata; a corrupted or foreign file raises NasbenchError."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise NasbenchError(f"cannot read run record {path}: {exc}") from None
+    meta = (table.schema.metadata or {}).get(META_KEY)
+    if meta is None:
+        raise NasbenchError(f"{path} is not a nasbench run record (no run metadata)")
+    missing = [name for name in SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise NasbenchError(f"{path} lacks record columns: {', '.join(missing)}")
+    try:
+        return table, RunMeta(**json.loads(meta))
+    except (TypeError, ValueError) as exc:
+        raise NasbenchError(f"{path} has malformed run metadata: {exc}") from None

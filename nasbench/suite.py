@@ -1,0 +1,279 @@
+"""Suites: what to run, in TOML. A suite is tasks x strategies x seeds under one budget.
+
+.. code-block:: toml
+
+    [suite]
+    name = "nb201-protocol"          # results go to results/<name>/
+    seeds = 100                      # 0..99, or an explicit list [0, 7, 42]
+    description = "optional text"
+
+    [budget]                         # shared by every run (nasbench.types.Budget)
+    cost_s = 12000                   # and/or evaluations = 200
+    sparsity = 0.0
+    latency_ms = 4.0                 # optional, with latency_device
+    latency_device = "pixel3"
+    constraint = "hard"              # or "soft" (soft_weight = -0.07)
+
+    [[task]]
+    space = "nb201"                  # a registered space or "package.module:Class"
+    space_params = {}                # optional constructor parameters of the space
+    evaluator = "tabular"
+    fidelity = 12                    # optional: the evaluator's default otherwise
+    benchmark = "nb201-cifar10"      # every other key goes to the evaluator
+    label = "nb201-c10"              # optional name in tables and file names
+
+    [[strategy]]
+    name = "regularized_evolution"
+    population = 10                  # every other key goes to the strategy
+    sample_size = 3
+
+Unknown keys, unknown plugin names and bad values raise NasbenchError naming the valid ones;
+:func:`check_suite` builds every role once so a bad suite fails before anything runs.
+
+>>> suite = parse_suite('''
+... [suite]
+... name = "demo"
+... seeds = 2
+... [budget]
+... evaluations = 5
+... [[task]]
+... space = "nb201"
+... evaluator = "tabular"
+... [[strategy]]
+... name = "random"
+... ''')
+>>> [(spec.label, seed) for spec, seed in suite.runs()]
+[('nb201-tabular__random', 0), ('nb201-tabular__random', 1)]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nasbench.errors import NasbenchError
+from nasbench.types import Budget
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+Params = tuple[tuple[str, Any], ...]
+
+
+def _frozen(params: dict[str, Any]) -> Params:
+    """Hashable, ordered parameters (TOML arrays become tuples)."""
+
+    def freeze(v: Any) -> Any:
+        if isinstance(v, list):
+            return tuple(freeze(x) for x in v)
+        if isinstance(v, dict):
+            return tuple(sorted((k, freeze(x)) for k, x in v.items()))
+        return v
+
+    return tuple(sorted((k, freeze(v)) for k, v in params.items()))
+
+
+def _thaw(value: Any) -> Any:
+    if (
+        isinstance(value, tuple)
+        and value
+        and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in value)
+    ):
+        return {k: _thaw(v) for k, v in value}
+    if isinstance(value, tuple):
+        return [_thaw(x) for x in value]
+    return value
+
+
+def kwargs(params: Params) -> dict[str, Any]:
+    """Constructor keyword arguments from frozen parameters (arrays as tuples)."""
+
+    def tup(v: Any) -> Any:
+        return tuple(tup(x) for x in v) if isinstance(v, list) else v
+
+    return {k: tup(_thaw(v)) for k, v in params}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A space, an evaluator (with its parameters) and the default fidelity."""
+
+    space: str
+    evaluator: str
+    space_params: Params = ()
+    evaluator_params: Params = ()
+    fidelity: float | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    name: str
+    params: Params = ()
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One (task, strategy) pair of a suite under its budget; ``run(spec, seed)`` runs it."""
+
+    suite: str
+    task: TaskSpec
+    strategy: StrategySpec
+    budget: Budget
+
+    @property
+    def label(self) -> str:
+        return f"{self.task.label}__{self.strategy.label}"
+
+    def run_id(self, seed: int) -> str:
+        return f"{self.label}__seed{seed}"
+
+    def to_json(self) -> str:
+        """The resolved spec as canonical JSON (stored in every run's metadata)."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    seeds: tuple[int, ...]
+    budget: Budget
+    tasks: tuple[TaskSpec, ...]
+    strategies: tuple[StrategySpec, ...]
+    description: str = ""
+
+    def specs(self) -> list[RunSpec]:
+        return [RunSpec(self.name, t, s, self.budget) for t in self.tasks for s in self.strategies]
+
+    def runs(self) -> list[tuple[RunSpec, int]]:
+        """Every (spec, seed), tasks outermost, seeds innermost."""
+        return [(spec, seed) for spec in self.specs() for seed in self.seeds]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+
+
+def _table(data: dict[str, Any], key: str, required: bool) -> dict[str, Any]:
+    value = data.get(key, {} if not required else None)
+    if not isinstance(value, dict):
+        raise NasbenchError(f"suite config needs a [{key}] table")
+    return value
+
+
+def _check_keys(where: str, given: dict[str, Any], valid: list[str]) -> None:
+    for key in given:
+        if key not in valid:
+            raise NasbenchError(f"unknown key {key!r} in {where} (valid: {', '.join(valid)})")
+
+
+def _seeds(value: Any) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return tuple(range(value))
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)
+        and len(set(value)) == len(value)
+    ):
+        return tuple(value)
+    raise NasbenchError(
+        f"suite seeds must be a count >= 1 or a list of distinct seeds >= 0, got {value!r}"
+    )
+
+
+def _budget(data: dict[str, Any]) -> Budget:
+    valid = [f.name for f in dataclasses.fields(Budget)]
+    _check_keys("[budget]", data, valid)
+    try:
+        return Budget(**data)
+    except (TypeError, ValueError) as exc:  # wrong types, unknown constraint mode
+        if isinstance(exc, NasbenchError):
+            raise
+        raise NasbenchError(f"bad [budget]: {exc}") from None
+
+
+def _task(i: int, data: dict[str, Any]) -> TaskSpec:
+    for key in ("space", "evaluator"):
+        if not isinstance(data.get(key), str):
+            raise NasbenchError(f'[[task]] {i + 1} needs {key} = "name"')
+    space_params = data.get("space_params", {})
+    if not isinstance(space_params, dict):
+        raise NasbenchError(f"[[task]] {i + 1}: space_params must be a table")
+    fidelity = data.get("fidelity")
+    if fidelity is not None and (
+        isinstance(fidelity, bool) or not isinstance(fidelity, int | float) or fidelity <= 0
+    ):
+        raise NasbenchError(f"[[task]] {i + 1}: fidelity must be positive, got {fidelity!r}")
+    rest = {
+        k: v
+        for k, v in data.items()
+        if k not in ("space", "evaluator", "space_params", "fidelity", "label")
+    }
+    label = data.get("label") or "-".join(
+        [data["space"].replace(":", "."), data["evaluator"].replace(":", ".")]
+        + [str(rest[k]) for k in ("benchmark", "dataset") if k in rest]
+        + ([f"f{fidelity:g}"] if fidelity is not None else [])
+    )
+    return TaskSpec(
+        data["space"], data["evaluator"], _frozen(space_params), _frozen(rest),
+        None if fidelity is None else float(fidelity), str(label),
+    )  # fmt: skip
+
+
+def _strategy(i: int, data: dict[str, Any]) -> StrategySpec:
+    if not isinstance(data.get("name"), str):
+        raise NasbenchError(f'[[strategy]] {i + 1} needs name = "..."')
+    rest = {k: v for k, v in data.items() if k not in ("name", "label")}
+    label = data.get("label") or data["name"].replace(":", ".")
+    return StrategySpec(data["name"], _frozen(rest), str(label))
+
+
+def parse_suite(text: str) -> Suite:
+    """Parse a suite from TOML text (no plugin is built: see :func:`check_suite`)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise NasbenchError(f"suite config is not valid TOML: {exc}") from None
+    _check_keys("the suite config", data, ["suite", "budget", "task", "strategy"])
+    head = _table(data, "suite", required=True)
+    _check_keys("[suite]", head, ["name", "seeds", "description"])
+    name = head.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise NasbenchError(f"[suite] name must be a file-name-safe string, got {name!r}")
+    tasks, strats = data.get("task"), data.get("strategy")
+    if not isinstance(tasks, list) or not tasks:
+        raise NasbenchError("suite config needs at least one [[task]]")
+    if not isinstance(strats, list) or not strats:
+        raise NasbenchError("suite config needs at least one [[strategy]]")
+    suite = Suite(
+        name=name,
+        seeds=_seeds(head.get("seeds", 1)),
+        budget=_budget(_table(data, "budget", required=True)),
+        tasks=tuple(_task(i, t) for i, t in enumerate(tasks)),
+        strategies=tuple(_strategy(i, s) for i, s in enumerate(strats)),
+        description=str(head.get("description", "")),
+    )
+    for kind, labels in (
+        ("task", [t.label for t in suite.tasks]),
+        ("strategy", [s.label for s in suite.strategies]),
+    ):
+        dup = {x for x in labels if labels.count(x) > 1}
+        if dup:
+            raise NasbenchError(f"two {kind}s share the label {sorted(dup)[0]!r}: set label = ...")
+        bad = [x for x in labels if not _NAME.match(x)]
+        if bad:
+            raise NasbenchError(f"{kind} label {bad[0]!r} is not file-name safe")
+    return suite
+
+
+def load_suite(path: str | Path) -> tuple[Suite, str]:
+    """Parse a suite file; returns the suite and the file's text (kept with the results)."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise NasbenchError(f"cannot read suite config {path}: {exc.strerror}") from None
+    return parse_suite(text), text

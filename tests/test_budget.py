@@ -1,0 +1,56 @@
+"""Constraint verdicts, the soft reward and the ledger."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nasbench.budget import Ledger, objective, violations
+from nasbench.types import Budget
+
+
+def test_hard_constraints_list_every_violation() -> None:
+    b = Budget(cost_s=1.0, latency_ms=4.0, latency_device="pixel3", params_m=1.0, macs_m=100.0)
+    assert violations(b, latency_ms=3.9, params_m=0.5, macs_m=50.0) == ()
+    assert violations(b, latency_ms=4.0, params_m=1.0, macs_m=100.0) == ()  # limits inclusive
+    assert violations(b, latency_ms=4.5, params_m=1.5, macs_m=50.0) == (
+        "latency_ms 4.5 > 4",
+        "params_m 1.5 > 1",
+    )
+    # an unknown constrained quantity cannot be shown feasible
+    assert violations(b, latency_ms=math.nan, params_m=0.1, macs_m=1.0) == ("latency_ms nan > 4",)
+    # no limits, no violations, whatever the values
+    assert violations(Budget(cost_s=1.0), math.nan, math.nan, math.nan) == ()
+
+
+def test_hard_objective_is_validation_accuracy() -> None:
+    b = Budget(cost_s=1.0, latency_ms=4.0, latency_device="pixel3")
+    assert objective(b, 0.9, latency_ms=8.0, params_m=1.0, macs_m=1.0) == 0.9
+
+
+def test_soft_objective_is_mnasnet_reward() -> None:
+    b = Budget(cost_s=1.0, latency_ms=4.0, latency_device="pixel3", constraint="soft")  # type: ignore[arg-type]
+    assert objective(b, 0.9, latency_ms=4.0, params_m=1, macs_m=1) == pytest.approx(0.9)
+    assert objective(b, 0.9, latency_ms=8.0, params_m=1, macs_m=1) == pytest.approx(0.9 * 2**-0.07)
+    assert objective(b, 0.9, latency_ms=2.0, params_m=1, macs_m=1) == pytest.approx(
+        0.9 * 0.5**-0.07
+    )
+    both = Budget(cost_s=1.0, latency_ms=4.0, latency_device="x", params_m=2.0, constraint="soft",  # type: ignore[arg-type]
+                  soft_weight=-0.5)  # fmt: skip
+    assert objective(both, 0.8, latency_ms=16.0, params_m=8.0, macs_m=1) == pytest.approx(
+        0.8 * 4**-0.5 * 4**-0.5
+    )
+    assert math.isnan(objective(b, math.nan, 4.0, 1, 1))
+
+
+def test_ledger_stops_at_cost_or_evaluations() -> None:
+    ledger = Ledger(Budget(cost_s=100.0, evaluations=3))
+    ledger.charge(60.0)
+    assert not ledger.spent
+    ledger.charge(60.0)  # an evaluation that starts within budget is charged in full
+    assert ledger.spent and ledger.cost_s == 120.0 and ledger.evaluations == 2
+    counted = Ledger(Budget(evaluations=2))
+    counted.charge(0.0)
+    counted.charge(0.0)
+    assert counted.spent

@@ -1,0 +1,99 @@
+"""Suite TOML parsing: shape, defaults, labels and one clear error per mistake."""
+
+from __future__ import annotations
+
+import pytest
+
+from nasbench.errors import NasbenchError
+from nasbench.suite import kwargs, load_suite, parse_suite
+from nasbench.types import Constraint
+
+GOOD = """
+[suite]
+name = "nb201-protocol"
+seeds = 3
+[budget]
+cost_s = 12000
+sparsity = 0.0
+latency_ms = 4.0
+latency_device = "pixel3"
+constraint = "hard"
+[[task]]
+space = "nb201"
+evaluator = "tabular"
+benchmark = "nb201-cifar10"
+fidelity = 12
+[[strategy]]
+name = "regularized_evolution"
+population = 10
+sample_size = 3
+[[strategy]]
+name = "random"
+"""
+
+
+def test_parses_the_issue_shape() -> None:
+    suite = parse_suite(GOOD)
+    assert suite.name == "nb201-protocol" and suite.seeds == (0, 1, 2)
+    assert suite.budget.cost_s == 12000 and suite.budget.constraint is Constraint.HARD
+    (task,) = suite.tasks
+    assert task.label == "nb201-tabular-nb201-cifar10-f12" and task.fidelity == 12.0
+    assert kwargs(task.evaluator_params) == {"benchmark": "nb201-cifar10"}
+    assert [s.label for s in suite.strategies] == ["regularized_evolution", "random"]
+    assert kwargs(suite.strategies[0].params) == {"population": 10, "sample_size": 3}
+    runs = suite.runs()
+    assert len(runs) == 6 and runs[0][1] == 0 and runs[2][1] == 2
+    assert runs[0][0].run_id(2) == "nb201-tabular-nb201-cifar10-f12__regularized_evolution__seed2"
+
+
+def test_seed_lists_and_arrays_become_tuples() -> None:
+    text = GOOD.replace("seeds = 3", "seeds = [5, 1]").replace(
+        'name = "random"', 'name = "random"\nlabel = "rs"\nweights = [1, 2]'
+    )
+    suite = parse_suite(text)
+    assert suite.seeds == (5, 1)
+    assert kwargs(suite.strategies[1].params) == {"weights": (1, 2)}
+    assert suite.strategies[1].label == "rs"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("seeds = 3", "seeds = 0"), "seeds must be"),
+        (("seeds = 3", "seeds = [1, 1]"), "seeds must be"),
+        (("cost_s = 12000", "cost_s = -5"), "cost_s must be positive"),
+        (("sparsity = 0.0", "sparsity = 1.5"), "sparsity must be in [0, 1)"),
+        (('constraint = "hard"', 'constraint = "firm"'), "bad [budget]"),
+        (("sparsity = 0.0", "sparsty = 0.0"), "unknown key 'sparsty' in [budget]"),
+        (("seeds = 3", "seeds = 3\nrepeats = 2"), "unknown key 'repeats' in [suite]"),
+        (('name = "nb201-protocol"', 'name = "a/b"'), "file-name-safe"),
+        (("fidelity = 12", "fidelity = -1"), "fidelity must be positive"),
+        (
+            (
+                '[[strategy]]\nname = "random"',
+                '[[strategy]]\nname = "random"\n[[strategy]]\nname = "random"',
+            ),
+            "share the label",
+        ),
+        (('latency_device = "pixel3"\n', ""), "go together"),
+        (("[suite]", "[suite\n"), "not valid TOML"),
+    ],
+)
+def test_bad_configs_name_the_problem(edit: tuple[str, str], message: str) -> None:
+    text = GOOD.replace(*edit)
+    assert text != GOOD
+    with pytest.raises(NasbenchError) as info:
+        parse_suite(text)
+    assert message in str(info.value)
+
+
+def test_missing_sections() -> None:
+    with pytest.raises(NasbenchError, match=r"needs a \[suite\] table"):
+        parse_suite("[budget]\ncost_s = 1\n")
+    with pytest.raises(NasbenchError, match="at least one"):
+        parse_suite('[suite]\nname = "x"\n[budget]\ncost_s = 1\n')
+
+
+def test_load_suite_missing_file(tmp_path) -> None:
+    with pytest.raises(NasbenchError, match="cannot read suite config"):
+        load_suite(tmp_path / "nope.toml")
