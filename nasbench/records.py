@@ -60,7 +60,8 @@ def write_run(path: Path, records: Sequence[TrialRecord], meta: RunMeta) -> None
         {META_KEY: json.dumps(dataclasses.asdict(meta), sort_keys=True).encode()}
     )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    # no column statistics: an eighth smaller; nothing reads them
+    pq.write_table(table, tmp, compression="zstd", write_statistics=False)
     os.replace(tmp, path)
 
 

@@ -110,7 +110,10 @@ class _Loop:
         self.seen[arch.text] += 1
         noise = role_rng(self.seed, "benchmark_noise", arch.text, k)
         m = self.evaluator.evaluate(arch, fidelity, noise)
-        feasible = not violations(budget, m.latency_ms, m.params / 1e6, m.macs / 1e6)
+        # soft constraints only shape the reward: every proposal is feasible
+        feasible = budget.constraint == "soft" or not violations(
+            budget, m.latency_ms, m.params / 1e6, m.macs / 1e6
+        )
         return m, time.perf_counter() - start, feasible
 
     def record(

@@ -97,3 +97,92 @@ def test_console_script_exit_code() -> None:
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("nasbench: error:") and proc.stderr.count("\n") == 1
+
+
+SMALL_SUITE = """
+[suite]
+name = "cli"
+seeds = 2
+[budget]
+cost_s = 2000
+sparsity = 0.0
+{extra}
+[[task]]
+space = "nb201"
+evaluator = "tabular"
+benchmark = "nb201-cifar10"
+fidelity = 12
+[[strategy]]
+name = "{strategy}"
+"""
+
+
+def write_suite(tmp_path, strategy: str = "random", extra: str = "", edit=("", "")):
+    text = SMALL_SUITE.format(strategy=strategy, extra=extra).replace(*edit)
+    path = tmp_path / "suite.toml"
+    path.write_text(text)
+    return path
+
+
+def test_run_then_report(capsys, tmp_path) -> None:
+    out = tmp_path / "res"
+    code, printed, err = run(capsys, "run", str(write_suite(tmp_path)), "--out", str(out),
+                             "--workers", "1")  # fmt: skip
+    assert code == 0 and "| nb201-tabular-nb201-cifar10-f12 | random | 2 |" in printed
+    assert "runs 2/2" in err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.toml",
+        "runs",
+        "suite.json",
+        "summary.json",
+        "summary.md",
+    ]
+    code, table, _ = run(capsys, "report", str(out))
+    assert code == 0 and table.strip() == (out / "summary.md").read_text().strip()
+    code, as_json, _ = run(capsys, "report", str(out), "--json")
+    rows = json.loads(as_json)
+    assert rows == json.loads((out / "summary.json").read_text())
+    assert rows[0]["seeds"] == 2 and 0.8 < rows[0]["final_test_mean"] < 0.95
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"strategy": "nope"}, "unknown strategy 'nope'"),
+        ({"edit": ("cost_s = 2000", "cost_s = -1")}, "cost_s must be positive"),
+        ({"edit": ("sparsity = 0.0", "sparsity = 1.5")}, "sparsity must be in [0, 1)"),
+        ({"extra": 'latency_ms = 4.0\nlatency_device = "nokia3310"'}, "unknown latency device"),
+        ({"extra": "latency_ms = 4.0"}, "go together"),
+        ({"strategy": 'random"\npopulation = "3'}, "unknown parameter 'population'"),
+    ],
+)
+def test_bad_suites_exit_2_and_touch_nothing(capsys, tmp_path, kwargs, message) -> None:
+    out = tmp_path / "res"
+    code, printed, err = run(capsys, "run", str(write_suite(tmp_path, **kwargs)), "--out", str(out))
+    assert code == 2 and printed == "" and len(err.strip().splitlines()) == 1
+    assert message in err
+    assert not out.exists()
+
+
+def test_existing_results_are_kept(capsys, tmp_path) -> None:
+    out = tmp_path / "res"
+    path = write_suite(tmp_path)
+    assert run(capsys, "run", str(path), "--out", str(out), "--workers", "1")[0] == 0
+    before = {p.name: p.read_bytes() for p in (out / "runs").iterdir()}
+    code, _, err = run(capsys, "run", str(path), "--out", str(out))
+    assert code == 2 and "--resume" in err
+    code, _, _ = run(capsys, "run", str(path), "--out", str(out), "--resume")
+    assert code == 0
+    assert {p.name: p.read_bytes() for p in (out / "runs").iterdir()} == before
+
+
+def test_report_on_a_corrupted_record(capsys, tmp_path) -> None:
+    out = tmp_path / "res"
+    assert (
+        run(capsys, "run", str(write_suite(tmp_path)), "--out", str(out), "--workers", "1")[0] == 0
+    )
+    (out / "runs" / "zz.parquet").write_bytes(b"not parquet at all")
+    code, printed, err = run(capsys, "report", str(out))
+    assert code == 2 and printed == "" and "cannot read run record" in err
+    code, _, err = run(capsys, "report", str(tmp_path / "nowhere"))
+    assert code == 2 and "no run records" in err
