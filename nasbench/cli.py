@@ -9,6 +9,7 @@ and exits with code 2; nothing is written before the input has been checked.
                       [--json] [--param KEY=VALUE ...]
     nasbench run [CONFIG] [--out DIR] [--workers N] [--resume]
     nasbench report DIR [--json]
+    nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
 """
 
 from __future__ import annotations
@@ -160,6 +161,18 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(to_json(rows) if args.json else format_table(rows))
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from nasbench.report import compare
+
+    diffs = compare(Path(args.a), Path(args.b))
+    for line in diffs:
+        print(line)
+    n = len(list((Path(args.a) / "runs").glob("*.parquet")))
+    print(f"{'identical' if not diffs else 'different'}: {n} runs in {args.a} vs {args.b} "
+          "(all columns but *_wall_s)")  # fmt: skip
+    return 1 if diffs else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nasbench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -210,19 +223,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="a results folder (results/<suite>)")
     p.add_argument("--json", action="store_true", help="the summary as JSON")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="check two results folders hold identical records")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        args.func(args)
+        code = args.func(args)
     except NasbenchError as exc:
         print(f"nasbench: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `nasbench sample ... | head`
         return 0
-    return 0
+    return int(code or 0)
 
 
 if __name__ == "__main__":

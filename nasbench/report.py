@@ -114,3 +114,32 @@ def to_json(rows: list[SummaryRow]) -> str:
 def write_summary(out: Path, rows: list[SummaryRow]) -> None:
     (Path(out) / "summary.json").write_text(to_json(rows) + "\n")
     (Path(out) / "summary.md").write_text(format_table(rows) + "\n")
+
+
+def compare(a: Path, b: Path) -> list[str]:
+    """Differences between the records of two results folders, ignoring ``*_wall_s`` columns
+    and metadata (empty: the same runs with identical records)."""
+
+    def load(folder: Path) -> dict[str, list[dict[str, object]]]:
+        files = sorted((Path(folder) / "runs").glob("*.parquet"))
+        if not files:
+            raise NasbenchError(f"no run records in {Path(folder) / 'runs'}")
+        out = {}
+        for path in files:
+            table, _ = read_run(path)
+            keep = [c for c in table.column_names if not c.endswith("_wall_s")]
+            out[path.name] = table.select(keep).to_pylist()
+        return out
+
+    left, right = load(a), load(b)
+    diffs = [f"only in {a}: {n}" for n in sorted(left.keys() - right.keys())]
+    diffs += [f"only in {b}: {n}" for n in sorted(right.keys() - left.keys())]
+    for name in sorted(left.keys() & right.keys()):
+        if _canonical(left[name]) != _canonical(right[name]):
+            diffs.append(f"records differ: {name}")
+    return diffs
+
+
+def _canonical(rows: list[dict[str, object]]) -> str:
+    """Rows as text with NaN spelled out (NaN != NaN would make equal runs differ)."""
+    return json.dumps(rows, sort_keys=True, default=str)

@@ -186,3 +186,16 @@ def test_report_on_a_corrupted_record(capsys, tmp_path) -> None:
     assert code == 2 and printed == "" and "cannot read run record" in err
     code, _, err = run(capsys, "report", str(tmp_path / "nowhere"))
     assert code == 2 and "no run records" in err
+
+
+def test_compare_two_result_folders(capsys, tmp_path) -> None:
+    path = write_suite(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(capsys, "run", str(path), "--out", str(a), "--workers", "1")[0] == 0
+    assert run(capsys, "run", str(path), "--out", str(b), "--workers", "2")[0] == 0
+    code, printed, _ = run(capsys, "compare", str(a), str(b))
+    assert code == 0 and printed.startswith("identical: 2 runs")
+    victim = sorted((b / "runs").iterdir())[0]
+    victim.unlink()
+    code, printed, _ = run(capsys, "compare", str(a), str(b))
+    assert code == 1 and f"only in {a}: {victim.name}" in printed

@@ -14,7 +14,7 @@ def _opening_commands() -> list[str]:
 
 def test_readme_opens_with_two_commands() -> None:
     first, second = _opening_commands()
-    assert "torch==2.13.0" in first and "nasbench" in first.rsplit("&&", 1)[1]
+    assert "torch==2.13.0" in first and "nasbench run" in first.rsplit("&&", 1)[1]
     assert "torch==2.13.0" in second and "pytest" in second.rsplit("&&", 1)[1]
 
 
