@@ -4,6 +4,7 @@ Every user error (unknown space, malformed architecture, bad option) prints one 
 and exits with code 2; nothing is written before the input has been checked.
 
     nasbench spaces [--json]
+    nasbench strategies [--json]
     nasbench sample SPACE --n N --seed S [--param KEY=VALUE ...]
     nasbench describe SPACE [ARCH ...] [--stdin] [--dataset NAME | --input-shape C,L --classes K]
                       [--json] [--param KEY=VALUE ...]
@@ -93,6 +94,31 @@ def cmd_spaces(args: argparse.Namespace) -> None:
         shown = ", ".join(f"{d.name} ({len(d.choices)})" for d in space.decisions()[:3])
         size = "infinite" if card is None else f"{card:,}"
         print(f"{name:<14}{size:>28}  {len(space.decisions()):>9}  {shown}, ...")
+
+
+def cmd_strategies(args: argparse.Namespace) -> None:
+    from nasbench.registry import strategies
+
+    for name in strategies.names():
+        cls = strategies.get(name)
+        params = {k: v for k, v in strategies.params(name).items()}
+        sources = getattr(cls, "sources", {})
+        row = {
+            "name": name,
+            "paper": getattr(cls, "paper", ""),
+            "initial_design": getattr(cls, "initial_design", ""),
+            "hyperparameters": [
+                {"name": k, "default": v, "source": sources.get(k, "")} for k, v in params.items()
+            ],
+        }
+        if args.json:
+            print(json.dumps(row, default=str))
+            continue
+        print(f"{name}  ({row['paper']})")
+        for hp in row["hyperparameters"]:
+            print(f"  {hp['name']} = {hp['default']!r}  -- {hp['source']}")
+        if not params:
+            print("  (no hyperparameters)")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -190,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="KEY=VALUE",
             help="space constructor parameter, TOML value (repeatable)",
         )
+
+    p = sub.add_parser("strategies", help="list strategies, hyperparameters and their sources")
+    p.add_argument("--json", action="store_true", help="one JSON object per strategy")
+    p.set_defaults(func=cmd_strategies)
 
     p = sub.add_parser("sample", help="sample architectures, one string per line")
     space_args(p)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -44,7 +44,18 @@ class SearchInfo:
 
 @runtime_checkable
 class Strategy(Protocol):
-    """A search strategy. Constructors store hyperparameters only."""
+    """A search strategy. Constructors store (and validate) hyperparameters only; learned state
+    ends in ``_``.
+
+    Class attributes: ``initial_design`` is ``"shared"`` when the first ``initial_size_``
+    proposals (set by ``start``) are ``space.sample(initial_rng)`` in order, else ``"none"``;
+    ``paper`` cites the algorithm; ``sources`` names, per constructor hyperparameter, where its
+    default comes from (``nasbench strategies`` prints them).
+    """
+
+    initial_design: ClassVar[str]
+    paper: ClassVar[str]
+    sources: ClassVar[dict[str, str]]
 
     def start(
         self,

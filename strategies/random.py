@@ -24,8 +24,9 @@ and charges it again. Observations are ignored.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -44,6 +45,13 @@ class RandomSearch:
     no budget itself, and proposes at the default fidelity (``Proposal.fidelity is None``).
     """
 
+    initial_design: ClassVar[str] = "shared"
+    paper: ClassVar[str] = (
+        "Bergstra & Bengio, Random Search for Hyper-Parameter Optimization, JMLR 2012; "
+        "the NAS-Bench-201 baseline (Dong & Yang, ICLR 2020)"
+    )
+    sources: ClassVar[dict[str, str]] = {}
+
     def __init__(self) -> None:
         self.asked_ = 0  # proposals made so far (diagnostic; ask does not depend on it)
         self.told_ = 0  # observations received so far
@@ -58,6 +66,7 @@ class RandomSearch:
         """Begin a search over ``space``; resets the counters."""
         self.space_ = space
         self.info_ = info
+        self.initial_size_ = sys.maxsize  # every proposal comes from the initial design
         self.rng_ = rng
         self.initial_rng_ = initial_rng
         self.asked_ = 0

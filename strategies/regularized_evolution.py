@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from deap import base
@@ -142,6 +142,16 @@ class RegularizedEvolution:
     oldest first) and ``initial_asked_`` (proposals drawn from the initial design so far).
     """
 
+    initial_design: ClassVar[str] = "shared"
+    paper: ClassVar[str] = (
+        "Real, Aggarwal, Huang & Le, Regularized Evolution for Image Classifier Architecture "
+        "Search, AAAI 2019 (Algorithm 1)"
+    )
+    sources: ClassVar[dict[str, str]] = {
+        "population": "NAS-Bench-201 protocol (Dong & Yang, ICLR 2020, Sec. 5): P = 10",
+        "sample_size": "NAS-Bench-201 protocol (Dong & Yang, ICLR 2020, Sec. 5): S = 3",
+    }
+
     def __init__(self, population: int = 10, sample_size: int = 3) -> None:
         # Validated here, not in start(): a bad config fails before any run starts.
         self.population = _check_int("population", population, 1)
@@ -162,6 +172,7 @@ class RegularizedEvolution:
         self.initial_rng_ = initial_rng
         self.population_: deque[Individual] = deque()
         self.initial_asked_ = 0
+        self.initial_size_ = self.population
         # The operators, with their generator bound (never Python's global random).
         self.toolbox_ = base.Toolbox()
         self.toolbox_.register("select", select_tournament, sample_size=self.sample_size, rng=rng)

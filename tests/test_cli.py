@@ -199,3 +199,17 @@ def test_compare_two_result_folders(capsys, tmp_path) -> None:
     victim.unlink()
     code, printed, _ = run(capsys, "compare", str(a), str(b))
     assert code == 1 and f"only in {a}: {victim.name}" in printed
+
+
+def test_strategies_lists_hyperparameters_with_sources(capsys) -> None:
+    code, out, _ = run(capsys, "strategies", "--json")
+    rows = {r["name"]: r for r in map(json.loads, out.splitlines())}
+    assert code == 0 and set(rows) >= {"random", "regularized_evolution"}
+    evo = rows["regularized_evolution"]
+    assert "Real" in evo["paper"] and evo["initial_design"] == "shared"
+    assert [(h["name"], h["default"]) for h in evo["hyperparameters"]] == [
+        ("population", 10), ("sample_size", 3)
+    ]
+    assert all("NAS-Bench-201" in h["source"] for h in evo["hyperparameters"])
+    code, text, _ = run(capsys, "strategies")
+    assert "population = 10" in text and "(no hyperparameters)" in text

@@ -1,0 +1,174 @@
+"""Conformance suite for search strategies.
+
+For your own strategy: ``check_strategy(lambda: MyStrategy(), spaces.create("nb201"))``, or call
+the single checks from a parametrised pytest module (``tests/test_strategy_conformance.py`` runs
+them over every registered strategy and every registered space). The checks drive the strategy
+with a synthetic objective through the same ask/tell protocol the runner uses.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from nasbench.registry import strategies
+from nasbench.seeding import role_rng
+from nasbench.space import SearchSpace
+from nasbench.strategy import SearchInfo, Strategy
+from nasbench.types import Architecture, Budget, Observation, Status
+
+Factory = Callable[[], Strategy]
+INFO = SearchInfo(fidelity=1.0, fidelities=(), budget=Budget(evaluations=1000))
+
+
+def synthetic(arch: Architecture) -> float:
+    """A deterministic objective in [0, 1): position-weighted share of each decision's first
+    choice, with a hash-free tie-breaker (so it varies over every space)."""
+    if not arch.values:
+        return 0.0
+    score = sum((i % 3 + 1) * (len(v) % 4) for i, v in enumerate(arch.values))
+    return (score % 97) / 97
+
+
+def observation(trial: int, arch: Architecture, kind: str = "ok") -> Observation:
+    """An observation of ``arch``: ``ok``, ``failed`` (NaN accuracy) or ``infeasible``."""
+    value = synthetic(arch)
+    if kind == "ok":
+        return Observation(trial, arch, 1.0, value, value, 10.0, True, Status.OK, 1.0, 0.1, 1.0)
+    if kind == "failed":
+        nan = math.nan
+        return Observation(trial, arch, 1.0, nan, nan, 10.0, True, Status.FAILED, 1.0, 0.1, 1.0)
+    return Observation(trial, arch, 1.0, math.nan, math.nan, 0.0, False, Status.OK, 9.0, 0.1, 1.0)
+
+
+def drive(strategy: Strategy, space: SearchSpace, seed: int, steps: int) -> list[str]:
+    """Start with the seed's role streams and run ``steps`` ask/tell rounds; every 5th
+    observation is failed and every 7th infeasible. Returns the proposed architecture strings."""
+    strategy.start(space, INFO, role_rng(seed, "strategy"), role_rng(seed, "initial_design"))
+    return _continue(strategy, space, 0, steps)
+
+
+def _continue(strategy: Strategy, space: SearchSpace, start: int, steps: int) -> list[str]:
+    texts = []
+    for t in range(start, start + steps):
+        (proposal,) = strategy.ask(1)
+        space.validate(proposal.arch)
+        texts.append(proposal.arch.text)
+        kind = "failed" if t % 5 == 4 else "infeasible" if t % 7 == 6 else "ok"
+        strategy.tell([observation(t, proposal.arch, kind)])
+    return texts
+
+
+def check_proposals_in_space(factory: Factory, space: SearchSpace, steps: int = 30) -> None:
+    """Every proposal validates in the space, with failed and infeasible observations mixed in."""
+    drive(factory(), space, 0, steps)
+
+
+def check_tell_any_order(factory: Factory, space: SearchSpace) -> None:
+    """Several asks at once, then observations out of order, failed/infeasible ones included."""
+    strategy = factory()
+    strategy.start(space, INFO, role_rng(1, "strategy"), role_rng(1, "initial_design"))
+    for round_ in range(4):
+        proposals = strategy.ask(3)
+        assert len(proposals) == 3, f"ask(3) gave {len(proposals)} proposals"
+        kinds = ["infeasible", "ok", "failed"]
+        batch = [observation(3 * round_ + i, p.arch, kinds[i]) for i, p in enumerate(proposals)]
+        strategy.tell(batch[::-1])
+    for p in strategy.ask(2):
+        space.validate(p.arch)
+
+
+def check_seeded(factory: Factory, space: SearchSpace, steps: int = 25) -> None:
+    """The same seed gives the same proposals, another seed other ones."""
+    a, b = drive(factory(), space, 3, steps), drive(factory(), space, 3, steps)
+    assert a == b, "same seed, different proposals"
+    assert a != drive(factory(), space, 4, steps), "seeds 3 and 4 propose the same"
+
+
+def check_state_round_trip(factory: Factory, space: SearchSpace, steps: int = 15) -> None:
+    """``state()`` is JSON; a fresh instance restored from it continues identically."""
+    original = factory()
+    drive(original, space, 5, steps)
+    state = json.loads(json.dumps(original.state()))
+    copy = factory()
+    copy.start(space, INFO, role_rng(99, "strategy"), role_rng(99, "initial_design"))
+    copy.restore(state)
+    assert _continue(copy, space, steps, 10) == _continue(original, space, steps, 10), (
+        "restored strategy proposes differently"
+    )
+
+
+def check_shared_initial_design(factory: Factory, space: SearchSpace, steps: int = 12) -> None:
+    """A strategy declaring ``initial_design = "shared"`` starts with ``space.sample`` drawn
+    from the initial-design stream, in order; one declaring ``"none"`` never draws from it."""
+    strategy = factory()
+    initial = role_rng(6, "initial_design")
+    before = initial.bit_generator.state
+    strategy.start(space, INFO, role_rng(6, "strategy"), initial)
+    n = min(getattr(strategy, "initial_size_", 0), steps)
+    proposals = _continue(strategy, space, 0, steps)
+    if type(strategy).initial_design == "shared":
+        assert n >= 1, "a shared initial design of size 0"
+        expected_rng = role_rng(6, "initial_design")
+        expected = [space.sample(expected_rng).text for _ in range(n)]
+        assert proposals[:n] == expected, "initial design differs from the shared stream"
+    else:
+        assert type(strategy).initial_design == "none", "initial_design must be shared or none"
+        assert initial.bit_generator.state == before, "drew from the initial-design stream"
+
+
+def check_metadata(factory: Factory) -> None:
+    """``paper`` is given and ``sources`` names exactly the constructor hyperparameters."""
+    import inspect
+
+    cls = type(factory())
+    assert isinstance(cls.paper, str) and cls.paper, f"{cls.__name__} cites no paper"
+    params = [p for p in inspect.signature(cls).parameters if p not in ("self",)]
+    assert sorted(cls.sources) == sorted(params), (
+        f"{cls.__name__}.sources covers {sorted(cls.sources)}, hyperparameters are {params}"
+    )
+
+
+FRESH_PROCESS = """
+import json, sys
+from nasbench.registry import spaces, strategies
+from nasbench.testing.strategies import drive
+name, space_name, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+print(json.dumps(drive(strategies.create(name, **params), spaces.create(space_name), 3, 15)))
+"""
+
+
+def check_fresh_process(name: str, space: SearchSpace, params: dict[str, Any] | None = None) -> None:
+    """A registered strategy proposes the same in a freshly spawned interpreter (hash seed
+    randomisation on) as here."""
+    params = params or {}
+    here = drive(strategies.create(name, **params), space, 3, 15)
+    env = {**os.environ, "PYTHONHASHSEED": "random"}
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, name, space.name, json.dumps(params)],
+        capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    assert json.loads(out.stdout) == here, f"{name} on {space.name}: fresh process differs"
+
+
+ALL_CHECKS: tuple[Callable[[Factory, SearchSpace], None], ...] = (
+    check_proposals_in_space,
+    check_tell_any_order,
+    check_seeded,
+    check_state_round_trip,
+    check_shared_initial_design,
+)
+
+
+def check_strategy(factory: Factory, space: SearchSpace) -> None:
+    """Run every conformance check on the strategy made by ``factory``."""
+    check_metadata(factory)
+    for check in ALL_CHECKS:
+        check(factory, space)
