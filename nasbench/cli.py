@@ -9,7 +9,7 @@ and exits with code 2; nothing is written before the input has been checked.
     nasbench describe SPACE [ARCH ...] [--stdin] [--dataset NAME | --input-shape C,L --classes K]
                       [--json] [--param KEY=VALUE ...]
     nasbench run [CONFIG] [--out DIR] [--workers N] [--resume]
-    nasbench report DIR [--json]
+    nasbench report DIR [DIR ...] [--json] [--at 10,50,100 | --pareto latency_ms]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
 """
 
@@ -101,21 +101,17 @@ def cmd_strategies(args: argparse.Namespace) -> None:
 
     for name in strategies.names():
         cls = strategies.get(name)
-        params = {k: v for k, v in strategies.params(name).items()}
+        params = strategies.params(name)
         sources = getattr(cls, "sources", {})
-        row = {
-            "name": name,
-            "paper": getattr(cls, "paper", ""),
-            "initial_design": getattr(cls, "initial_design", ""),
-            "hyperparameters": [
-                {"name": k, "default": v, "source": sources.get(k, "")} for k, v in params.items()
-            ],
-        }
+        hyper = [{"name": k, "default": v, "source": sources.get(k, "")} for k, v in params.items()]
+        paper = getattr(cls, "paper", "")
         if args.json:
+            row = {"name": name, "paper": paper, "hyperparameters": hyper,
+                   "initial_design": getattr(cls, "initial_design", "")}  # fmt: skip
             print(json.dumps(row, default=str))
             continue
-        print(f"{name}  ({row['paper']})")
-        for hp in row["hyperparameters"]:
+        print(f"{name}  ({paper})")
+        for hp in hyper:
             print(f"  {hp['name']} = {hp['default']!r}  -- {hp['source']}")
         if not params:
             print("  (no hyperparameters)")
@@ -181,10 +177,24 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from nasbench.report import format_table, summarize, to_json
+    from dataclasses import asdict
 
-    rows = summarize(Path(args.dir))
-    print(to_json(rows) if args.json else format_table(rows))
+    from nasbench import report
+
+    folders = [Path(d) for d in args.dirs]
+    if args.at:
+        try:
+            at = [int(x) for x in args.at.split(",")]
+        except ValueError:
+            raise NasbenchError(f"--at takes counts like 10,50,100, got {args.at!r}") from None
+        rows = report.anytime(folders, at)
+        print(json.dumps([asdict(r) for r in rows]) if args.json else report.format_anytime(rows))
+    elif args.pareto:
+        prows = report.pareto(folders, args.pareto)
+        print(json.dumps([asdict(r) for r in prows]) if args.json else report.format_pareto(prows))
+    else:
+        srows = report.summarize(folders)
+        print(report.to_json(srows) if args.json else report.format_table(srows))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -249,9 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an existing results folder")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("report", help="summary table rebuilt from a results folder")
-    p.add_argument("dir", help="a results folder (results/<suite>)")
+    p = sub.add_parser("report", help="summary table rebuilt from results folders")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="results folders (results/<suite>)")
     p.add_argument("--json", action="store_true", help="the summary as JSON")
+    p.add_argument("--at", metavar="N,N,...", help="mean incumbent after N evaluations instead")
+    p.add_argument(
+        "--pareto",
+        metavar="COST",
+        choices=["latency_ms", "params_m", "macs_m"],
+        help="Pareto fronts and hypervolume of val acc against COST instead",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="check two results folders hold identical records")

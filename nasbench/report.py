@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -45,13 +46,26 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
 
 
-def summarize(out: Path) -> list[SummaryRow]:
-    """Summary rows from ``out/runs/*.parquet``, sorted by (task, strategy)."""
-    files = sorted((Path(out) / "runs").glob("*.parquet"))
-    if not files:
-        raise NasbenchError(f"no run records in {Path(out) / 'runs'}")
+def run_files(folders: Path | Sequence[Path]) -> list[Path]:
+    """The run records of one or more results folders (a run appearing twice is an error)."""
+    folders = [folders] if isinstance(folders, str | Path) else list(folders)
+    files: dict[str, Path] = {}
+    for folder in folders:
+        found = sorted((Path(folder) / "runs").glob("*.parquet"))
+        if not found:
+            raise NasbenchError(f"no run records in {Path(folder) / 'runs'}")
+        for path in found:
+            if path.name in files:
+                raise NasbenchError(f"run {path.name} is in both {files[path.name].parent.parent} "
+                                    f"and {folder}")  # fmt: skip
+            files[path.name] = path
+    return [files[name] for name in sorted(files)]
+
+
+def summarize(folders: Path | Sequence[Path]) -> list[SummaryRow]:
+    """Summary rows from the run records of one or more results folders, by (task, strategy)."""
     groups: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
-    for path in files:
+    for path in run_files(folders):
         table, meta = read_run(path)
         cols = table.to_pydict()
         n = table.num_rows
@@ -143,3 +157,120 @@ def compare(a: Path, b: Path) -> list[str]:
 def _canonical(rows: list[dict[str, object]]) -> str:
     """Rows as text with NaN spelled out (NaN != NaN would make equal runs differ)."""
     return json.dumps(rows, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class AnytimeRow:
+    """Mean incumbent accuracies of (task, strategy) after a number of evaluations."""
+
+    task: str
+    strategy: str
+    evaluations: int
+    seeds: int
+    val_mean: float
+    test_mean: float
+
+
+def anytime(folders: Path | Sequence[Path], at: Sequence[int]) -> list[AnytimeRow]:
+    """Incumbent validation and test accuracy after ``at`` evaluations, averaged over seeds
+    (a run with fewer evaluations counts with its final incumbent)."""
+    groups: dict[tuple[str, str], list[tuple[list[float], list[float]]]] = defaultdict(list)
+    for path in run_files(folders):
+        table, meta = read_run(path)
+        cols = table.select(["incumbent_val_acc", "incumbent_test_acc"]).to_pydict()
+        groups[(meta.task, meta.strategy)].append(
+            (cols["incumbent_val_acc"], cols["incumbent_test_acc"])
+        )
+    rows = []
+    for (task, strategy), runs in sorted(groups.items()):
+        for n in at:
+            vals = [v[min(n, len(v)) - 1] for v, _ in runs if v]
+            tests = [t[min(n, len(t)) - 1] for _, t in runs if t]
+            rows.append(AnytimeRow(task, strategy, n, len(runs), _mean_std(vals)[0],
+                                   _mean_std(tests)[0]))  # fmt: skip
+    return rows
+
+
+def format_anytime(rows: list[AnytimeRow]) -> str:
+    counts = sorted({r.evaluations for r in rows})
+    head = ["task", "strategy", "seeds"] + [f"val/test @{n}" for n in counts]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    by_pair: dict[tuple[str, str], dict[int, AnytimeRow]] = defaultdict(dict)
+    for r in rows:
+        by_pair[(r.task, r.strategy)][r.evaluations] = r
+    for (task, strategy), cells in by_pair.items():
+        seeds = next(iter(cells.values())).seeds
+        values = [f"{100 * cells[n].val_mean:.2f} / {100 * cells[n].test_mean:.2f}" for n in counts]
+        lines.append("| " + " | ".join([task, strategy, str(seeds), *values]) + " |")
+    return "\n".join(lines)
+
+
+def pareto_front(points: np.ndarray) -> np.ndarray:
+    """Indices of the non-dominated rows of ``points`` (columns: accuracy to maximise, cost to
+    minimise), sorted by cost."""
+    order = np.lexsort((-points[:, 0], points[:, 1]))  # by cost, then best accuracy first
+    front, best = [], -math.inf
+    for i in order:
+        if points[i, 0] > best:
+            front.append(i)
+            best = points[i, 0]
+    return np.array(front, dtype=int)
+
+
+def hypervolume(points: np.ndarray, ref_cost: float) -> float:
+    """Area dominated by ``points`` (accuracy up, cost down) above accuracy 0 and below
+    ``ref_cost``: the 2-D hypervolume indicator (Zitzler & Thiele 1998)."""
+    front = points[pareto_front(points)]
+    front = front[front[:, 1] < ref_cost]
+    area, prev_cost = 0.0, ref_cost
+    for acc, cost in front[::-1]:  # from the most expensive (most accurate) down
+        area += max(acc, 0.0) * (prev_cost - cost)
+        prev_cost = cost
+    return area
+
+
+@dataclass(frozen=True)
+class ParetoRow:
+    task: str
+    strategy: str
+    objective: str
+    seeds: int
+    ref_cost: float
+    hypervolume_mean: float
+    hypervolume_std: float
+    front: list[tuple[float, float]]  # the front of all seeds' feasible evaluations together
+
+
+def pareto(folders: Path | Sequence[Path], objective: str = "latency_ms") -> list[ParetoRow]:
+    """Per (task, strategy): hypervolume of each run's feasible evaluations in (validation
+    accuracy, ``objective``) space, mean and std over seeds, with the reference cost the largest
+    ``objective`` seen in the folders; and the joint front of all seeds."""
+    runs: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
+    for path in run_files(folders):
+        table, meta = read_run(path)
+        cols = table.select(["val_acc", objective, "feasible", "status"]).to_pydict()
+        pts = [(v, c) for v, c, f, st in zip(cols["val_acc"], cols[objective], cols["feasible"],
+                                            cols["status"], strict=True)
+               if f and st == "ok" and not (math.isnan(v) or math.isnan(c))]  # fmt: skip
+        runs[(meta.task, meta.strategy)].append(np.array(pts, dtype=float).reshape(-1, 2))
+    ref = max((float(p[:, 1].max()) for ps in runs.values() for p in ps if len(p)), default=1.0)
+    rows = []
+    for (task, strategy), ps in sorted(runs.items()):
+        hv = [hypervolume(p, ref) if len(p) else 0.0 for p in ps]
+        joint = np.concatenate(ps)
+        front = joint[pareto_front(joint)] if len(joint) else joint
+        mean, std = _mean_std(hv)
+        rows.append(ParetoRow(task, strategy, objective, len(ps), ref, mean, std,
+                              [(float(a), float(c)) for a, c in front]))  # fmt: skip
+    return rows
+
+
+def format_pareto(rows: list[ParetoRow], show: int = 8) -> str:
+    lines = [f"| task | strategy | seeds | hypervolume (val acc x {rows[0].objective}) | front |",
+             "| --- | --- | --- | --- | --- |"] if rows else []  # fmt: skip
+    for r in rows:
+        step = max(len(r.front) // show, 1)
+        pts = ", ".join(f"({100 * a:.2f}%, {c:.3g})" for a, c in r.front[::step][:show])
+        lines.append(f"| {r.task} | {r.strategy} | {r.seeds} | "
+                     f"{r.hypervolume_mean:.4g} ± {r.hypervolume_std:.2g} | {pts} |")  # fmt: skip
+    return "\n".join(lines)

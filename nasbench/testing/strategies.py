@@ -16,8 +16,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from nasbench.registry import strategies
 from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
@@ -145,7 +143,9 @@ print(json.dumps(drive(strategies.create(name, **params), spaces.create(space_na
 """
 
 
-def check_fresh_process(name: str, space: SearchSpace, params: dict[str, Any] | None = None) -> None:
+def check_fresh_process(
+    name: str, space: SearchSpace, params: dict[str, Any] | None = None
+) -> None:
     """A registered strategy proposes the same in a freshly spawned interpreter (hash seed
     randomisation on) as here."""
     params = params or {}
