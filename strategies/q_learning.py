@@ -38,9 +38,10 @@ using Reinforcement Learning", ICLR 2017), Algorithms 1-3, walking the space's d
       Q(s_T, a_T) <- (1 - alpha) Q(s_T, a_T) + alpha * r
       Q(s_i, a_i) <- (1 - alpha) Q(s_i, a_i) + alpha * gamma * max_{a in A(s_i+1)} Q(s_i+1, a)
 
-  with ``alpha = 0.01``, ``gamma = 1`` and every Q-value starting at ``0.5`` (Sec. 4.2).
+  with ``alpha = 0.01``, ``gamma = 1`` and every Q-value starting at ``0.5`` (Sec. 4, the
+  Q-learning training procedure).
 - **Experience replay** (Algorithm 1): every observed architecture enters the replay memory; after
-  each observation ``replays_per_model`` (Sec. 4.2: 100; the authors' released CIFAR-10 config
+  each observation ``replays_per_model`` (Sec. 4: 100; the authors' released CIFAR-10 config
   uses 128) entries are drawn uniformly with replacement from the memory and each is replayed
   with Algorithm 3. As in MetaQNN's replay dictionary, an architecture has one entry; when the
   runner evaluates it again (benchmark noise), its reward is the mean of its observations.
@@ -154,3 +155,205 @@ def update_trajectory(
         # Target of the transition into this state: r = 0 + gamma * max over its allowed actions
         # (this state's values are already updated: the backward order of Algorithm 3).
         target = discount * max(q.get((state, a), initial_q) for a in allowed)
+
+
+def _check_int(name: str, value: object, low: int) -> int:
+    if isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low:
+        return int(value)
+    raise NasbenchError(f"q_learning: {name} must be an integer >= {low}, got {value!r}")
+
+
+def _check_float(name: str, value: object, low: float, high: float, low_open: bool) -> float:
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        number = float(value)
+        above = number > low if low_open else number >= low
+        if math.isfinite(number) and above and number <= high:
+            return number
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+    raise NasbenchError(f"q_learning: {name} must be a number in {interval}, got {value!r}")
+
+
+def _reward(objectives: Sequence[float]) -> float:
+    """An architecture's replay reward: the mean of its objectives, a failed or infeasible
+    evaluation (``nan``) counting as 0."""
+    return sum(0.0 if math.isnan(v) else v for v in objectives) / len(objectives)
+
+
+@strategies.register("q_learning")
+class QLearning:
+    """MetaQNN Q-learning (Baker et al., ICLR 2017); see the module docstring.
+
+    ``schedule_models`` is the number of models MetaQNN's epsilon schedule is scaled to (>= 1);
+    ``learning_rate`` is alpha in (0, 1]; ``discount`` is gamma in [0, 1]; ``replays_per_model``
+    is the number of replay-memory entries replayed after each observation (>= 1); ``initial_q``
+    is every Q-value before its first update (finite). Bad values raise NasbenchError.
+
+    Learned attributes after :meth:`start`: ``q_`` (``{(state, action): value}``, visited pairs
+    only), ``memory_`` (``{architecture text: objectives observed}``, first-seen order),
+    ``asked_`` (proposals made) and ``initial_size_`` (how many of the first proposals come from
+    the shared initial design: the epsilon = 1 phase).
+    """
+
+    initial_design: ClassVar[str] = "shared"
+    paper: ClassVar[str] = (
+        "Baker, Gupta, Naik & Raskar, Designing Neural Network Architectures using "
+        "Reinforcement Learning, ICLR 2017"
+    )
+    sources: ClassVar[dict[str, str]] = {
+        "schedule_models": "Baker et al. 2017, Table 2 (1500 models at epsilon 1.0, then 0.9-0.1; "
+        "2700 in all), scaled to the ~100 evaluations of the NAS-Bench-201 protocol "
+        "(Dong & Yang, ICLR 2020: 12000 s at 12 epochs)",
+        "learning_rate": "Baker et al. 2017, Sec. 4 (Q-learning training procedure): alpha = 0.01",
+        "discount": "Baker et al. 2017, Sec. 4 (Q-learning training procedure): gamma = 1",
+        "replays_per_model": "Baker et al. 2017, Sec. 4: 100 replay samples after each model",
+        "initial_q": "Baker et al. 2017, Sec. 4: Q-values initialised to 0.5",
+    }
+
+    def __init__(
+        self,
+        schedule_models: int = 100,
+        learning_rate: float = 0.01,
+        discount: float = 1.0,
+        replays_per_model: int = 100,
+        initial_q: float = 0.5,
+    ) -> None:
+        # Validated here, not in start(): a bad config fails before any run starts.
+        self.schedule_models = _check_int("schedule_models", schedule_models, 1)
+        self.learning_rate = _check_float("learning_rate", learning_rate, 0.0, 1.0, True)
+        self.discount = _check_float("discount", discount, 0.0, 1.0, False)
+        self.replays_per_model = _check_int("replays_per_model", replays_per_model, 1)
+        self.initial_q = _check_float("initial_q", initial_q, -math.inf, math.inf, True)
+
+    def _hyperparameters(self) -> dict[str, float]:
+        return {
+            "schedule_models": self.schedule_models,
+            "learning_rate": self.learning_rate,
+            "discount": self.discount,
+            "replays_per_model": self.replays_per_model,
+            "initial_q": self.initial_q,
+        }
+
+    def start(
+        self,
+        space: SearchSpace,
+        info: SearchInfo,
+        rng: np.random.Generator,
+        initial_rng: np.random.Generator,
+    ) -> None:
+        """Begin a search: empty Q-table and replay memory; the epsilon = 1 phase draws from
+        ``initial_rng``, everything else (walks, replay sampling) from ``rng``."""
+        self.space_ = space
+        self.info_ = info
+        self.rng_ = rng
+        self.initial_rng_ = initial_rng
+        self.schedule_ = epsilon_schedule(self.schedule_models)
+        self.initial_size_ = self.schedule_[0][1]
+        self.q_: dict[tuple[State, Choice], float] = {}
+        self.memory_: dict[str, list[float]] = {}
+        self.asked_ = 0
+        self._steps: dict[str, list[Step]] = {}  # trajectory of each memory entry (a cache)
+
+    def epsilon(self, index: int) -> float:
+        """Epsilon of the ``index``-th proposal (0-based) under the scaled schedule."""
+        return epsilon_at(self.schedule_, index)
+
+    def ask(self, n: int = 1) -> list[Proposal]:
+        """``n`` proposals at the default fidelity; draws from ``initial_rng`` (the epsilon = 1
+        phase) or ``rng`` (epsilon-greedy walks). Spends no budget."""
+        if not hasattr(self, "space_"):
+            raise RuntimeError("QLearning.ask called before start")
+        if n < 0:
+            raise NasbenchError(f"ask needs n >= 0 proposals, got {n}")
+        proposals = []
+        for _ in range(n):
+            index, self.asked_ = self.asked_, self.asked_ + 1
+            if index < self.initial_size_:
+                arch = self.space_.sample(self.initial_rng_)  # the shared initial design
+            else:
+                arch = self._walk(self.epsilon(index))
+            proposals.append(Proposal(arch))
+        return proposals
+
+    def _walk(self, epsilon: float) -> Architecture:
+        """Baker et al. (2017) Algorithm 2: one epsilon-greedy walk through the decisions."""
+        values: list[Choice] = []
+        previous: tuple[str | None, Choice | None] = (None, None)
+        while (decision := self.space_.next_decision(values)) is not None:
+            choices = decision.choices
+            if self.rng_.random() < epsilon:
+                choice = choices[int(self.rng_.integers(len(choices)))]
+            else:
+                state: State = (decision.name, *previous)
+                q = [self.q_.get((state, c), self.initial_q) for c in choices]
+                top = max(q)
+                best = [c for c, value in zip(choices, q, strict=True) if value == top]
+                choice = best[int(self.rng_.integers(len(best)))]  # ties: uniform
+            values.append(choice)
+            previous = (decision.name, choice)
+        return self.space_.make(values)
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        """Baker et al. (2017) Algorithm 1, per observation: store it in the replay memory
+        (``nan`` included), then replay ``replays_per_model`` uniformly drawn entries (draws
+        from ``rng``). Raises NasbenchError for an architecture outside the space."""
+        if not hasattr(self, "space_"):
+            raise RuntimeError("QLearning.tell called before start")
+        for obs in observations:
+            text = self.space_.format(obs.arch)
+            if text not in self.memory_:
+                self.space_.validate(obs.arch)
+                self._steps[text] = trajectory(self.space_, obs.arch.values)
+                self.memory_[text] = []
+            self.memory_[text].append(float(obs.objective))
+            self._replay()
+
+    def _replay(self) -> None:
+        texts = list(self.memory_)
+        for pick in self.rng_.integers(len(texts), size=self.replays_per_model):
+            text = texts[int(pick)]
+            update_trajectory(
+                self.q_, self._steps[text], _reward(self.memory_[text]),
+                self.learning_rate, self.discount, self.initial_q,
+            )  # fmt: skip
+
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable (strict JSON: a ``nan`` objective is stored as ``None``): the
+        hyperparameters, the Q-table as ``[[name, previous name, previous choice], action,
+        value]`` rows, the replay memory as ``[text, objectives]`` rows, the proposal count and
+        both generator states."""
+        return {
+            **self._hyperparameters(),
+            "asked": self.asked_,
+            "q": [[list(state), action, value] for (state, action), value in self.q_.items()],
+            "memory": [
+                [text, [None if math.isnan(v) else v for v in values]]
+                for text, values in self.memory_.items()
+            ],
+            "rng": rng_state(self.rng_),
+            "initial_rng": rng_state(self.initial_rng_),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state` (call :meth:`start` with the same space first; its
+        generators take the saved states). Raises NasbenchError when the snapshot was taken with
+        other hyperparameters."""
+        if not hasattr(self, "space_"):
+            raise RuntimeError("QLearning.restore called before start")
+        saved = {name: state[name] for name in self._hyperparameters()}
+        if saved != self._hyperparameters():
+            raise NasbenchError(
+                f"q_learning: snapshot has hyperparameters {saved}, "
+                f"this strategy {self._hyperparameters()}"
+            )
+        self.q_ = {
+            ((name, prev_name, prev), action): float(value)
+            for (name, prev_name, prev), action, value in state["q"]
+        }
+        self.memory_, self._steps = {}, {}
+        for text, values in state["memory"]:
+            arch = self.space_.parse(text)
+            self._steps[text] = trajectory(self.space_, arch.values)
+            self.memory_[text] = [math.nan if v is None else float(v) for v in values]
+        self.asked_ = int(state["asked"])
+        set_rng_state(self.rng_, state["rng"])
+        set_rng_state(self.initial_rng_, state["initial_rng"])
