@@ -1,5 +1,5 @@
 """Search strategies, one module per strategy; importing this package registers the built-ins."""
 
-from . import random, regularized_evolution
+from . import q_learning, random, regularized_evolution
 
-__all__ = ["random", "regularized_evolution"]
+__all__ = ["q_learning", "random", "regularized_evolution"]
