@@ -208,7 +208,8 @@ def test_strategies_lists_hyperparameters_with_sources(capsys) -> None:
     evo = rows["regularized_evolution"]
     assert "Real" in evo["paper"] and evo["initial_design"] == "shared"
     assert [(h["name"], h["default"]) for h in evo["hyperparameters"]] == [
-        ("population", 10), ("sample_size", 3)
+        ("population", 10),
+        ("sample_size", 3),
     ]
     assert all("NAS-Bench-201" in h["source"] for h in evo["hyperparameters"])
     code, text, _ = run(capsys, "strategies")

@@ -13,6 +13,7 @@ import math
 import os
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -27,11 +28,9 @@ INFO = SearchInfo(fidelity=1.0, fidelities=(), budget=Budget(evaluations=1000))
 
 
 def synthetic(arch: Architecture) -> float:
-    """A deterministic objective in [0, 1): position-weighted share of each decision's first
-    choice, with a hash-free tie-breaker (so it varies over every space)."""
-    if not arch.values:
-        return 0.0
-    score = sum((i % 3 + 1) * (len(v) % 4) for i, v in enumerate(arch.values))
+    """A deterministic objective in [0, 1) that varies over every space: a position-weighted
+    sum of a stable checksum of each value (CRC-32, not Python's salted ``hash``)."""
+    score = sum((i % 3 + 1) * (zlib.crc32(v.encode()) % 13) for i, v in enumerate(arch.values))
     return (score % 97) / 97
 
 

@@ -20,3 +20,20 @@ def test_runner_overhead(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         per_eval = bench_runner(["--evaluations", "2000", "--repeats", "1"])
     assert len(per_eval) == 3 and all(s > 0 for s in per_eval.values())
+
+
+@pytest.mark.perf
+def test_bayesopt_overhead(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.perf.bench_bayesopt import main as bench_bayesopt
+
+    with capsys.disabled():
+        bench_bayesopt(["--at", "100", "--window", "10"])
+
+
+@pytest.mark.perf
+def test_strategy_overhead(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.perf.bench_strategies import main as bench_strategies
+
+    with capsys.disabled():
+        rows = bench_strategies(["--at", "100", "--window", "5"])
+    assert all(row[100] > 0 for row in rows.values())
