@@ -33,43 +33,19 @@ from nasbench.strategies.optuna_common import (
     universe,
 )
 from nasbench.strategies.random import RandomSearch
-from nasbench.strategy import SearchInfo, Strategy
+from nasbench.strategy import SearchInfo
 from nasbench.testing import strategies as conformance
-from nasbench.types import Architecture, Budget, Observation, Status
+from nasbench.types import Budget, Observation, Status
+from tests.strategy_helpers import INFO, SPACE, drive_texts, objective, observe, start
 
-SPACE = spaces.create("nb201")
-INFO = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=150))
 LIMITED = SearchInfo(12.0, (), Budget(evaluations=150, params_m=100.0))  # hard limit: constraints
-
-
-def objective(arch: Architecture) -> float:
-    if arch.values[0] == "none":
-        return math.nan
-    return arch.values.count("nor_conv_3x3") / 6
-
-
-def observe(trial: int, arch: Architecture, value: float | None = None) -> Observation:
-    y = objective(arch) if value is None else value
-    return Observation(trial, arch, 12.0, y, y, 1.0, not math.isnan(y), Status.OK)
 
 
 def started(
     seed: int, info: SearchInfo = INFO, space: Any = SPACE, strategy_seed: int | None = None,
     **params: Any,
 ) -> BayesOpt:  # fmt: skip
-    search = BayesOpt(**params)
-    rng = role_rng(seed if strategy_seed is None else strategy_seed, "strategy")
-    search.start(space, info, rng, role_rng(seed, "initial_design"))
-    return search
-
-
-def drive(search: Strategy, steps: int, first: int = 0) -> list[str]:
-    texts = []
-    for t in range(first, first + steps):
-        (proposal,) = search.ask(1)
-        texts.append(proposal.arch.text)
-        search.tell([observe(t, proposal.arch)])
-    return texts
+    return start(BayesOpt(**params), seed, strategy_seed, space, info)
 
 
 # ---- registration, hyperparameters --------------------------------------------------------------
@@ -126,9 +102,9 @@ class FirstChoiceSampler(optuna.samplers.RandomSampler):
 
 
 def test_any_sampler_by_path() -> None:
-    by_path = drive(started(2, sampler="optuna.samplers:RandomSampler"), 30)
-    assert by_path == drive(started(2, sampler="random"), 30)
-    assert by_path == drive(started(2, sampler="RandomSampler"), 30)
+    by_path = drive_texts(started(2, sampler="optuna.samplers:RandomSampler"), 30)
+    assert by_path == drive_texts(started(2, sampler="random"), 30)
+    assert by_path == drive_texts(started(2, sampler="RandomSampler"), 30)
     search = started(2, sampler="tests.test_bayesopt:FirstChoiceSampler", n_startup=3)
     assert type(search.study_.sampler) is FirstChoiceSampler
     proposals = search.ask(5)
@@ -290,7 +266,7 @@ def test_optuna_does_not_log_trials(caplog: pytest.LogCaptureFixture) -> None:
     logger.propagate = True  # Optuna prints through its own handler; let caplog see it too
     try:
         with caplog.at_level(logging.INFO, logger="optuna"):
-            drive(started(0), 15)
+            drive_texts(started(0), 15)
             with quiet_optuna():
                 optuna.create_study()
             assert logger.level == logging.INFO  # restored after every call
@@ -313,11 +289,11 @@ def test_same_seed_same_proposals_and_global_rngs_untouched(params: dict) -> Non
     steps = 40 if not params else 12
     random.seed(123)
     np.random.seed(123)  # noqa: NPY002
-    first = drive(started(3, **params), steps)
-    assert first == drive(started(3, **params), steps)
-    assert first != drive(started(4, **params), steps)
+    first = drive_texts(started(3, **params), steps)
+    assert first == drive_texts(started(3, **params), steps)
+    assert first != drive_texts(started(4, **params), steps)
     # the strategy stream alone changes the sampler's proposals, not the initial design
-    other = drive(started(3, strategy_seed=77, **params), steps)
+    other = drive_texts(started(3, strategy_seed=77, **params), steps)
     n = 10 if not params else 4
     assert other[:n] == first[:n] and other[n:] != first[n:]
     assert random.random() == random.Random(123).random()
@@ -352,20 +328,20 @@ def test_state_is_json_and_restore_continues_identically(
     params: dict, before: int, after: int
 ) -> None:
     original = started(5, LIMITED, **params)
-    drive(original, before)
+    drive_texts(original, before)
     pending = original.ask(2)  # open trials are part of the state too
     snapshot = json.loads(json.dumps(original.state(), allow_nan=False))
     copy = started(99, LIMITED, **params)  # other generators: restore overwrites them
     copy.restore(snapshot)
     for search in (original, copy):
         search.tell([observe(100 + i, p.arch) for i, p in enumerate(pending[::-1])])
-    assert drive(copy, after, before) == drive(original, after, before)
+    assert drive_texts(copy, after, before) == drive_texts(original, after, before)
     assert copy.state() == original.state()
 
 
 def test_restore_rejects_other_hyperparameters_and_a_diverging_replay() -> None:
     search = started(0)
-    drive(search, 12)
+    drive_texts(search, 12)
     snapshot = search.state()
     with pytest.raises(NasbenchError, match="n_startup"):
         started(0, n_startup=5).restore(snapshot)

@@ -25,8 +25,8 @@ from nasbench.strategies.random import RandomSearch
 from nasbench.strategy import SearchInfo, Strategy
 from nasbench.testing import strategies as conformance
 from nasbench.types import Architecture, Budget, Observation, Status
+from tests.strategy_helpers import SPACE, start
 
-SPACE = spaces.create("nb201")
 DEVICE = SearchInfo(12.0, (), Budget(evaluations=200, latency_ms=100.0, latency_device="synthetic"))
 NO_DEVICE = SearchInfo(12.0, (), Budget(evaluations=200))
 
@@ -77,7 +77,7 @@ def test_hypervolume_helper() -> None:
 
 
 def drive(search: Strategy, info: SearchInfo, seed: int, steps: int) -> list[Observation]:
-    search.start(SPACE, info, role_rng(seed, "strategy"), role_rng(seed, "initial_design"))
+    start(search, seed, info=info)
     observed = []
     for t in range(steps):
         (proposal,) = search.ask(1)

@@ -31,48 +31,14 @@ from nasbench.strategies.q_learning import (
     update_trajectory,
 )
 from nasbench.strategies.random import RandomSearch
-from nasbench.strategy import SearchInfo, Strategy, rng_state
-from nasbench.types import Architecture, Budget, Observation, Status
-
-SPACE = spaces.create("nb201")
-INFO = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=150))
-CONV = "nor_conv_3x3"
-
-
-def objective(arch: Architecture) -> float:
-    if arch.values[0] == "none":
-        return math.nan
-    return arch.values.count(CONV) / 6
-
-
-def observe(trial: int, arch: Architecture, value: float | None = None) -> Observation:
-    y = objective(arch) if value is None else value
-    feasible = not math.isnan(y)
-    return Observation(trial, arch, 12.0, y, y, 1.0, feasible, Status.OK)
+from nasbench.strategy import Strategy, rng_state
+from tests.strategy_helpers import CONV, INFO, SPACE, drive, observe, start, texts
 
 
 def started(
     seed: int, strategy_seed: int | None = None, space: SearchSpace = SPACE, **params: Any
 ) -> QLearning:
-    search = QLearning(**params)
-    strategy_rng = role_rng(seed if strategy_seed is None else strategy_seed, "strategy")
-    search.start(space, INFO, strategy_rng, role_rng(seed, "initial_design"))
-    return search
-
-
-def drive(search: Strategy, evaluations: int, first_trial: int = 0) -> list[Observation]:
-    """The runner's loop, one proposal at a time."""
-    observed = []
-    for trial in range(first_trial, first_trial + evaluations):
-        (proposal,) = search.ask(1)
-        obs = observe(trial, proposal.arch)
-        search.tell([obs])
-        observed.append(obs)
-    return observed
-
-
-def texts(observed: list[Observation]) -> list[str]:
-    return [str(o.arch) for o in observed]
+    return start(QLearning(**params), seed, strategy_seed, space)
 
 
 def test_registered_with_documented_defaults() -> None:

@@ -26,40 +26,16 @@ from nasbench.seeding import role_rng
 from nasbench.space import BaseSpace
 from nasbench.strategies.random import RandomSearch
 from nasbench.strategies.reinforce import DEFAULT_LEARNING_RATE, Reinforce, rollout
-from nasbench.strategy import SearchInfo, Strategy
+from nasbench.strategy import Strategy
 from nasbench.testing.strategies import check_metadata, check_strategy
-from nasbench.types import Architecture, Budget, Choice, Decision, Observation, Status
+from nasbench.types import Architecture, Choice, Decision
+from tests.strategy_helpers import INFO, SPACE, drive, observe, start, texts
 
 POLICIES = ("factorised", "lstm")
-SPACE = spaces.create("nb201")
-INFO = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=150))
-
-
-def objective(arch: Architecture) -> float:
-    if arch.values[0] == "none":
-        return math.nan
-    return arch.values.count("nor_conv_3x3") / 6
-
-
-def observe(trial: int, arch: Architecture, value: float | None = None) -> Observation:
-    y = objective(arch) if value is None else value
-    return Observation(trial, arch, 12.0, y, y, 1.0, not math.isnan(y), Status.OK)
 
 
 def started(policy: str, seed: int, space: BaseSpace = SPACE, **params: float) -> Reinforce:
-    strategy = Reinforce(policy=policy, **params)
-    strategy.start(space, INFO, role_rng(seed, "strategy"), role_rng(seed, "initial_design"))
-    return strategy
-
-
-def drive(strategy: Strategy, steps: int, first: int = 0) -> list[Observation]:
-    """The runner's loop: ask(1), evaluate, tell([obs])."""
-    observed = []
-    for trial in range(first, first + steps):
-        (proposal,) = strategy.ask(1)
-        observed.append(observe(trial, proposal.arch))
-        strategy.tell([observed[-1]])
-    return observed
+    return start(Reinforce(policy=policy, **params), seed, space=space)
 
 
 def assert_same_parameters(a: Reinforce, b: Reinforce) -> None:
@@ -68,10 +44,6 @@ def assert_same_parameters(a: Reinforce, b: Reinforce) -> None:
     assert list(ours) == list(theirs)
     for name, value in ours.items():
         assert torch.equal(value, theirs[name]), name
-
-
-def texts(observed: list[Observation]) -> list[str]:
-    return [o.arch.text for o in observed]
 
 
 def log_prob(strategy: Reinforce, arch: Architecture) -> float:

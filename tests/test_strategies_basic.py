@@ -24,46 +24,14 @@ from nasbench.strategies.regularized_evolution import (
     fittest,
     select_tournament,
 )
-from nasbench.strategy import SearchInfo, Strategy, rng_state
-from nasbench.types import Architecture, Budget, Observation, Status
+from nasbench.strategy import Strategy, rng_state
+from tests.strategy_helpers import INFO, SPACE, drive, observe, start, texts
 
 NAMES = ("random", "regularized_evolution")
-SPACE = spaces.create("nb201")
-INFO = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=150))
-
-
-def objective(arch: Architecture) -> float:
-    if arch.values[0] == "none":
-        return math.nan
-    return arch.values.count("nor_conv_3x3") / 6
-
-
-def observe(trial: int, arch: Architecture, value: float | None = None) -> Observation:
-    y = objective(arch) if value is None else value
-    feasible = not math.isnan(y)
-    return Observation(trial, arch, 12.0, y, y, 1.0, feasible, Status.OK)
 
 
 def started(name: str, seed: int, strategy_seed: int | None = None, **params: int) -> Strategy:
-    strategy = strategies.create(name, **params)
-    strategy_rng = role_rng(seed if strategy_seed is None else strategy_seed, "strategy")
-    strategy.start(SPACE, INFO, strategy_rng, role_rng(seed, "initial_design"))
-    return strategy
-
-
-def drive(strategy: Strategy, evaluations: int, first_trial: int = 0) -> list[Observation]:
-    """The runner's loop, one proposal at a time."""
-    observed = []
-    for trial in range(first_trial, first_trial + evaluations):
-        (proposal,) = strategy.ask(1)
-        obs = observe(trial, proposal.arch)
-        strategy.tell([obs])
-        observed.append(obs)
-    return observed
-
-
-def texts(observed: list[Observation]) -> list[str]:
-    return [str(o.arch) for o in observed]
+    return start(strategies.create(name, **params), seed, strategy_seed)
 
 
 def test_registered_and_conform_to_the_protocol() -> None:
