@@ -18,9 +18,14 @@ from nasbench.seeding import role_rng
 from nasbench.testing.strategies import INFO, observation
 
 
-def overhead(name: str, at: list[int], window: int) -> dict[int, float]:
+EXTRA = {"reinforce_lstm": ("reinforce", {"policy": "lstm"})}
+"""Non-default configurations measured beside every registered strategy's defaults."""
+
+
+def overhead(label: str, at: list[int], window: int) -> dict[int, float]:
+    name, params = EXTRA.get(label, (label, {}))
     space = spaces.create("nb201")
-    strategy = strategies.create(name)
+    strategy = strategies.create(name, **params)
     strategy.start(space, INFO, role_rng(0, "strategy"), role_rng(0, "initial_design"))
     times: list[float] = []
     for t in range(max(at) + window):
@@ -38,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[int, float]]:
     parser.add_argument("--only", nargs="*", default=None, help="strategy names")
     args = parser.parse_args(argv)
     at = [int(x) for x in args.at.split(",")]
-    names = args.only or strategies.names()
+    names = args.only or [*strategies.names(), *EXTRA]
     results = {name: overhead(name, at, args.window) for name in names}
     print(f"{'strategy':<24}" + "".join(f"{'ms @' + str(n):>12}" for n in at))
     for name, row in results.items():
