@@ -17,7 +17,6 @@ from nasbench.registry import spaces, strategies
 from nasbench.seeding import role_rng
 from nasbench.testing.strategies import INFO, observation
 
-
 EXTRA = {"reinforce_lstm": ("reinforce", {"policy": "lstm"})}
 """Non-default configurations measured beside every registered strategy's defaults."""
 
