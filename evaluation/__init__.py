@@ -1,5 +1,5 @@
 """Evaluators, one module per evaluation mode; importing this package registers the built-ins."""
 
-from . import tabular
+from . import lce, low_fidelity, tabular, train
 
-__all__ = ["tabular"]
+__all__ = ["lce", "low_fidelity", "tabular", "train"]

@@ -8,6 +8,8 @@ and exits with code 2; nothing is written before the input has been checked.
     nasbench sample SPACE --n N --seed S [--param KEY=VALUE ...]
     nasbench describe SPACE [ARCH ...] [--stdin] [--dataset NAME | --input-shape C,L --classes K]
                       [--json] [--param KEY=VALUE ...]
+    nasbench evaluate SPACE ARCH [--dataset mnist1d] [--mode train|low_fidelity|lce]
+                      [--sparsity S] [--epochs E] [--seed S] [--latency-device D] [--json]
     nasbench run [CONFIG] [--out DIR] [--workers N] [--resume]
     nasbench report DIR [DIR ...] [--json] [--at 10,50,100 | --pareto latency_ms]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
@@ -157,6 +159,41 @@ def cmd_describe(args: argparse.Namespace) -> None:
             )
 
 
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    import math
+
+    from nasbench.registry import evaluators
+    from nasbench.seeding import role_rng
+
+    space = _space(args)
+    arch = space.parse(args.arch)
+    params: dict[str, object] = {"dataset": args.dataset, "epochs": args.epochs,
+                                 "sparsity": args.sparsity, "data_root": args.data_root,
+                                 "latency_device": args.latency_device}  # fmt: skip
+    if args.mode == "low_fidelity":
+        params["data_fraction"] = args.data_fraction
+        params["resolution"] = args.resolution
+    evaluator = evaluators.create(args.mode, space=space, **params)
+    m = evaluator.evaluate(arch, float(args.epochs), role_rng(args.seed, "evaluate"))
+    row: dict[str, object] = {
+        "arch": arch.text, "mode": args.mode, "dataset": args.dataset, "epochs": args.epochs,
+        "status": str(m.status), "val_acc": m.val_acc, "test_acc": m.test_acc,
+        "sparsity": m.sparsity, "params": m.params, "nonzero_params": m.nonzero_params,
+        "macs": m.macs, "effective_macs": m.effective_macs, "latency_ms": m.latency_ms,
+        "cost_s": m.cost_s, "curve": list(m.curve),
+    }  # fmt: skip
+    extra = dict(m.extra)
+    if args.mode == "lce":
+        row["predicted_final_acc"] = extra.get("lce_pred_mean", math.nan)
+        row["predicted_final_std"] = extra.get("lce_pred_std", math.nan)
+        row["epochs_trained"] = extra.get("lce_epochs", math.nan)
+    if args.json:
+        print(json.dumps(row))
+    else:
+        for key, value in row.items():
+            print(f"{key:>20}: {value}")
+
+
 DEFAULT_SUITE = Path(__file__).parent / "suites" / "nb201-protocol.toml"
 
 
@@ -251,6 +288,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", type=int, default=None)
     p.add_argument("--json", action="store_true", help="one JSON object per architecture")
     p.set_defaults(func=cmd_describe)
+
+    p = sub.add_parser("evaluate", help="train one architecture and measure it")
+    space_args(p)
+    p.add_argument("arch", metavar="ARCH")
+    p.add_argument("--dataset", default="mnist1d")
+    p.add_argument("--mode", choices=["train", "low_fidelity", "lce"], default="train")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--sparsity", type=float, default=0.0, help="target weight sparsity [0, 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--latency-device", default=None, help="cpu, lut:cpu, or an nb201 device")
+    p.add_argument("--data-root", default=None, help="folder with the dataset's files")
+    p.add_argument("--data-fraction", type=float, default=1.0, help="low_fidelity only")
+    p.add_argument("--resolution", type=int, default=1, help="low_fidelity only")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("run", help="run a suite (default: the NAS-Bench-201 protocol)")
     p.add_argument("config", nargs="?", help="suite TOML file (default: the shipped protocol)")

@@ -37,3 +37,19 @@ def test_strategy_overhead(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         rows = bench_strategies(["--at", "100", "--window", "5"])
     assert all(row[100] > 0 for row in rows.values())
+
+
+@pytest.mark.perf
+def test_trainer_overhead(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.perf.bench_trainer import main as bench_trainer
+
+    with capsys.disabled():
+        bench_trainer(["--epochs", "2", "--repeats", "1"])
+
+
+@pytest.mark.perf
+def test_latency_lookup_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.perf.latency_lut import main as latency_lut
+
+    with capsys.disabled():
+        latency_lut(["--networks", "20"])

@@ -1,0 +1,408 @@
+"""The training loop every training evaluator and gradient strategy shares.
+
+:func:`train` is a plain PyTorch loop: mini-batch cross-entropy on the training split, validation
+accuracy after every epoch, test accuracy once at the end, and the measured wall-clock cost. It
+is deterministic: the batch order comes from a ``torch.Generator`` derived from the caller's
+``rng``, and randomness inside the model (dropout) draws from torch's global generator only
+within a forked, freshly seeded copy of it (``torch.random.fork_rng``), so the caller's global
+state is untouched. Given the same ``rng`` on one machine with the same thread count, curves and
+final weights are bit-identical. A diverging run (non-finite loss or weights) returns status
+``FAILED`` with ``nan`` accuracies instead of raising.
+
+>>> import numpy as np
+>>> from torch import nn
+>>> from nasbench.datasets import load_dataset
+>>> from nasbench.weights import materialise
+>>> data = load_dataset("digits")  # scikit-learn's 8x8 digits, 10 classes
+>>> with torch.device("meta"):  # build without drawing, then initialise from a generator
+...     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+>>> model = materialise(model, np.random.default_rng(0))
+>>> result = train(model, data, Recipe(epochs=5), np.random.default_rng(1))
+>>> result.status, result.epochs_run, len(result.val_acc), result.test_acc > 0.85
+(<Status.OK: 'ok'>, 5, 5, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+from nasbench.errors import NasbenchError
+from nasbench.modelstats import count_params
+from nasbench.pruning import Pruner, PruneSchedule, nonzero_params, sparsity
+from nasbench.seeding import role_rng, torch_generator
+from nasbench.types import Status
+
+if TYPE_CHECKING:
+    from nasbench.datasets import Dataset
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH = 1024
+"""Samples per forward pass when measuring accuracy (memory only; results do not depend on it)."""
+
+
+class Optimizer(StrEnum):
+    SGD = "sgd"  # with momentum (and optionally Nesterov's)
+    ADAM = "adam"
+    ADAMW = "adamw"
+
+
+class Schedule(StrEnum):
+    """Learning-rate schedule after the linear warm-up."""
+
+    CONSTANT = "constant"
+    COSINE = "cosine"  # Loshchilov & Hutter 2017 (SGDR), one cycle, no restarts, down to 0
+    STEP = "step"  # x0.1 at 50 % and again at 75 % of the post-warm-up steps
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train. Strings are accepted for ``optimizer`` and ``schedule``; 0 switches
+    ``warmup_epochs``, ``label_smoothing`` and ``grad_clip`` off (TOML has no ``None``).
+
+    The defaults are the MNIST-1D reference recipe: Adam, learning rate 1e-2, batch 100, no
+    weight decay, as in the ``get_model_args`` of the mnist1d repository's ``notebooks/train.py``
+    (Greydanus 2020, github.com/greydanus/mnist1d), which trains its CNN for 8000 steps
+    (200 epochs of 4000 samples) at a constant rate. Here the default is 30 epochs with a cosine
+    decay, which reaches that accuracy in a fraction of the steps.
+    Raises NasbenchError on invalid values.
+    """
+
+    optimizer: Optimizer = Optimizer.ADAM
+    learning_rate: float = 1e-2
+    momentum: float = 0.9  # SGD only
+    nesterov: bool = False  # SGD only
+    weight_decay: float = 0.0  # L2 for sgd/adam, decoupled for adamw (Loshchilov & Hutter 2019)
+    epochs: int = 30
+    batch_size: int = 100
+    schedule: Schedule = Schedule.COSINE
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0  # Szegedy et al. 2016
+    grad_clip: float = 0.0  # max global gradient L2 norm; 0: no clipping
+
+    def __post_init__(self) -> None:
+        for name, kind in (("optimizer", Optimizer), ("schedule", Schedule)):
+            try:
+                object.__setattr__(self, name, kind(getattr(self, name)))
+            except ValueError:
+                valid = ", ".join(v.value for v in kind)
+                bad = getattr(self, name)
+                raise NasbenchError(f"unknown {name} {bad!r} (valid: {valid})") from None
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise NasbenchError(f"recipe {name} must be a whole number >= 1, got {value!r}")
+        warmup = (lambda v: 0 <= v <= self.epochs, f"in [0, epochs={self.epochs}]")
+        for name, (check, text) in {**_RANGES, "warmup_epochs": warmup}.items():
+            value = getattr(self, name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and check(value)):
+                raise NasbenchError(f"recipe {name} must be {text}, got {value!r}")
+        if self.nesterov and (self.optimizer is not Optimizer.SGD or self.momentum == 0):
+            raise NasbenchError("nesterov needs optimizer 'sgd' with momentum > 0")
+
+
+_RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
+    "learning_rate": (lambda v: v > 0, "> 0"),
+    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+    "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "grad_clip": (lambda v: v >= 0, ">= 0"),
+}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """One training run. Accuracies are fractions in [0, 1]; ``nan`` when ``FAILED``.
+
+    ``train_loss`` and ``val_acc`` have one entry per epoch run (``train_loss`` is the mean
+    mini-batch loss of the epoch, label smoothing included). ``cost_s`` is measured wall-clock
+    seconds of the epochs (training steps and the per-epoch validation), without setup and the
+    final test evaluation. ``sparsity`` is the measured fraction of zeros among the prunable
+    weights, ``nonzero_params`` as in :func:`nasbench.pruning.nonzero_params`, ``params`` the
+    dense count. ``train_size`` is the number of training samples used (``data_fraction``).
+    """
+
+    train_loss: tuple[float, ...]
+    val_acc: tuple[float, ...]
+    test_acc: float
+    cost_s: float
+    status: Status
+    epochs_run: int
+    steps: int
+    train_size: int
+    sparsity: float
+    nonzero_params: int
+    params: int
+    message: str = ""  # why a run failed or stopped
+
+    @property
+    def final_val_acc(self) -> float:
+        """Validation accuracy after the last epoch run (``nan`` if failed or none ran)."""
+        ok = self.status is not Status.FAILED and self.val_acc
+        return self.val_acc[-1] if ok else math.nan
+
+
+def learning_rate(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
+    """The learning rate for optimiser step ``step`` (0-based) of the whole run.
+
+    Linear warm-up from ``lr / warmup_steps`` to ``lr`` over ``warmup_epochs``, then the
+    schedule over the remaining steps (cosine decays to 0 at the last step's end).
+    """
+    lr, warm = recipe.learning_rate, round(recipe.warmup_epochs * steps_per_epoch)
+    if step < warm:
+        return lr * (step + 1) / warm
+    span = max(recipe.epochs * steps_per_epoch - warm, 1)
+    progress = min((step - warm) / span, 1.0)
+    if recipe.schedule is Schedule.COSINE:
+        return lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    if recipe.schedule is Schedule.STEP:
+        return lr * 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
+    return lr
+
+
+def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+    """The recipe's optimiser over all parameters of ``model`` (weight decay on all of them)."""
+    params = list(model.parameters())
+    if not params:
+        raise NasbenchError("the model has no parameters to train")
+    lr, wd = recipe.learning_rate, recipe.weight_decay
+    if recipe.optimizer is Optimizer.SGD:
+        m, nesterov = recipe.momentum, recipe.nesterov
+        return torch.optim.SGD(params, lr=lr, momentum=m, nesterov=nesterov, weight_decay=wd)
+    kind = torch.optim.Adam if recipe.optimizer is Optimizer.ADAM else torch.optim.AdamW
+    return kind(params, lr=lr, weight_decay=wd)
+
+
+def train_subset(labels: np.ndarray, fraction: float) -> np.ndarray:
+    """Sorted indices of a fixed, class-stratified ``fraction`` of the training samples.
+
+    The subset depends only on ``labels`` and ``fraction`` (a fixed seed, never the caller's
+    rng), so every architecture evaluated at one fraction sees the same samples, and subsets for
+    smaller fractions are contained in those for larger ones (one permutation per class, cut at
+    ``round(fraction * n_c)``, at least one sample per class). Raises NasbenchError unless
+    ``0 < fraction <= 1``.
+    """
+    if not (isinstance(fraction, int | float) and 0.0 < fraction <= 1.0):
+        raise NasbenchError(f"data_fraction must be in (0, 1], got {fraction!r}")
+    rng = role_rng(0, "train_subset")
+    members = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    cut = [m[: max(1, round(fraction * len(m)))] for m in members]
+    return np.sort(np.concatenate(cut)) if cut else np.arange(0)
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of ``x`` classified as ``y``, in eval mode without gradients (``nan`` if empty).
+    Restores the model's training flag."""
+    if len(y) == 0:
+        return math.nan
+    was_training = model.training
+    model.train(False)
+    correct = torch.zeros((), dtype=torch.long, device=y.device)
+    with torch.no_grad():
+        for i in range(0, len(y), EVAL_BATCH):
+            correct += (model(x[i : i + EVAL_BATCH]).argmax(dim=1) == y[i : i + EVAL_BATCH]).sum()
+    model.train(was_training)
+    return int(correct) / len(y)
+
+
+@contextlib.contextmanager
+def isolated(threads: int | None, device: torch.device, seed: int) -> Iterator[None]:
+    """Run a block with ``threads`` intra-op threads, torch's global RNG forked and seeded with
+    ``seed`` (so dropout is reproducible and the caller's stream unchanged) and, on CUDA, cuDNN
+    in deterministic mode; every setting is restored on exit, also after an exception.
+    ``torch.set_num_threads`` is process-wide: concurrent threads of the same process see it.
+    """
+    previous = torch.get_num_threads()
+    cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    cuda = []
+    if device.type == "cuda":
+        cuda = [torch.cuda.current_device() if device.index is None else device.index]
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        with torch.random.fork_rng(devices=cuda, device_type=device.type):
+            torch.default_generator.manual_seed(seed)
+            if cuda:
+                torch.cuda.default_generators[cuda[0]].manual_seed(seed)
+                torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+            yield
+    finally:
+        torch.set_num_threads(previous)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+
+
+def _tensors(split: Any, device: torch.device, index: np.ndarray | None = None) -> tuple:
+    """``(x, y)`` of a split as float32/int64 tensors on ``device``. On the CPU they share
+    memory with the (possibly read-only, cached) arrays: the loop never writes into them."""
+    x, y = np.asarray(split.x), np.asarray(split.y)
+    if index is not None:
+        x, y = x[index], y[index]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not writable.*", category=UserWarning)
+        tx, ty = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y)
+    return tx.to(device=device, dtype=torch.float32), ty.to(device=device, dtype=torch.long)
+
+
+def steps_per_epoch(samples: int, batch_size: int) -> int:
+    """Optimiser steps in one epoch: the last, smaller batch is kept unless it holds one
+    sample (batch normalisation cannot train on a batch of one); that sample is reshuffled
+    into a full batch in other epochs."""
+    steps = math.ceil(samples / batch_size)
+    return steps - 1 if steps > 1 and samples % batch_size == 1 else steps
+
+
+def _finite(model: nn.Module) -> bool:
+    """Whether every parameter and floating-point buffer (batch-norm statistics) is finite."""
+    tensors = [*model.parameters(), *(b for b in model.buffers() if b.is_floating_point())]
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+
+@dataclass
+class _Loop:
+    """Mutable state of one training run."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    recipe: Recipe
+    x: torch.Tensor
+    y: torch.Tensor
+    order: torch.Generator
+    pruner: Pruner | None
+    per_epoch: int
+    step: int = 0
+    losses: list[float] = field(default_factory=list)
+    vals: list[float] = field(default_factory=list)
+    status: Status = Status.OK
+    message: str = ""
+    cost_s: float = 0.0
+
+    def run(
+        self, val: tuple[torch.Tensor, torch.Tensor],
+        stop: Callable[[int, tuple[float, ...]], bool] | None,
+    ) -> None:  # fmt: skip
+        """The epochs: train, check for divergence, validate, ask ``stop``; times them."""
+        start = time.perf_counter()
+        epochs = self.recipe.epochs
+        for epoch in range(1, epochs + 1):
+            try:
+                loss = self.epoch()
+            except torch.OutOfMemoryError as err:
+                loss, self.message = math.nan, f"out of memory in epoch {epoch}: {err}"[:200]
+            self.losses.append(loss)
+            if not (math.isfinite(loss) and _finite(self.model)):
+                self.vals.append(math.nan)
+                self.status = Status.FAILED
+                self.message = self.message or f"diverged in epoch {epoch} (loss {loss})"
+                break
+            self.vals.append(accuracy(self.model, *val))
+            if stop is not None and stop(epoch, tuple(self.vals)) and epoch < epochs:
+                self.status, self.message = Status.STOPPED, f"stopped after epoch {epoch}"
+                break
+        self.cost_s = time.perf_counter() - start
+
+    def epoch(self) -> float:
+        """One pass over the training samples in a fresh order; returns the mean batch loss."""
+        recipe, model, opt = self.recipe, self.model, self.optimizer
+        model.train()
+        order = torch.randperm(len(self.y), generator=self.order).to(self.y.device)
+        total = torch.zeros((), device=self.y.device)
+        seen = 0
+        for idx in order.split(recipe.batch_size)[: self.per_epoch]:
+            lr = learning_rate(recipe, self.step, self.per_epoch)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            out = model(self.x[idx])
+            loss = F.cross_entropy(out, self.y[idx], label_smoothing=recipe.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if recipe.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+            opt.step()
+            self.step += 1
+            if self.pruner is not None:
+                self.pruner.step(self.step)
+            total += loss.detach() * len(idx)
+            seen += len(idx)
+        return float(total) / seen
+
+
+def train(
+    model: nn.Module,
+    data: Dataset,
+    recipe: Recipe,
+    rng: np.random.Generator,
+    *,
+    prune: PruneSchedule | None = None,
+    device: str | torch.device = "cpu",
+    data_fraction: float = 1.0,
+    stop: Callable[[int, tuple[float, ...]], bool] | None = None,
+    threads: int | None = 1,
+) -> TrainResult:
+    """Train ``model`` in place on ``data.train`` with ``recipe``; measure it on val and test.
+
+    ``data`` is a :class:`nasbench.datasets.Dataset` (splits with ``x`` float32 of shape
+    ``(N, *task.input_shape)`` and ``y`` int64 class indices). Draws two integers from ``rng``:
+    the seed of the batch order and that of torch's (forked) global RNG for dropout. ``prune``
+    applies gradual magnitude pruning (:mod:`nasbench.pruning`) over the recipe's epochs.
+    ``data_fraction < 1`` trains on a fixed stratified subset (:func:`train_subset`). After
+    every epoch ``stop(epoch, val_curve)`` (1-based epoch) may end training early: status
+    ``STOPPED`` (a ``True`` after the last epoch changes nothing). Runs on ``device`` with
+    ``threads`` intra-op threads (``None``: leave torch's setting); the previous thread count,
+    global RNG state and cuDNN flags are restored on return, and the model goes back to the
+    device it came from. Non-finite loss or weights, or running out of GPU memory, give status
+    ``FAILED`` with ``nan`` accuracies. Raises NasbenchError for an invalid ``data_fraction``,
+    ``threads`` or pruning window.
+    """
+    if threads is not None and (type(threads) is not int or threads < 1):
+        raise NasbenchError(f"threads must be a whole number >= 1 or None, got {threads!r}")
+    subset = train_subset(np.asarray(data.train.y), data_fraction)
+    dev = torch.device(device)
+    order = torch_generator(rng)
+    seed = int(rng.integers(0, 2**63 - 1))
+    home = next(iter(model.parameters()), torch.empty(0)).device
+    with isolated(threads, dev, seed):
+        model.to(dev)
+        x, y = _tensors(data.train, dev, None if data_fraction == 1.0 else subset)
+        per_epoch = steps_per_epoch(len(y), recipe.batch_size)
+        pruner = None
+        if prune is not None and prune.target > 0:
+            pruner = Pruner(model, prune, recipe.epochs, per_epoch)
+        loop = _Loop(model, make_optimizer(model, recipe), recipe, x, y, order, pruner, per_epoch)
+        try:
+            loop.run(_tensors(data.val, dev), stop)
+        finally:
+            if pruner is not None:
+                pruner.remove()
+        failed = loop.status is Status.FAILED
+        test_acc = math.nan if failed else accuracy(model, *_tensors(data.test, dev))
+    model.to(home)
+    if loop.message:
+        log.info("training %s: %s", loop.status.value, loop.message)
+    return TrainResult(
+        train_loss=tuple(loop.losses),
+        val_acc=tuple(loop.vals),
+        test_acc=test_acc,
+        cost_s=loop.cost_s,
+        status=loop.status,
+        epochs_run=len(loop.losses),
+        steps=loop.step,
+        train_size=len(y),
+        sparsity=sparsity(model),
+        nonzero_params=nonzero_params(model),
+        params=count_params(model),
+        message=loop.message,
+    )
