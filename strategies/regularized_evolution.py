@@ -28,7 +28,7 @@ Classifier Architecture Search" (AAAI 2019), with the defaults of the NAS-Bench-
 2. Every later proposal: draw ``S`` members of the current population uniformly at random *with
    replacement* (Algorithm 1: "candidate ← random element from population; the element stays in
    the population", repeated until the sample holds ``S``; the authors' released code and
-   NAS-Bench-201's baseline both call ``random.choice(population)`` ``S`` times), take the one
+   NAS-Bench-201's baseline both draw a uniform member of the population ``S`` times), take the one
    with the highest objective as the parent, and propose ``space.mutate(parent.arch, rng)``.
 3. Every observation joins the population on the right; when it holds more than ``P`` members
    the oldest (leftmost) dies: *aging*, not the worst, is removed.
