@@ -19,7 +19,7 @@ from torch import nn
 from nasbench.datasets import Dataset, load_dataset
 from nasbench.errors import NasbenchError
 from nasbench.evaluator import Profile
-from nasbench.latency import latency_model
+from nasbench.latency_models import latency_model
 from nasbench.pruning import PruneSchedule, effective_macs
 from nasbench.space import SearchSpace
 from nasbench.training import Recipe, TrainResult

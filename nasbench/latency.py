@@ -6,9 +6,8 @@ without timing every network: it decomposes a network into its *leaf* modules (m
 children) in execution order, profiles each distinct op once (an op is its type, configuration
 and input shapes: :class:`OpKey`), and sums the table plus a constant per-network overhead
 (the lookup-table models of ProxylessNAS, Cai et al. 2019, and FBNet, Wu et al. 2019).
-:func:`latency_model` picks a :class:`LatencyModel` by device name: ``"cpu"`` measures,
-``"lut:cpu"`` looks up, and for ``nb201`` the NAS-Bench-201 table's device columns (``pixel3``,
-``raspi4``, ``eyeriss`` ...) answer with recorded latencies (HW-NAS-Bench and HELP).
+Device models by name (measured, lookup table, recorded benchmark columns) are in
+:mod:`nasbench.latency_models`.
 
 >>> import torch
 >>> from torch import nn
@@ -24,16 +23,6 @@ True
 >>> table.estimate(net) > 0
 True
 
-Device profiles by name; for ``nb201`` the recorded columns answer without a network:
-
->>> from nasbench.registry import spaces
->>> from nasbench.types import Task
->>> nb201 = spaces.create("nb201")
->>> arch = nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
-...                    "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")  # index 6111
->>> round(latency_model("pixel3", nb201).latency_ms(arch, None, Task((3, 32, 32), 10)), 2)
-23.58
-
 Limitations: only leaf modules are timed, so work done in a parent's own ``forward`` (the
 elementwise sums of a cell, concatenations, reshapes between modules) is not in the table; it
 lands in the fitted overhead, which is exact only where that work is the same for every network.
@@ -45,11 +34,9 @@ replayed on float zeros with their positional tensor inputs only.
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
 import json
 import logging
-import re
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -57,24 +44,17 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from nasbench.benchmarks import load_benchmark
 from nasbench.errors import NasbenchError
-from nasbench.registry import constructor_params
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
-from nasbench.tasks import task_for
-from nasbench.types import Architecture, Task
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEVICE_TABLES: dict[str, str] = {"nb201": "nb201-cifar10"}
 """Space name -> shipped benchmark whose ``lat_<device>_ms`` columns serve as device profiles."""
 
 
@@ -99,7 +79,7 @@ class Timing:
         """Median wall time in ms of ``module(*inputs)`` in eval mode without autograd (see
         :func:`measure_latency_ms`); ``module`` must live on the inputs' device."""
         device = inputs[0].device if inputs else torch.device("cpu")
-        where = _device_of(module)
+        where = device_of(module)
         if where is not None and where.type != device.type:
             raise NasbenchError(
                 f"module is on {where} but latency is measured on {device}; "
@@ -126,10 +106,10 @@ def _threads(n: int) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-_DEFAULT = Timing()
+DEFAULT_TIMING = Timing()
 
 
-def _device_of(module: nn.Module) -> torch.device | None:
+def device_of(module: nn.Module) -> torch.device | None:
     """The device of the module's first parameter or buffer (``None``: it has neither)."""
     first = next(itertools.chain(module.parameters(), module.buffers()), None)
     return None if first is None else first.device
@@ -256,7 +236,7 @@ class LatencyTable:
         space: str,
         input_shape: tuple[int, ...],
         device: str = "cpu",
-        timing: Timing = _DEFAULT,
+        timing: Timing = DEFAULT_TIMING,
     ) -> None:
         self.space = space
         self.input_shape = tuple(int(n) for n in input_shape)
@@ -356,179 +336,3 @@ _HEADER = ("space", "input_shape", "device", "torch_version", "overhead_ms", "ca
 
 
 # ---- latency models ------------------------------------------------------------------------
-@runtime_checkable
-class LatencyModel(Protocol):
-    """A device profile: the latency in ms of an architecture built for a task."""
-
-    device: str
-
-    def latency_ms(self, arch: Architecture, module: nn.Module | None, task: Task) -> float:
-        """Latency in ms at batch size 1 of ``arch`` built for ``task``. ``module`` is that
-        network (as ``space.build`` returns it, on the CPU) or ``None``: models that time a
-        network then build one. Raises NasbenchError for an architecture or task it cannot
-        answer."""
-        ...
-
-
-_BUILD_SEED = 0  # weights do not change timing: networks a model builds itself use fixed streams
-
-
-def _network(
-    space: SearchSpace, arch: Architecture, module: nn.Module | None, task: Task, device: str
-) -> nn.Module:
-    """``module`` (or, for ``None``, the network the space builds) on ``device``; a module on
-    another device is copied there, so the caller's network never moves."""
-    if module is None:
-        module = space.build(arch, task, role_rng(_BUILD_SEED, "latency_build"))
-    where = _device_of(module)
-    if where is not None and where.type != torch.device(device).type:
-        module = copy.deepcopy(module)
-    return module.to(device)
-
-
-class MeasuredLatency:
-    """Measures each network on this machine (:func:`measure_latency_ms` with ``timing``)."""
-
-    def __init__(self, space: SearchSpace, device: str = "cpu", timing: Timing = _DEFAULT) -> None:
-        self.space, self.device, self.timing = space, device, timing
-
-    def latency_ms(self, arch: Architecture, module: nn.Module | None, task: Task) -> float:
-        net = _network(self.space, arch, module, task, self.device)
-        x = torch.zeros((1, *task.input_shape), device=self.device)
-        return self.timing.time_ms(net, (x,))
-
-
-class LookupTableLatency:
-    """Estimates from one :class:`LatencyTable` per task input shape, built on first use.
-
-    A new table is calibrated on ``calibration`` architectures sampled from the space with a
-    fixed stream (seed 0, role ``"latency_calibration"``), so every run calibrates on the same
-    networks. With ``table_dir`` a table is loaded from, and saved back to (after it grows),
-    ``<table_dir>/<space>-<hash of its parameters>-<shape>-<device>.json``; a stored table
-    recorded with another torch version or timing is rebuilt.
-    """
-
-    def __init__(
-        self,
-        space: SearchSpace,
-        device: str = "cpu",
-        timing: Timing = _DEFAULT,
-        calibration: int = 5,
-        table_dir: str | PathLike[str] | None = None,
-    ) -> None:
-        if calibration < 1:
-            raise NasbenchError(f"calibration needs at least 1 network, got {calibration}")
-        self.space, self.device, self.timing = space, device, timing
-        self.calibration = calibration
-        self.table_dir = None if table_dir is None else Path(table_dir)
-        self._tables: dict[tuple[int, ...], LatencyTable] = {}
-
-    @property
-    def label(self) -> str:
-        """The space's name and constructor parameters: tables of a shrunk network (other
-        parameters) are kept apart, since their calibrated overhead differs."""
-        params = {k: getattr(self.space, k, None) for k in constructor_params(type(self.space))}
-        return f"{self.space.name}{json.dumps(params, sort_keys=True, default=str)}"
-
-    def _path(self, shape: tuple[int, ...]) -> Path | None:
-        if self.table_dir is None:
-            return None
-        digest = hashlib.sha256(self.label.encode()).hexdigest()[:8]
-        name = f"{self.space.name}-{digest}-{'x'.join(map(str, shape))}-{self.device}"
-        return self.table_dir / (re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".json")
-
-    def table(self, task: Task) -> LatencyTable:
-        """The table for ``task``'s input shape (loaded, or built and calibrated now)."""
-        shape = task.input_shape
-        if shape in self._tables:
-            return self._tables[shape]
-        path = self._path(shape)
-        if path is not None and path.is_file():
-            table = LatencyTable.load(path)
-            recorded = (table.space, table.device, table.timing, table.torch_version)
-            if recorded == (self.label, self.device, self.timing, str(torch.__version__)):
-                self._tables[shape] = table
-                return table
-            log.info("rebuilding latency table %s, recorded with %s", path, recorded)
-        table = LatencyTable(self.label, shape, self.device, self.timing)
-        rng = role_rng(_BUILD_SEED, "latency_calibration")
-        archs = [self.space.sample(rng) for _ in range(self.calibration)]
-        table.calibrate([self.space.build(a, task, rng).to(self.device) for a in archs])
-        self._tables[shape] = table
-        if path is not None:
-            table.save(path)
-        return table
-
-    def latency_ms(self, arch: Architecture, module: nn.Module | None, task: Task) -> float:
-        table = self.table(task)
-        size = len(table)
-        estimate = table.estimate(_network(self.space, arch, module, task, self.device))
-        path = self._path(task.input_shape)
-        if path is not None and len(table) > size:
-            table.save(path)
-        return estimate
-
-
-class RecordedLatency:
-    """Latencies recorded in a shipped benchmark's ``lat_<device>_ms`` column: for ``nb201``,
-    NAS-Bench-201 networks on CIFAR-10 inputs as measured by HW-NAS-Bench (Li et al. 2021) and
-    HELP (Lee et al. 2021), of dense networks (a dense kernel's speed does not depend on how many
-    weights are zero). The module is not used. Raises NasbenchError when the space's
-    parameters differ from the recorded network's."""
-
-    def __init__(self, space: SearchSpace, device: str) -> None:
-        self.space, self.device = space, device
-        self.table = load_benchmark(DEVICE_TABLES[space.name])
-        self.latencies = self.table.latencies(device)
-        self.input_shape = task_for(self.table.info.dataset).input_shape
-        for param, recorded in self.table.info.space_params.items():
-            if getattr(space, param, None) != recorded:
-                raise NasbenchError(
-                    f"device {device!r} records {space.name} with {param}={recorded!r}, not "
-                    f"{param}={getattr(space, param, None)!r}; measure with 'cpu' or 'lut:cpu'"
-                )
-
-    def latency_ms(self, arch: Architecture, module: nn.Module | None, task: Task) -> float:
-        if task.input_shape != self.input_shape:
-            raise NasbenchError(
-                f"device {self.device!r} latencies were recorded for inputs {self.input_shape}, "
-                f"not {task.input_shape}"
-            )
-        row = self.table.index(arch.text or self.space.format(arch), arch.key, 0.0)
-        return float(self.latencies[row])
-
-
-def latency_devices(space: SearchSpace) -> tuple[str, ...]:
-    """Device names :func:`latency_model` accepts for ``space``."""
-    local = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
-    names = [*local, *(f"lut:{d}" for d in local)]
-    if space.name in DEVICE_TABLES:
-        names += load_benchmark(DEVICE_TABLES[space.name]).devices
-    return tuple(names)
-
-
-def latency_model(
-    device: str,
-    space: SearchSpace,
-    *,
-    timing: Timing = _DEFAULT,
-    table_dir: str | PathLike[str] | None = None,
-) -> LatencyModel:
-    """The latency model named ``device`` for ``space``: ``"cpu"`` (``"cuda"``) measures each
-    network (:class:`MeasuredLatency`), ``"lut:cpu"`` (``"lut:cuda"``) estimates from a lookup
-    table (:class:`LookupTableLatency`, stored under ``table_dir`` if given), and for spaces in
-    :data:`DEVICE_TABLES` a recorded device column answers (:class:`RecordedLatency`). Raises
-    NasbenchError naming the valid devices for an unknown one."""
-    valid = latency_devices(space)
-    if device not in valid:
-        only = ", ".join(DEVICE_TABLES)
-        hint = "" if space.name in DEVICE_TABLES else f"; recorded devices exist only for {only}"
-        raise NasbenchError(
-            f"unknown latency device {device!r} for space {space.name!r} "
-            f"(valid: {', '.join(valid)}){hint}"
-        )
-    if device.startswith("lut:"):
-        return LookupTableLatency(space, device.removeprefix("lut:"), timing, table_dir=table_dir)
-    if device in ("cpu", "cuda"):
-        return MeasuredLatency(space, device, timing)
-    return RecordedLatency(space, device)

@@ -15,18 +15,14 @@ from torch import nn
 
 from nasbench.benchmarks import load_benchmark
 from nasbench.errors import NasbenchError
-from nasbench.latency import (
+from nasbench.latency import LatencyTable, OpKey, Timing, decompose, measure_latency_ms
+from nasbench.latency_models import (
     LatencyModel,
-    LatencyTable,
     LookupTableLatency,
     MeasuredLatency,
-    OpKey,
     RecordedLatency,
-    Timing,
-    decompose,
     latency_devices,
     latency_model,
-    measure_latency_ms,
 )
 from nasbench.registry import spaces
 from nasbench.spaces.ops import Zero

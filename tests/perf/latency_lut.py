@@ -27,7 +27,8 @@ import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
 from nasbench.benchmarks import load_benchmark
-from nasbench.latency import DEVICE_TABLES, LatencyTable, Timing, measure_latency_ms
+from nasbench.latency import LatencyTable, Timing, measure_latency_ms
+from nasbench.latency_models import DEVICE_TABLES
 from nasbench.registry import spaces
 from nasbench.space import SearchSpace
 from nasbench.tasks import task_for
