@@ -145,7 +145,7 @@ class TabularEvaluator:
             val_acc=val,
             test_acc=self._test[row],
             cost_s=answers.cost_s[row],
-            status=Status.OK,
+            status=Status.OK if val == val else Status.FAILED,  # NaN: a diverged recorded run
             sparsity=self._sparsity,
             latency_ms=self._latency[row],
             params=self._params[row],
@@ -161,7 +161,9 @@ def _check_space(table: str, name: str, params: dict[str, object], space: Search
         raise NasbenchError(f"benchmark {table!r} records space {name!r}, not {space.name!r}")
     for param, recorded in params.items():
         # compare as JSON would store it: tuples become lists
-        value = json.loads(json.dumps(getattr(space, param, None), default=str))
+        # a parameter is an attribute of the space or of its resolved config (hierarchical)
+        given = getattr(space, param, getattr(getattr(space, "config", None), param, None))
+        value = json.loads(json.dumps(given, default=str))
         if value != recorded:
             raise NasbenchError(
                 f"benchmark {table!r} records {name} with {param}={recorded!r}, "

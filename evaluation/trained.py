@@ -10,7 +10,6 @@ from the trained, pruned network.
 from __future__ import annotations
 
 import math
-from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -22,17 +21,8 @@ from nasbench.evaluator import Profile
 from nasbench.latency_models import latency_model
 from nasbench.pruning import PruneSchedule, effective_macs
 from nasbench.space import SearchSpace
-from nasbench.training import Recipe, TrainResult
+from nasbench.training import TrainResult, recipe_from
 from nasbench.types import Architecture, Measurement, Status, Task
-
-
-def recipe_from(params: dict[str, Any]) -> Recipe:
-    """A :class:`Recipe` from suite keys (``learning_rate = 0.01`` ...); unknown keys raise."""
-    valid = {f.name for f in fields(Recipe)}
-    bad = sorted(set(params) - valid)
-    if bad:
-        raise NasbenchError(f"unknown recipe key {bad[0]!r} (valid: {', '.join(sorted(valid))})")
-    return replace(Recipe(), **params)
 
 
 class TrainingBase:

@@ -341,14 +341,16 @@ def resolve(name_or_path: str | PathLike[str]) -> Path:
 def load_benchmark(name_or_path: str | PathLike[str]) -> BenchmarkTable:
     """Load a shipped table by name (``"nb201-cifar10"``) or any table file by path.
 
-    Loaded once per process and path (later calls return the same read-only object). Raises
-    NasbenchError for an unknown name, a missing file, or a file that is not a benchmark table.
+    Loaded once per process, path and file version (later calls return the same read-only
+    object until the file is replaced). Raises NasbenchError for an unknown name, a missing file,
+    or a file that is not a benchmark table.
     """
-    return _load(resolve(name_or_path))
+    path = resolve(name_or_path)
+    return _load(path, path.stat().st_mtime_ns)
 
 
 @lru_cache(maxsize=16)
-def _load(path: Path) -> BenchmarkTable:
+def _load(path: Path, _version: int) -> BenchmarkTable:
     try:
         data = pq.ParquetFile(path).read()  # pq.read_table also imports pyarrow.dataset
     except (OSError, pa.ArrowException) as exc:
@@ -364,12 +366,17 @@ def _load(path: Path) -> BenchmarkTable:
     return BenchmarkTable(data, info, path)
 
 
-def write_benchmark(data: pa.Table, info: BenchmarkInfo, path: str | PathLike[str]) -> None:
+def write_benchmark(
+    data: pa.Table,
+    info: BenchmarkInfo,
+    path: str | PathLike[str],
+    metadata: dict[bytes, bytes] | None = None,
+) -> None:
     """Check ``data`` against ``info`` as :func:`load_benchmark` would, then write it as zstd
-    Parquet with the description in its schema metadata. Raises NasbenchError when they do not
-    fit together."""
+    Parquet with the description (and any other ``metadata``) in its schema metadata. Raises
+    NasbenchError when they do not fit together."""
     BenchmarkTable(data, info)
-    data = data.replace_schema_metadata({METADATA_KEY: info.to_json().encode()})
+    data = data.replace_schema_metadata({**(metadata or {}), METADATA_KEY: info.to_json().encode()})
     # measured values are nearly all distinct: dictionaries only help the string/int columns
     pq.write_table(
         data,

@@ -10,6 +10,9 @@ and exits with code 2; nothing is written before the input has been checked.
                       [--json] [--param KEY=VALUE ...]
     nasbench evaluate SPACE ARCH [--dataset mnist1d] [--mode train|low_fidelity|lce]
                       [--sparsity S] [--epochs E] [--seed S] [--latency-device D] [--json]
+    nasbench build-table SPACE --n N [--sparsity 0,0.5,0.8] [--seeds K] [--epochs E]
+                      [--dataset mnist1d] [--param KEY=VALUE ...] [--recipe KEY=VALUE ...]
+                      [--latency-device cpu|none] [--workers W] --out FILE
     nasbench run [CONFIG] [--out DIR] [--workers N] [--resume]
     nasbench report DIR [DIR ...] [--json] [--at 10,50,100 | --pareto latency_ms]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
@@ -194,6 +197,39 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             print(f"{key:>20}: {value}")
 
 
+def _floats(text: str, option: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise NasbenchError(f"{option} takes numbers like 0,0.5,0.8, got {text!r}") from None
+
+
+def cmd_build_table(args: argparse.Namespace) -> None:
+    from nasbench.execute import stderr_progress
+    from nasbench.tablebuild import TableSpec, build_table, datasheet
+
+    params = dict(_param(p) for p in args.param)
+    spec = TableSpec(
+        space=args.space,
+        space_params={k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+        dataset=args.dataset,
+        epochs=args.epochs,
+        recipe=dict(_param(p) for p in args.recipe),
+        latency_device=None if args.latency_device == "none" else args.latency_device,
+        sample_seed=args.sample_seed,
+    )
+    out = Path(args.out)
+    if out.suffix != ".parquet":
+        raise NasbenchError(f"--out must name a .parquet file, got {args.out!r}")
+    start = time.perf_counter()
+    levels = _floats(args.sparsity, "--sparsity")
+    runs = build_table(spec, out, n=args.n, sparsities=levels, seeds=args.seeds,
+                       workers=args.workers, progress=stderr_progress)  # fmt: skip
+    out.with_suffix(".md").write_text(datasheet(out))
+    print(f"{runs} runs in {out} ({time.perf_counter() - start:.1f} s wall); "
+          f"datasheet {out.with_suffix('.md')}")  # fmt: skip
+
+
 DEFAULT_SUITE = Path(__file__).parent / "suites" / "nb201-protocol.toml"
 
 
@@ -303,6 +339,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=int, default=1, help="low_fidelity only")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("build-table", help="train sampled architectures into a benchmark table")
+    space_args(p)
+    p.add_argument("--n", type=int, required=True, help="architectures (first N samples)")
+    p.add_argument("--sparsity", default="0,0.5,0.8", help="target sparsity levels")
+    p.add_argument("--seeds", type=int, default=1, help="training seeds 0..K-1 per architecture")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--dataset", default="mnist1d")
+    p.add_argument("--recipe", action="append", default=[], metavar="KEY=VALUE",
+                   help="training recipe entry, TOML value (repeatable)")  # fmt: skip
+    p.add_argument("--latency-device", default="cpu", help="cpu (measured), lut:cpu or none")
+    p.add_argument("--sample-seed", type=int, default=0, help="which uniform samples")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes")
+    p.add_argument("--out", required=True, help="the table file (.parquet); extended if present")
+    p.set_defaults(func=cmd_build_table)
 
     p = sub.add_parser("run", help="run a suite (default: the NAS-Bench-201 protocol)")
     p.add_argument("config", nargs="?", help="suite TOML file (default: the shipped protocol)")

@@ -30,7 +30,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -122,6 +122,15 @@ _RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "grad_clip": (lambda v: v >= 0, ">= 0"),
 }
+
+
+def recipe_from(params: dict[str, Any]) -> Recipe:
+    """A :class:`Recipe` from suite keys (``learning_rate = 0.01`` ...); unknown keys raise."""
+    valid = {f.name for f in fields(Recipe)}
+    bad = sorted(set(params) - valid)
+    if bad:
+        raise NasbenchError(f"unknown recipe key {bad[0]!r} (valid: {', '.join(sorted(valid))})")
+    return replace(Recipe(), **params)
 
 
 @dataclass(frozen=True)
