@@ -25,7 +25,8 @@ from nasbench.seeding import role_rng
 OUT = Path("results/training-studies")
 CNN = "conv5-25-s2|conv3-25-s2|conv3-25-s2"  # MNIST-1D's ConvBase: 25 channels, k5/k3, stride 2
 SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9)
-SWEEP_EPOCHS, FULL_EPOCHS, LOW_EPOCHS, LOW_FRACTION = 20, 20, 3, 0.25
+SWEEP_EPOCHS, FULL_EPOCHS = 20, 20
+LOW_SETTINGS = ((3, 0.25), (5, 0.5), (10, 0.5))  # (epochs, data fraction) of the low-fidelity runs
 
 
 def _done(path: Path) -> dict[str, dict[str, Any]]:
@@ -84,12 +85,21 @@ def run_fidelity(n: int = 50) -> None:
     rng = role_rng(0, "study-archs", "fidelity")
     archs = [space.sample(rng).text for _ in range(n)]
     for i, arch in enumerate(archs):
-        for mode, epochs, extra in (("train", FULL_EPOCHS, {}),
-                                    ("low_fidelity", LOW_EPOCHS, {"data_fraction": LOW_FRACTION})):  # fmt: skip
-            key = f"{i}-{mode}"
+        if f"{i}-train" not in done:
+            row = _measure("chain", {}, arch, FULL_EPOCHS, f"fid-{i}")
+            _append(path, {"id": f"{i}-train", "index": i, "mode": "train", **row})
+        for epochs, fraction in LOW_SETTINGS:
+            key = _low_key(i, epochs, fraction)
             if key not in done:
-                row = _measure("chain", {}, arch, epochs, f"fid-{i}", mode, **extra)
-                _append(path, {"id": key, "index": i, "mode": mode, **row})
+                row = _measure("chain", {}, arch, epochs, f"fid-{i}", "low_fidelity",
+                               data_fraction=fraction)  # fmt: skip
+                _append(path, {"id": key, "index": i, "mode": "low_fidelity",
+                               "data_fraction": fraction, **row})  # fmt: skip
+
+
+def _low_key(i: int, epochs: int, fraction: float) -> str:
+    # the first setting keeps the key the earliest rows were written under
+    return f"{i}-low_fidelity" if (epochs, fraction) == LOW_SETTINGS[0] else f"{i}-low-{epochs}-{fraction}"
 
 
 def report() -> None:
@@ -105,16 +115,21 @@ def report() -> None:
             print(f"| {r['space']} | {r['arch_index']} | {r['target']} | {r['test_acc']:.4f} | "
                   f"{r['sparsity']:.4f} | {r['nonzero_params']} | {r['effective_macs']} |")  # fmt: skip
     fid = _done(OUT / "fidelity.jsonl")
-    pairs = [(fid[f"{i}-train"], fid[f"{i}-low_fidelity"]) for i in range(50)
-             if f"{i}-train" in fid and f"{i}-low_fidelity" in fid]  # fmt: skip
-    if len(pairs) >= 3:
+    print()
+    for epochs, fraction in LOW_SETTINGS:
+        pairs = [(fid[f"{i}-train"], fid[_low_key(i, epochs, fraction)]) for i in range(50)
+                 if f"{i}-train" in fid and _low_key(i, epochs, fraction) in fid]  # fmt: skip
+        if len(pairs) < 3:
+            continue
         full = np.array([p[0]["val_acc"] for p in pairs])
         low = np.array([p[1]["val_acc"] for p in pairs])
-        print(f"\nlow ({LOW_EPOCHS} epochs, {LOW_FRACTION} of data) vs full ({FULL_EPOCHS} epochs), "
+        print(f"low ({epochs} epochs, {fraction} of data) vs full ({FULL_EPOCHS} epochs), "
               f"{len(pairs)} chains: Spearman {stats.spearmanr(low, full)[0]:.3f}, "
               f"Kendall {stats.kendalltau(low, full)[0]:.3f}; cost ratio "
               f"{sum(p[1]['cost_s'] for p in pairs) / sum(p[0]['cost_s'] for p in pairs):.3f}")  # fmt: skip
-        lce_report([p[0]["curve"] for p in pairs])
+    full_runs = [fid[f"{i}-train"] for i in range(50) if f"{i}-train" in fid]
+    if len(full_runs) >= 3:
+        lce_report([r["curve"] for r in full_runs])
 
 
 def lce_report(curves: list[list[float]]) -> None:
