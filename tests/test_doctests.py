@@ -12,10 +12,17 @@ import nasbench
 import nasbench.evaluation
 import nasbench.spaces
 import nasbench.strategies
+import nasbench.surrogates
 
 MODULES = sorted(
     m.name
-    for pkg in (nasbench, nasbench.spaces, nasbench.strategies, nasbench.evaluation)
+    for pkg in (
+        nasbench,
+        nasbench.spaces,
+        nasbench.strategies,
+        nasbench.evaluation,
+        nasbench.surrogates,
+    )
     for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")
     if not m.name.endswith("__main__")
 )
