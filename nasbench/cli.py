@@ -13,6 +13,9 @@ and exits with code 2; nothing is written before the input has been checked.
     nasbench build-table SPACE --n N [--sparsity 0,0.5,0.8] [--seeds K] [--epochs E]
                       [--dataset mnist1d] [--param KEY=VALUE ...] [--recipe KEY=VALUE ...]
                       [--latency-device cpu|none] [--workers W] --out FILE
+    nasbench surrogates [--json]
+    nasbench surrogate-eval --benchmark NAME --surrogate NAME [--train-sizes 100,300,1000]
+                      [--seeds 0,1,2] [--max-test N] [--param KEY=VALUE ...] [--json]
     nasbench run [CONFIG] [--out DIR] [--workers N] [--resume]
     nasbench report DIR [DIR ...] [--json] [--at 10,50,100 | --pareto latency_ms]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
@@ -230,6 +233,47 @@ def cmd_build_table(args: argparse.Namespace) -> None:
           f"datasheet {out.with_suffix('.md')}")  # fmt: skip
 
 
+def cmd_surrogates(args: argparse.Namespace) -> None:
+    from nasbench.registry import constructor_params, surrogates
+
+    for name in surrogates.names():
+        cls = surrogates.get(name)
+        params = {k: v for k, v in constructor_params(cls).items()}
+        kind = str(getattr(cls, "input_kind", "vector"))
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        if args.json:
+            print(json.dumps({"name": name, "input": kind, "params": params, "doc": doc},
+                             default=repr))  # fmt: skip
+        else:
+            shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+            print(f"{name:<18} {kind:<7} {doc}\n{'':<26}{shown}")
+
+
+def cmd_surrogate_eval(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    from nasbench.benchmarks import load_benchmark
+    from nasbench.registry import surrogates
+    from nasbench.surrogate_benchmark import quality, table_data
+
+    surrogates.get(args.surrogate)
+    sizes = [int(x) for x in _floats(args.train_sizes, "--train-sizes")]
+    seeds = [int(x) for x in _floats(args.seeds, "--seeds")]
+    params = dict(_param(p) for p in args.param)
+    data = table_data(load_benchmark(args.benchmark))
+    rows = [asdict(quality(data, args.surrogate, params, n, seed, args.max_test))
+            for n in sizes for seed in seeds]  # fmt: skip
+    if args.json:
+        print(json.dumps(rows))
+        return
+    print("| train archs | seed | Kendall | Spearman | R2 | cov 68% | cov 95% | fit s | pred/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['train_archs']} | {r['seed']} | {r['kendall']:.3f} | {r['spearman']:.3f} | "
+              f"{r['r2']:.3f} | {r['coverage_68']:.3f} | {r['coverage_95']:.3f} | "
+              f"{r['fit_s']:.2f} | {r['predictions_per_s']:.0f} |")  # fmt: skip
+
+
 DEFAULT_SUITE = Path(__file__).parent / "suites" / "nb201-protocol.toml"
 
 
@@ -354,6 +398,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.add_argument("--out", required=True, help="the table file (.parquet); extended if present")
     p.set_defaults(func=cmd_build_table)
+
+    p = sub.add_parser("surrogates", help="list the registered surrogates")
+    p.add_argument("--json", action="store_true", help="one JSON object per surrogate")
+    p.set_defaults(func=cmd_surrogates)
+
+    p = sub.add_parser("surrogate-eval", help="surrogate quality on held-out architectures")
+    p.add_argument("--benchmark", default="nb201-cifar10", help="table name or .parquet path")
+    p.add_argument("--surrogate", required=True, help="a registered surrogate")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="surrogate constructor parameter, TOML value (repeatable)")  # fmt: skip
+    p.add_argument("--train-sizes", default="100,300,1000", help="training architectures")
+    p.add_argument("--seeds", default="0", help="split seeds, e.g. 0,1,2")
+    p.add_argument("--max-test", type=int, default=None, help="cap on held-out rows")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_surrogate_eval)
 
     p = sub.add_parser("run", help="run a suite (default: the NAS-Bench-201 protocol)")
     p.add_argument("config", nargs="?", help="suite TOML file (default: the shipped protocol)")

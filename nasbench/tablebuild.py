@@ -18,6 +18,7 @@ run recorded in both files counts once. Runs are pure functions of (settings, ar
 sparsity, seed), so the number of worker processes does not change the table.
 
 >>> import tempfile, pathlib
+>>> from nasbench.benchmarks import load_benchmark
 >>> spec = TableSpec("chain", {"max_layers": 2}, epochs=1, recipe={"batch_size": 500},
 ...                  latency_device=None)
 >>> with tempfile.TemporaryDirectory() as tmp:

@@ -99,7 +99,11 @@ def run_fidelity(n: int = 50) -> None:
 
 def _low_key(i: int, epochs: int, fraction: float) -> str:
     # the first setting keeps the key the earliest rows were written under
-    return f"{i}-low_fidelity" if (epochs, fraction) == LOW_SETTINGS[0] else f"{i}-low-{epochs}-{fraction}"
+    return (
+        f"{i}-low_fidelity"
+        if (epochs, fraction) == LOW_SETTINGS[0]
+        else f"{i}-low-{epochs}-{fraction}"
+    )
 
 
 def report() -> None:

@@ -1,0 +1,228 @@
+"""Surrogate benchmark evaluation: a surrogate fitted to a benchmark table answers for any
+architecture of the table's space, seen or unseen, at any sparsity in the table's range.
+
+What an evaluation returns:
+
+- ``val_acc``: the surrogate's predicted validation accuracy (highest recorded fidelity) plus
+  Gaussian noise whose standard deviation is the table's seed-to-seed spread at that sparsity
+  (pooled over rows with several training seeds, interpolated between levels); ``val_acc_std``
+  is the surrogate's own uncertainty;
+- ``test_acc``: the prediction mapped by the table's linear val -> test relation;
+- ``cost_s`` and ``latency_ms``: ridge regressions of the recorded log training time and log
+  latency on the same features; ``params`` and ``macs``: the space's exact counts; nonzero
+  params and effective MACs: the counts scaled by the recorded density ratios (regressed).
+
+The fitted models are cached per process (table file, surrogate, parameters, device), and
+fitting draws only from a fixed stream, so every run of a suite, in any process, queries the
+same surrogate benchmark.
+
+>>> import numpy as np
+>>> from nasbench.registry import spaces
+>>> space = spaces.create("nb201")
+>>> ev = SurrogateEvaluator(space, surrogate="random_forest",
+...                         surrogate_params={"n_estimators": 30}, train_size=1000)
+>>> arch = space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+...                    "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+>>> m = ev.evaluate(arch, ev.default_fidelity, np.random.default_rng(0))
+>>> 0.85 < m.val_acc < 0.95, 0.88 < m.test_acc < 0.96, m.params
+(True, True, 1073466)
+"""
+
+# ruff: noqa: N803, N806  (``X`` for inputs, the scikit-learn convention)
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import Ridge
+
+from nasbench.benchmarks import load_benchmark
+from nasbench.errors import NasbenchError, one_of
+from nasbench.evaluator import Profile
+from nasbench.registry import evaluators, surrogates
+from nasbench.seeding import role_rng
+from nasbench.space import SearchSpace
+from nasbench.surrogate import InputKind
+from nasbench.surrogate_benchmark import TableData, features, params_key, split, table_data
+from nasbench.tasks import task_for
+from nasbench.types import Architecture, Measurement, Status
+
+from .tabular import _check_space
+
+BEST_FILE = Path(__file__).resolve().parents[1] / "nasbench" / "data" / "best_surrogates.json"
+FALLBACK_SURROGATE = "random_forest"
+
+
+def best_surrogate(table: str) -> tuple[str, dict[str, Any]]:
+    """The surrogate with the highest held-out Kendall tau on ``table`` as measured by
+    ``nasbench surrogate-eval`` (``nasbench/data/best_surrogates.json``), else random forest."""
+    if BEST_FILE.exists():
+        entry = json.loads(BEST_FILE.read_text()).get(table)
+        if entry:
+            return entry["surrogate"], dict(entry.get("params", {}))
+    return FALLBACK_SURROGATE, {}
+
+
+class _Fitted:
+    """The models of one surrogate benchmark (see the module docstring)."""
+
+    def __init__(self, data: TableData, surrogate: str, params: dict[str, Any],
+                 device: str | None, train_size: int | None) -> None:  # fmt: skip
+        self.data = data
+        self.model = surrogates.create(surrogate, **params)
+        self.kind = InputKind(getattr(self.model, "input_kind", InputKind.VECTOR))
+        rows = np.arange(len(data))
+        if train_size is not None:  # fit on a subset of architectures (quality checks, tests)
+            rows = split(data, train_size, 0, None)[0]
+        rng = role_rng(0, "surrogate-benchmark", data.table.name, surrogate)
+        self.model.fit(data.inputs(self.kind, rows), data.val[rows], rng)
+        self.test_map = np.polyfit(data.val, data.test, 1)
+        X = data.vectors
+        self.aux = {"log_cost": self._ridge(X, np.log(np.maximum(data.cost_s, 1e-9)))}
+        if device is not None:
+            keep = _table_rows(data)
+            lat = data.table.latencies(device)[keep]
+            self.aux["log_latency"] = self._ridge(X, np.log(np.maximum(lat, 1e-9)))
+        for name, num, den in (("nonzero", "nonzero_params", "params"),
+                               ("effective", "effective_macs", "macs")):  # fmt: skip
+            top, bottom = data.column(num), data.column(den)
+            if top is not None and bottom is not None:
+                ratio = top[_table_rows(data)] / np.maximum(bottom[_table_rows(data)], 1)
+                self.aux[name] = self._ridge(X, ratio)
+        self.noise = data.seed_noise()
+
+    @staticmethod
+    def _ridge(X: np.ndarray, y: np.ndarray) -> Ridge | None:
+        ok = np.isfinite(y)
+        return Ridge(alpha=1.0).fit(X[ok], y[ok]) if ok.sum() >= 2 else None
+
+    def noise_std(self, sparsity: float) -> float:
+        levels = sorted(self.noise)
+        return float(np.interp(sparsity, levels, [self.noise[k] for k in levels]))
+
+    def predict(self, archs: list[Architecture], sparsity: float) -> dict[str, np.ndarray]:
+        """Predictions for a batch of architectures at one sparsity level."""
+        s = np.full(len(archs), sparsity)
+        pred = self.model.predict(features(self.data.space, archs, s, self.kind))
+        X = features(self.data.space, archs, s, InputKind.VECTOR)
+        out = {"val": pred.mean, "std": pred.std, "test": np.polyval(self.test_map, pred.mean)}
+        for name, model in self.aux.items():
+            if model is not None:
+                out[name] = model.predict(X)
+        return out
+
+
+def _table_rows(data: TableData) -> np.ndarray:
+    """Rows of the table file that ``data`` kept (finite validation and test values)."""
+    table = data.table
+    val = table.fidelity(max(table.fidelities)).val
+    return np.flatnonzero(np.isfinite(val) & np.isfinite(table.test))
+
+
+@lru_cache(maxsize=8)
+def _fitted(path: str, version: int, surrogate: str, params: str, device: str | None,
+            train_size: int | None) -> _Fitted:  # fmt: skip
+    data = table_data(load_benchmark(path))
+    return _Fitted(data, surrogate, json.loads(params), device, train_size)
+
+
+@evaluators.register("surrogate")
+class SurrogateEvaluator:
+    """Answer from a surrogate fitted to a benchmark table (see the module docstring).
+
+    ``surrogate`` is a registered surrogate name or ``"best"`` (the best held-out Kendall tau
+    measured for the table); ``train_size`` fits on that many of the table's architectures
+    instead of all of them. ``noise = false`` switches the seed noise off. Raises NasbenchError
+    at construction for another space, an unknown device, or a sparsity outside the table's
+    recorded range.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        benchmark: str = "nb201-cifar10",
+        surrogate: str = "best",
+        surrogate_params: dict[str, Any] | None = None,
+        latency_device: str | None = None,
+        sparsity: float = 0.0,
+        noise: bool = True,
+        train_size: int | None = None,
+    ) -> None:
+        table = load_benchmark(benchmark)
+        _check_space(table.name, table.info.space, table.info.space_params, space)
+        if latency_device is not None and latency_device not in table.devices:
+            raise one_of(f"latency device of {table.name}", latency_device, table.devices)
+        low, high = min(table.sparsities), max(table.sparsities)
+        if not low <= sparsity <= high:
+            raise NasbenchError(
+                f"sparsity {sparsity} lies outside the range [{low}, {high}] of {table.name}"
+            )
+        if surrogate == "best":
+            surrogate, best_params = best_surrogate(table.name)
+            surrogate_params = {**best_params, **(surrogate_params or {})}
+        surrogates.get(surrogate)  # unknown name: NasbenchError naming the registered ones
+        self.space, self.table, self.sparsity = space, table, float(sparsity)
+        self.noise, self.latency_device = noise, latency_device
+        self._fitted = _fitted(str(table.path), table.path.stat().st_mtime_ns if table.path
+                               else 0, surrogate, params_key(surrogate_params), latency_device,
+                               train_size)  # fmt: skip
+        self.fidelities: tuple[float, ...] = (max(table.fidelities),)
+        self.default_fidelity: float = self.fidelities[0]
+        self._task = task_for(table.info.dataset)
+        self._cache: dict[str, tuple[dict[str, float], int, int]] = {}
+
+    def _answer(self, arch: Architecture) -> tuple[dict[str, float], int, int]:
+        if arch.space != self.space.name:
+            raise NasbenchError(f"architecture of space {arch.space!r} given to a "
+                                f"{self.space.name!r} surrogate benchmark")  # fmt: skip
+        key = arch.text or self.space.format(arch)
+        hit = self._cache.get(key)
+        if hit is None:
+            pred = self._fitted.predict([arch], self.sparsity)
+            counts = self.space.counts(arch, self._task)
+            hit = ({k: float(v[0]) for k, v in pred.items()}, counts.params, counts.macs)
+            self._cache[key] = hit
+        return hit
+
+    def profile(self, arch: Architecture) -> Profile:
+        pred, params, macs = self._answer(arch)
+        return Profile(math.exp(pred["log_latency"]) if "log_latency" in pred else math.nan,
+                       params, macs)  # fmt: skip
+
+    def evaluate(
+        self, arch: Architecture, fidelity: float, rng: np.random.Generator
+    ) -> Measurement:
+        """The surrogate's answer for ``arch``; draws one standard normal from ``rng`` for the
+        seed noise (none when ``noise`` is off). Spends no budget (the runner charges
+        ``cost_s``)."""
+        if fidelity not in self.fidelities:
+            raise one_of(f"fidelity of the {self.table.name} surrogate", fidelity, self.fidelities)
+        pred, params, macs = self._answer(arch)
+        val = pred["val"]
+        if self.noise:
+            val += self._fitted.noise_std(self.sparsity) * float(rng.standard_normal())
+        density = min(max(pred.get("nonzero", 1.0 - self.sparsity), 0.0), 1.0)
+        mac_density = min(max(pred.get("effective", density), 0.0), 1.0)
+        return Measurement(
+            val_acc=min(max(val, 0.0), 1.0),
+            test_acc=min(max(pred["test"], 0.0), 1.0),
+            cost_s=math.exp(pred["log_cost"]),
+            status=Status.OK,
+            sparsity=self.sparsity,
+            latency_ms=math.exp(pred["log_latency"]) if "log_latency" in pred else math.nan,
+            params=params,
+            nonzero_params=round(params * density),
+            macs=macs,
+            effective_macs=round(macs * mac_density),
+            val_acc_std=pred["std"],
+        )
+
+    def evaluate_many(self, archs: list[Architecture]) -> dict[str, np.ndarray]:
+        """Noise-free predictions for a batch (one surrogate call): ``val``, ``std``, ``test``
+        and the regressed columns. For throughput and analysis; strategies use ``evaluate``."""
+        return self._fitted.predict(archs, self.sparsity)

@@ -1,0 +1,113 @@
+"""The surrogate-quality table (issue 6): every built-in surrogate on NAS-Bench-201 and on each of
+nasbench's own MNIST-1D tables, trained on 100 / 300 / 1,000 architectures (fewer where a table
+has fewer) and scored on held-out architectures. Resumable: each finished (table, surrogate,
+size, seed) appends a JSON line to ``results/surrogates/quality.jsonl``.
+
+    python -m tests.perf.surrogate_quality run [TABLE ...]   # default: every shipped table
+    python -m tests.perf.surrogate_quality report            # quality.md and best_surrogates.json
+
+``report`` writes ``results/surrogates/quality.md`` and records each table's best surrogate (the
+highest mean Kendall tau at the largest training size) in ``nasbench/data/best_surrogates.json``,
+which the ``surrogate`` evaluator's ``surrogate = "best"`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from nasbench.benchmarks import load_benchmark, shipped_benchmarks
+from nasbench.registry import surrogates
+from nasbench.surrogate_benchmark import quality, table_data
+
+OUT = Path("results/surrogates")
+BEST = Path("nasbench/data/best_surrogates.json")
+SIZES = (100, 300, 1000)
+SEEDS = (0, 1, 2)
+MAX_TEST = 5000
+BUILT_INS = ("gaussian_process", "random_forest", "gradient_boosting", "mlp_ensemble", "gin",
+             "sklearn")  # fmt: skip
+
+
+def _done(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run(tables: list[str]) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "quality.jsonl"
+    done = {(r["benchmark"], r["surrogate"], r["train_archs"], r["seed"]) for r in _done(path)}
+    for name in tables:
+        data = table_data(load_benchmark(name))
+        n_archs = int(data.arch_ids.max()) + 1
+        # at least a fifth of the architectures stay held out
+        sizes = sorted({min(s, int(0.8 * n_archs)) for s in SIZES})
+        for size in sizes:
+            for surrogate in BUILT_INS:
+                for seed in SEEDS:
+                    if (name, surrogate, size, seed) in done:
+                        continue
+                    q = quality(data, surrogate, {}, size, seed, MAX_TEST)
+                    with path.open("a") as f:
+                        f.write(json.dumps(asdict(q)) + "\n")
+                    print(f"{name} {surrogate} n={size} seed={seed}: tau {q.kendall:.3f} "
+                          f"fit {q.fit_s:.1f}s", flush=True)  # fmt: skip
+
+
+def report() -> None:
+    rows = _done(OUT / "quality.jsonl")
+    groups: dict[tuple[str, str, int], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["benchmark"], r["surrogate"], r["train_archs"]), []).append(r)
+    lines = [
+        "# Surrogate quality on held-out architectures",
+        "",
+        "`python -m tests.perf.surrogate_quality run && python -m tests.perf.surrogate_quality "
+        "report`; mean over split seeds (count in the last column), at most "
+        f"{MAX_TEST} held-out rows; fit and prediction times on one CPU core beside other work.",
+        "",
+        "| table | surrogate | train archs | Kendall | Spearman | R² | cov 68% | cov 95% "
+        "| fit s | pred/s | seeds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    best: dict[str, dict] = {}
+    for (table, surrogate, size), group in sorted(groups.items()):
+        m = {k: float(np.mean([g[k] for g in group])) for k in (
+            "kendall", "spearman", "r2", "coverage_68", "coverage_95", "fit_s",
+            "predictions_per_s")}  # fmt: skip
+        lines.append(
+            f"| {table} | {surrogate} | {size} | {m['kendall']:.3f} | {m['spearman']:.3f} | "
+            f"{m['r2']:.3f} | {m['coverage_68']:.3f} | {m['coverage_95']:.3f} | "
+            f"{m['fit_s']:.2f} | {m['predictions_per_s']:.0f} | {len(group)} |"
+        )
+        top = best.get(table)
+        key = (size, m["kendall"])
+        if top is None or key > (top["train_archs"], top["kendall"]):
+            best[table] = {"surrogate": surrogate, "train_archs": size, "kendall": m["kendall"]}
+    lines += ["", "Best per table (largest training size, highest mean Kendall tau):", ""]
+    lines += [f"- {t}: {b['surrogate']} (tau {b['kendall']:.3f} at {b['train_archs']})"
+              for t, b in sorted(best.items())]  # fmt: skip
+    (OUT / "quality.md").write_text("\n".join(lines) + "\n")
+    BEST.write_text(json.dumps(
+        {t: {"surrogate": b["surrogate"], "params": {}, "kendall": round(b["kendall"], 4),
+             "train_archs": b["train_archs"]} for t, b in sorted(best.items())},
+        indent=1, sort_keys=True) + "\n")  # fmt: skip
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["run"]:
+        unknown = set(BUILT_INS) - set(surrogates.names())
+        if unknown:
+            sys.exit(f"surrogates not registered: {sorted(unknown)}")
+        run(sys.argv[2:] or shipped_benchmarks())
+    elif sys.argv[1:2] == ["report"]:
+        report()
+    else:
+        sys.exit(__doc__)

@@ -1,0 +1,172 @@
+"""Surrogate benchmarks: held-out quality, the surrogate evaluator, and the CLI commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasbench import tablebuild
+from nasbench.benchmarks import load_benchmark
+from nasbench.cli import main
+from nasbench.errors import NasbenchError
+from nasbench.registry import evaluators, spaces, surrogates
+from nasbench.runner import run
+from nasbench.suite import parse_suite
+from nasbench.surrogate_benchmark import quality, split, table_data
+from nasbench.tablebuild import TableSpec, build_table
+
+SPEC = TableSpec("chain", {"max_layers": 3}, epochs=2)
+RF = {"n_estimators": 30}
+
+
+def fake_run(spec_json: str, index: int, arch_text: str, sparsity: float, seed: int) -> dict:
+    """A stand-in training run: accuracy grows with the number of 3-wide kernels, falls with
+    sparsity, and the two seeds differ by +-0.02 (a seed noise std of 0.02 * sqrt(2))."""
+    space = TableSpec.from_json(spec_json).create_space()
+    arch = space.parse(arch_text)
+    val = 0.5 + 0.1 * arch.text.count("conv3") - 0.2 * sparsity + (0.02 if seed else -0.02)
+    return {
+        "index": index, "arch": arch.text, "key": arch.key, "sparsity": sparsity, "seed": seed,
+        "status": "ok", "val_acc": val, "test_acc": val - 0.01, "train_time_s": 5.0 + index % 7,
+        "sparsity_measured": sparsity, "params": 1000, "nonzero_params": round(1000 * (1 - sparsity)),
+        "macs": 5000, "effective_macs": round(5000 * (1 - sparsity)), "latency_ms": 0.5,
+        "curve": [val / 2, val], "job_wall_s": 1.0, "host": "test",
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def toy_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tables") / "toy-chain.parquet"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tablebuild, "train_run", fake_run)
+        build_table(SPEC, out, n=20, sparsities=(0.0, 0.8), seeds=2)
+        build_table(SPEC, out, n=80, sparsities=(0.0, 0.8), seeds=1)
+    return out
+
+
+def test_split_holds_out_whole_architectures(toy_table: Path) -> None:
+    data = table_data(load_benchmark(toy_table))
+    assert len(data) == 160 and data.levels == (0.0, 0.8)
+    train, test = split(data, 30, seed=0, max_test=None)
+    assert len(train) == 60 and len(test) == 100
+    assert not set(data.arch_ids[train]) & set(data.arch_ids[test])
+    again = split(data, 30, seed=0, max_test=None)
+    assert np.array_equal(train, again[0]) and not np.array_equal(
+        train, split(data, 30, 1, None)[0]
+    )
+    with pytest.raises(NasbenchError, match="train size"):
+        split(data, 80, seed=0, max_test=None)
+
+
+def test_seed_noise_is_the_tables_spread(toy_table: Path) -> None:
+    noise = table_data(load_benchmark(toy_table)).seed_noise()
+    assert noise == pytest.approx({0.0: 0.04 / np.sqrt(2), 0.8: 0.04 / np.sqrt(2)})
+
+
+def test_quality_on_nb201_beats_chance_and_grows_with_data() -> None:
+    data = table_data(load_benchmark("nb201-cifar10"))
+    small = quality(data, "random_forest", RF, train_size=50, seed=0, max_test=2000)
+    large = quality(data, "random_forest", RF, train_size=500, seed=0, max_test=2000)
+    assert 0.2 < small.kendall < large.kendall and large.kendall > 0.6
+    assert large.spearman > large.kendall and 0.5 < large.r2 <= 1.0
+    assert 0.0 <= large.coverage_68 <= large.coverage_95 <= 1.0
+    assert large.test_rows == 2000 and large.fit_s > 0 and large.predictions_per_s > 0
+    same = quality(data, "random_forest", RF, train_size=500, seed=0, max_test=2000)
+    assert same.kendall == large.kendall  # bit-identical for the same seed
+
+
+def test_evaluator_answers_unseen_archs_at_any_sparsity(toy_table: Path) -> None:
+    space = spaces.create("chain", max_layers=3)
+    ev = evaluators.create("surrogate", space=space, benchmark=str(toy_table),
+                           surrogate="random_forest", surrogate_params=RF, sparsity=0.4)  # fmt: skip
+    recorded = set(load_benchmark(toy_table).arch)
+    rng = np.random.default_rng(5)
+    unseen = next(a for a in (space.sample(rng) for _ in range(500)) if a.text not in recorded)
+    m = ev.evaluate(unseen, ev.default_fidelity, np.random.default_rng(0))
+    assert str(m.status) == "ok" and 0.0 <= m.val_acc <= 1.0 and m.val_acc_std >= 0
+    assert m.params == space.counts(unseen, ev._task).params and m.sparsity == 0.4
+    assert m.nonzero_params == pytest.approx(0.6 * m.params, rel=0.1)
+    assert 4.0 < m.cost_s < 13.0 and m.latency_ms != m.latency_ms  # no device: nan
+    again = ev.evaluate(unseen, ev.default_fidelity, np.random.default_rng(0))
+    assert again == m
+    draws = [ev.evaluate(unseen, 2.0, np.random.default_rng(k)).val_acc for k in range(400)]
+    mean = ev.evaluate_many([unseen])["val"][0]
+    assert np.mean(draws) == pytest.approx(mean, abs=0.01)
+    assert np.std(draws) == pytest.approx(0.04 / np.sqrt(2), rel=0.15)
+    quiet = evaluators.create("surrogate", space=space, benchmark=str(toy_table),
+                              surrogate="random_forest", surrogate_params=RF, noise=False)  # fmt: skip
+    assert quiet.evaluate(unseen, 2.0, np.random.default_rng(1)).val_acc == pytest.approx(
+        quiet.evaluate_many([unseen])["val"][0]
+    )
+
+
+def test_evaluator_refuses_bad_settings(toy_table: Path) -> None:
+    space = spaces.create("chain", max_layers=3)
+    bad = [
+        ({"sparsity": 0.9}, "outside the range"),
+        ({"surrogate": "nope"}, "nope"),
+        ({"latency_device": "pixel3"}, "pixel3"),
+    ]
+    for params, match in bad:
+        with pytest.raises(NasbenchError, match=match):
+            evaluators.create("surrogate", space=space, benchmark=str(toy_table), **params)
+    with pytest.raises(NasbenchError, match="max_layers"):
+        evaluators.create("surrogate", space=spaces.create("chain"), benchmark=str(toy_table))
+
+
+def test_suite_through_the_surrogate_evaluator_is_reproducible() -> None:
+    suite = parse_suite("""
+[suite]
+name = "s"
+seeds = 1
+[budget]
+evaluations = 15
+latency_ms = 20.0
+latency_device = "pixel3"
+[[task]]
+space = "nb201"
+evaluator = "surrogate"
+surrogate = "random_forest"
+surrogate_params = { n_estimators = 20 }
+train_size = 300
+[[strategy]]
+name = "regularized_evolution"
+population = 5
+sample_size = 2
+""")
+    spec = suite.specs()[0]
+    a, b = run(spec, 3), run(spec, 3)
+    assert len(a.records) == 15
+    vals = [r.val_acc for r in a.records]
+    assert vals == [r.val_acc for r in b.records] and len(set(vals)) > 5
+    assert all(r.latency_ms > 0 for r in a.records)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_lists_and_evaluates_surrogates(capsys, toy_table: Path) -> None:
+    code, out, _ = cli(capsys, "surrogates", "--json")
+    listed = [json.loads(line)["name"] for line in out.splitlines()]
+    assert code == 0 and listed == surrogates.names() and "gin" in listed
+    code, out, _ = cli(capsys, "surrogate-eval", "--benchmark", str(toy_table), "--surrogate",
+                       "random_forest", "--param", "n_estimators=20", "--train-sizes", "20,50",
+                       "--json")  # fmt: skip
+    rows = json.loads(out)
+    assert code == 0 and [r["train_archs"] for r in rows] == [20, 50]
+    assert {"kendall", "spearman", "r2", "coverage_68", "coverage_95", "fit_s",
+            "predictions_per_s"} <= set(rows[0])  # fmt: skip
+    assert rows[1]["kendall"] > 0.5
+    for argv, match in [
+        (["--surrogate", "nope"], "nope"),
+        (["--surrogate", "random_forest", "--train-sizes", "0"], "train size"),
+        (["--surrogate", "random_forest", "--benchmark", "nope"], "nope"),
+    ]:
+        code, _, err = cli(capsys, "surrogate-eval", *argv)
+        assert code == 2 and match in err and len(err.strip().splitlines()) == 1
