@@ -21,3 +21,28 @@ def test_readme_opens_with_two_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (REPO / ".ci" / "run").read_text()
     assert _opening_commands()[1] in ci.splitlines()
+
+
+def test_readme_surrogate_example_runs(tmp_path, monkeypatch, capsys) -> None:
+    """The "Plug in your own surrogate" example passes the conformance suite and serves
+    ``surrogate-eval`` by its ``module:Class`` path."""
+    import sys
+
+    text = (REPO / "README.md").read_text()
+    section = text.split("### Plug in your own surrogate", 1)[1]
+    code = section.split("```python\n", 1)[1].split("\n```", 1)[0]
+    assert len(code.splitlines()) < 30 + 5  # 30 lines of code, blank lines aside
+    assert sum(1 for line in code.splitlines() if line.strip()) < 30
+    (tmp_path / "knn_surrogate.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("knn_surrogate", None)
+    import knn_surrogate  # noqa: F401  (importing it runs check_surrogate)
+
+    from nasbench.cli import main
+
+    import json
+
+    assert main(["surrogate-eval", "--surrogate", "knn_surrogate:KNN", "--train-sizes", "300",
+                 "--max-test", "2000", "--json"]) == 0  # fmt: skip
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["surrogate"] == "knn_surrogate:KNN" and row["kendall"] > 0.3
