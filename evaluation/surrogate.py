@@ -95,6 +95,20 @@ class _Fitted:
                 ratio = top[_table_rows(data)] / np.maximum(bottom[_table_rows(data)], 1)
                 self.aux[name] = self._ridge(X, ratio)
         self.noise = data.seed_noise()
+        self.task = task_for(data.table.info.dataset)
+        self.answers: dict[tuple[str, float], tuple[dict[str, float], int, int]] = {}
+
+    def answer(self, arch: Architecture, sparsity: float) -> tuple[dict[str, float], int, int]:
+        """Noise-free predictions, params and MACs of one architecture, memoised (the models
+        are fixed, so every run in this process shares the answers)."""
+        key = (arch.text or self.data.space.format(arch), sparsity)
+        hit = self.answers.get(key)
+        if hit is None:
+            pred = self.predict([arch], sparsity)
+            counts = self.data.space.counts(arch, self.task)
+            hit = ({k: float(v[0]) for k, v in pred.items()}, counts.params, counts.macs)
+            self.answers[key] = hit
+        return hit
 
     @staticmethod
     def _ridge(X: np.ndarray, y: np.ndarray) -> Ridge | None:
@@ -173,21 +187,13 @@ class SurrogateEvaluator:
                                train_size)  # fmt: skip
         self.fidelities: tuple[float, ...] = (max(table.fidelities),)
         self.default_fidelity: float = self.fidelities[0]
-        self._task = task_for(table.info.dataset)
-        self._cache: dict[str, tuple[dict[str, float], int, int]] = {}
+        self._task = self._fitted.task
 
     def _answer(self, arch: Architecture) -> tuple[dict[str, float], int, int]:
         if arch.space != self.space.name:
             raise NasbenchError(f"architecture of space {arch.space!r} given to a "
                                 f"{self.space.name!r} surrogate benchmark")  # fmt: skip
-        key = arch.text or self.space.format(arch)
-        hit = self._cache.get(key)
-        if hit is None:
-            pred = self._fitted.predict([arch], self.sparsity)
-            counts = self.space.counts(arch, self._task)
-            hit = ({k: float(v[0]) for k, v in pred.items()}, counts.params, counts.macs)
-            self._cache[key] = hit
-        return hit
+        return self._fitted.answer(arch, self.sparsity)
 
     def profile(self, arch: Architecture) -> Profile:
         pred, params, macs = self._answer(arch)

@@ -53,3 +53,12 @@ def test_latency_lookup_table(capsys: pytest.CaptureFixture[str]) -> None:
 
     with capsys.disabled():
         latency_lut(["--networks", "20"])
+
+
+@pytest.mark.perf
+def test_surrogate_throughput(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.perf.bench_surrogate import main as bench_surrogate
+
+    with capsys.disabled():
+        rates = bench_surrogate(["--queries", "2000", "--batch", "1000"])
+    assert all(rate > 0 for rate in rates.values())
