@@ -9,7 +9,8 @@ returns the subset allowed after a given prefix.
 
 Subclass :class:`BaseSpace` and implement ``decisions``, ``next_decision``, ``graph``,
 ``cardinality``, ``counts`` and ``_build`` (construction only: :meth:`BaseSpace.build` runs it
-on the meta device and initialises weights from the caller's generator); override
+on the meta device and initialises weights from the caller's generator); optionally
+``_build_supernet`` for a weight-sharing supernet (:mod:`nasbench.supernet`); override
 ``_format``/``_parse`` for a readable string form, and ``_canonical`` and ``canonicalize``
 where isomorphic architectures exist. Sampling, mutation, neighbours,
 validation and the one-hot encoding come generically from the decision view.
@@ -33,13 +34,20 @@ import torch
 from torch import nn
 
 from nasbench.errors import NasbenchError
+from nasbench.supernet import Supernet, build_supernet
 from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 from nasbench.weights import materialise
 
 
 @runtime_checkable
 class SearchSpace(Protocol):
-    """What every search space provides. All methods are pure; those that draw take ``rng``."""
+    """What every search space provides. All methods are pure; those that draw take ``rng``.
+
+    Optional, not part of the protocol (so existing spaces keep satisfying it): a method
+    ``supernet(task, rng) -> nasbench.supernet.Supernet`` giving the space's weight-sharing
+    supernet; :class:`BaseSpace` provides it through the ``_build_supernet`` hook, and
+    :func:`nasbench.supernet.build_supernet` works for any space that has either.
+    """
 
     name: ClassVar[str]
 
@@ -136,6 +144,15 @@ class BaseSpace:
         with torch.device("meta"):
             module = self._build(arch, task)
         return materialise(module, rng)
+
+    def _build_supernet(self, task: Task) -> Supernet:
+        """Construct the weight-sharing supernet (on the meta device: no allocation, no draws)."""
+        raise NasbenchError(f"space {self.name!r} has no supernet")
+
+    def supernet(self, task: Task, rng: np.random.Generator) -> Supernet:
+        """The space's supernet for ``task`` on the CPU, weights initialised from ``rng``; see
+        :mod:`nasbench.supernet`. Raises NasbenchError for a space without one."""
+        return build_supernet(self, task, rng)
 
     def canonicalize(self, arch: Architecture) -> Architecture:
         """Default: every architecture is its own canonical form."""

@@ -50,6 +50,7 @@ from torch import nn
 from nasbench.errors import NasbenchError
 from nasbench.registry import spaces
 from nasbench.space import BaseSpace
+from nasbench.supernet import Supernet
 from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .ops import FactorizedReduce, ReLUConvBN, Shape, Tally, batchnorm, conv, global_pool, pool
@@ -374,6 +375,13 @@ class CellSpace(BaseSpace):
         cells = self.genotypes(arch.values)
         plan = [(cells[spec.reduction], spec) for spec in self._plan()]
         return _Network(task, self.stem_multiplier * self.channels, plan)
+
+    def _build_supernet(self, task: Task) -> Supernet:
+        """DARTS's one-shot network with input selection (:mod:`spaces.cell_supernet`)."""
+        from .cell_supernet import CellSupernet  # it imports this one
+
+        stem_c = self.stem_multiplier * self.channels
+        return CellSupernet(self._universe, task, self.nodes, self.ops, stem_c, self._plan())
 
     def counts(self, arch: Architecture, task: Task) -> ModelCounts:
         self.validate(arch)

@@ -54,6 +54,7 @@ from torch import nn
 from nasbench.errors import NasbenchError
 from nasbench.registry import spaces
 from nasbench.space import BaseSpace
+from nasbench.supernet import Supernet
 from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .ops import (
@@ -315,6 +316,11 @@ class ChainSpace(BaseSpace):
                 classifier=nn.Linear(head_shape[0], task.num_classes),
             )
         )
+
+    def _build_supernet(self, task: Task) -> Supernet:
+        from .chain_supernet import ChainSupernet  # width-sliced layers, relaxed depth
+
+        return ChainSupernet(self._universe, task, self._layers)
 
 
 def _module(layer: Layer, d: int, shape: Shape) -> nn.Module:

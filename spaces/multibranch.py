@@ -56,6 +56,7 @@ from torch import nn
 from nasbench.errors import NasbenchError, one_of
 from nasbench.registry import spaces
 from nasbench.space import BaseSpace
+from nasbench.supernet import Supernet
 from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .ops import (
@@ -329,3 +330,10 @@ class MultiBranchSpace(BaseSpace):
 
     def _build(self, arch: Architecture, task: Task) -> nn.Module:
         return _MultiBranchNet(self._plan(arch), self.merge, task, self.channels)
+
+    def _build_supernet(self, task: Task) -> Supernet:
+        """ENAS's shared network (:mod:`spaces.multibranch_supernet`)."""
+        from .multibranch_supernet import MultiBranchSupernet  # it imports this one
+
+        levels = tuple(sum(1 for r in self.reduce_at if r < i) for i in range(self.layers))
+        return MultiBranchSupernet(self._decisions, task, self.channels, self.merge, levels)

@@ -38,6 +38,7 @@ from torch import nn
 from nasbench.errors import NasbenchError
 from nasbench.registry import spaces
 from nasbench.space import BaseSpace
+from nasbench.supernet import Supernet
 from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .ops import ReLUConvBN, Shape, Tally, Zero, batchnorm, conv, global_pool, pool
@@ -208,6 +209,12 @@ class NB201Space(BaseSpace):
             layers.extend(NB201Cell(arch.values, d, c) for _ in range(self.cells_per_stage))
         layers += [batchnorm(d, c), nn.ReLU(), global_pool(d), nn.Linear(c, task.num_classes)]
         return nn.Sequential(*layers)
+
+    def _build_supernet(self, task: Task) -> Supernet:
+        """DARTS-style supernet over the six edges (:mod:`spaces.nb201_supernet`)."""
+        from .nb201_supernet import NB201Supernet  # it imports this one
+
+        return NB201Supernet(self._decisions, task, self.channels, self.cells_per_stage)
 
 
 def _expression_key(values: tuple[str, ...]) -> str:
