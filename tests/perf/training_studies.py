@@ -5,6 +5,7 @@ one JSON line to ``results/training-studies/<study>-<part>.jsonl`` and is skippe
     python -m tests.perf.training_studies run cnn          # MNIST-1D CNN baseline, 3 seeds
     python -m tests.perf.training_studies run sweep SPACE  # 2 archs x sparsity 0..0.9
     python -m tests.perf.training_studies run fidelity     # 50 chains: full, low fidelity
+    python -m tests.perf.training_studies run lce30        # the same 50 chains, 30 epochs
     python -m tests.perf.training_studies report           # the tables, from the JSONL files
 """
 
@@ -97,6 +98,19 @@ def run_fidelity(n: int = 50) -> None:
                                "data_fraction": fraction, **row})  # fmt: skip
 
 
+def run_lce30(n: int = 50) -> None:
+    """The fidelity study's chains trained for 30 epochs: LCE from 10% of the curve needs 3
+    points (the fewest its 3-parameter families fit), which a 20-epoch curve cannot give."""
+    path = OUT / "lce30.jsonl"
+    done = _done(path)
+    space = spaces.create("chain")
+    rng = role_rng(0, "study-archs", "fidelity")
+    for i, arch in enumerate(space.sample(rng).text for _ in range(n)):
+        if f"{i}-train30" not in done:
+            row = _measure("chain", {}, arch, 30, f"fid-{i}")
+            _append(path, {"id": f"{i}-train30", "index": i, "mode": "train", **row})
+
+
 def _low_key(i: int, epochs: int, fraction: float) -> str:
     # the first setting keeps the key the earliest rows were written under
     return (
@@ -133,7 +147,12 @@ def report() -> None:
               f"{sum(p[1]['cost_s'] for p in pairs) / sum(p[0]['cost_s'] for p in pairs):.3f}")  # fmt: skip
     full_runs = [fid[f"{i}-train"] for i in range(50) if f"{i}-train" in fid]
     if len(full_runs) >= 3:
+        print(f"\nLCE on the {len(full_runs)} chains' {FULL_EPOCHS}-epoch curves:")
         lce_report([r["curve"] for r in full_runs])
+    long_runs = [r for r in _done(OUT / "lce30.jsonl").values() if r["status"] == "ok"]
+    if len(long_runs) >= 3:
+        print(f"\nLCE on {len(long_runs)} chains' 30-epoch curves:")
+        lce_report([r["curve"] for r in long_runs])
 
 
 def lce_report(curves: list[list[float]]) -> None:
@@ -174,5 +193,7 @@ if __name__ == "__main__":
         run_sweep(sys.argv[3])
     elif sys.argv[1:3] == ["run", "fidelity"]:
         run_fidelity()
+    elif sys.argv[1:3] == ["run", "lce30"]:
+        run_lce30()
     else:
         sys.exit(__doc__)
