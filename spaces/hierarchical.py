@@ -56,6 +56,7 @@ from nasbench.space import BaseSpace
 from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .hierarchical_config import choice_text, resolve_config
+from .hierarchical_supernet import BlockSpec, HierarchicalSupernet
 from .mobile import LayerSpec, MobileLayer, layer_steps
 from .ops import ConvBNReLU, Shape, Tally, global_pool
 
@@ -278,6 +279,18 @@ class HierarchicalSpace(BaseSpace):
             mods.append(ConvBNReLU(d, last, self._head, 1))
             last = self._head
         return nn.Sequential(*mods, global_pool(d), nn.Linear(last, task.num_classes))
+
+    def _build_supernet(self, task: Task) -> HierarchicalSupernet:
+        """Single-Path NAS superkernels and TAS width/depth mixing over every block
+        (:mod:`nasbench.spaces.hierarchical_supernet`); construction only (meta device)."""
+        blocks = [
+            BlockSpec(universe, widths, layers, stride)
+            for universe, widths, (_, layers, stride) in zip(
+                self._universe, self._channels, self.config.blocks, strict=True
+            )
+        ]
+        stem = (self._stem, self.config.stem[1])
+        return HierarchicalSupernet(self.decisions(), blocks, task, stem, self._head)
 
     def counts(self, arch: Architecture, task: Task) -> ModelCounts:
         """Analytic params/MACs, walking the modules in :meth:`_build`'s order."""

@@ -36,11 +36,11 @@ def test_readme_surrogate_example_runs(tmp_path, monkeypatch, capsys) -> None:
     (tmp_path / "knn_surrogate.py").write_text(code)
     monkeypatch.syspath_prepend(str(tmp_path))
     sys.modules.pop("knn_surrogate", None)
+    import json
+
     import knn_surrogate  # noqa: F401  (importing it runs check_surrogate)
 
     from nasbench.cli import main
-
-    import json
 
     assert main(["surrogate-eval", "--surrogate", "knn_surrogate:KNN", "--train-sizes", "300",
                  "--max-test", "2000", "--json"]) == 0  # fmt: skip
