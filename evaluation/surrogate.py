@@ -181,6 +181,7 @@ class SurrogateEvaluator:
             surrogate_params = {**best_params, **(surrogate_params or {})}
         surrogates.get(surrogate)  # unknown name: NasbenchError naming the registered ones
         self.space, self.table, self.sparsity = space, table, float(sparsity)
+        self.dataset = table.info.dataset
         self.noise, self.latency_device = noise, latency_device
         self._fitted = _fitted(str(table.path), table.path.stat().st_mtime_ns if table.path
                                else 0, surrogate, params_key(surrogate_params), latency_device,

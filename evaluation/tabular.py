@@ -76,6 +76,7 @@ class TabularEvaluator:
         self.sparsity = sparsity
         table = load_benchmark(benchmark)
         self.table = table
+        self.dataset = table.info.dataset
         _check_space(table.name, table.info.space, table.info.space_params, space)
         if latency_device is not None and latency_device not in table.devices:
             raise one_of(f"latency device of {table.name}", latency_device, table.devices)

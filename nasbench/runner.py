@@ -161,7 +161,8 @@ def run(spec: RunSpec, seed: int) -> RunResult:
     wall = time.perf_counter()
     space, evaluator, strategy = build_roles(spec)
     fidelity = spec.task.fidelity or evaluator.default_fidelity
-    info = SearchInfo(fidelity, tuple(evaluator.fidelities), spec.budget)
+    dataset = getattr(evaluator, "dataset", None)
+    info = SearchInfo(fidelity, tuple(evaluator.fidelities), spec.budget, dataset)
     loop = _Loop(spec, seed, evaluator, fidelity)
     strategy.start(space, info, role_rng(seed, "strategy"), role_rng(seed, "initial_design"))
     stop = ""
@@ -173,6 +174,8 @@ def run(spec: RunSpec, seed: int) -> RunResult:
         fid = proposal.fidelity if proposal.fidelity is not None else fidelity
         m, eval_s, feasible = loop.evaluate(proposal.arch, fid)
         t1 = time.perf_counter()
+        if proposal.search_cost_s:  # a gradient strategy's own training, charged like evaluation
+            m = _with_search_cost(m, proposal.search_cost_s)
         obs = loop.record(proposal.arch, fid, m, feasible, ask_s, eval_s)
         strategy.tell([obs])
         tell_s = time.perf_counter() - t1
@@ -186,6 +189,13 @@ def run(spec: RunSpec, seed: int) -> RunResult:
         git_commit=git_commit(), started_at=started, wall_s=time.perf_counter() - wall,
     )  # fmt: skip
     return RunResult(loop.records, meta)
+
+
+def _with_search_cost(m: Measurement, search_cost_s: float) -> Measurement:
+    if not (math.isfinite(search_cost_s) and search_cost_s >= 0):
+        raise NasbenchError(f"a proposal's search_cost_s must be >= 0 seconds, got {search_cost_s}")
+    extra = (*m.extra, ("search_cost_s", float(search_cost_s)))
+    return replace(m, cost_s=m.cost_s + search_cost_s, extra=extra)
 
 
 def _stop_reason(loop: _Loop) -> str:

@@ -30,12 +30,14 @@ from nasbench.types import Budget, Constraint, Observation, Proposal
 @dataclass(frozen=True)
 class SearchInfo:
     """What a strategy may know about the search besides the space: the default fidelity, the
-    fidelities the evaluator offers (empty: any), and the budget (its constraint mode and
-    limits; the runner, not the strategy, enforces it)."""
+    fidelities the evaluator offers (empty: any), the budget (its constraint mode and
+    limits; the runner, not the strategy, enforces it) and the name of the task's dataset
+    (``None`` when the evaluator does not say), which gradient strategies train on."""
 
     fidelity: float
     fidelities: tuple[float, ...]
     budget: Budget
+    dataset: str | None = None  # the task's dataset, for strategies that train a supernet
 
     @property
     def constraint(self) -> Constraint:

@@ -213,10 +213,16 @@ class Measurement:
 @dataclass(frozen=True)
 class Proposal:
     """What a strategy asks to evaluate: an architecture at a fidelity (``None``: the task's
-    default fidelity, e.g. 12 epochs in the NAS-Bench-201 protocol)."""
+    default fidelity, e.g. 12 epochs in the NAS-Bench-201 protocol).
+
+    ``search_cost_s`` is what producing the proposal cost in simulated seconds, for strategies
+    that train something themselves (a gradient method's supernet epoch, measured training
+    time); the runner charges it with the evaluation's cost and records it as the extra metric
+    ``search_cost_s``. Black-box strategies leave it 0."""
 
     arch: Architecture
     fidelity: float | None = None
+    search_cost_s: float = 0.0
 
 
 @dataclass(frozen=True)

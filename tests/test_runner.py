@@ -222,3 +222,31 @@ def test_run_metadata_is_in_the_file(tmp_path: Path) -> None:
     _, meta = read_run(path)
     assert meta.suite == "t" and meta.seed == 0 and meta.nasbench_version
     assert '"cost_s": 3000' in meta.config_json and meta.git_commit
+
+
+class CostlySearch(RandomSearch):
+    """Random search whose every proposal says it cost 7 simulated seconds to make (as a
+    gradient strategy's supernet epoch does); records the dataset it was told."""
+
+    datasets: ClassVar[list[str | None]] = []
+
+    def start(self, space, info, rng, initial_rng) -> None:  # type: ignore[no-untyped-def]
+        CostlySearch.datasets.append(info.dataset)
+        super().start(space, info, rng, initial_rng)
+
+    def ask(self, n: int = 1):  # type: ignore[no-untyped-def]
+        return [dataclasses.replace(p, search_cost_s=7.0) for p in super().ask(n)]
+
+
+def test_strategy_search_cost_is_charged_and_recorded() -> None:
+    CostlySearch.datasets = []
+    specs = suite(strategy="tests.test_runner:CostlySearch", budget="evaluations = 20").specs()
+    plain, costly = run(specs[0], 0).records, run(specs[1], 0).records
+    assert CostlySearch.datasets == ["cifar10"]
+    search = [dict(r.extra)["search_cost_s"] for r in costly]
+    assert search == [7.0] * 20
+    evaluated = [r.cost_s - 7.0 for r in costly]
+    assert all(c > 0 for c in evaluated) and costly[-1].cum_cost_s == pytest.approx(
+        sum(r.cost_s for r in costly)
+    )
+    assert not any("search_cost_s" in dict(r.extra) for r in plain)
