@@ -393,12 +393,13 @@ def rebuild_commands(spec: TableSpec, out: Path, rows: list[dict]) -> list[str]:
     for r in rows:
         k = len(r["run_seed"])
         reach[k] = max(reach.get(k, 0), r["index"] + 1)
-    return [
-        shlex.join(
-            [*base, "--n", str(n), "--sparsity", levels, "--seeds", str(k), "--out", str(out)]
-        )
-        for k, n in sorted(reach.items(), reverse=True)
-    ]
+    commands, covered = [], 0
+    for k, n in sorted(reach.items(), reverse=True):
+        if n > covered:  # fewer seeds for further architectures
+            args = ["--n", str(n), "--sparsity", levels, "--seeds", str(k), "--out", str(out)]
+            commands.append(shlex.join([*base, *args]))
+            covered = n
+    return commands
 
 
 def datasheet(out: str | os.PathLike[str]) -> str:
