@@ -47,68 +47,41 @@ Suite use::
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import json
-import math
-import os
-import threading
-import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
-from torch.nn import functional as F  # noqa: N812
-from torch.overrides import TorchFunctionMode
 
-from nasbench.errors import NasbenchError
-from nasbench.evaluator import Evaluator
-from nasbench.pruning import prunable
 from nasbench.registry import evaluators
 from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
 from nasbench.supernet import Supernet, Weights, build_supernet, path_weights
-from nasbench.training import accuracy, isolated, train
-from nasbench.types import Architecture, Measurement, Status
+from nasbench.training import train
+from nasbench.types import Architecture
 
-from .trained import TrainingBase
+from .one_shot import (
+    SUPERNET_SEED,
+    OneShotBase,
+    PathStats,
+    TrainedSupernet,
+    clear_supernet_cache,
+    path_stats,
+    rank_correlation,
+)
 
-SUPERNET_SEED = 0
-"""The seed of every supernet stream: fixed, so the supernet is part of the benchmark."""
-FORMAT = 1  # bump when the cached files or the training procedure change
-
-
-@dataclass(frozen=True)
-class TrainedSupernet:
-    """What supernet training produced (the weights live in the cache beside it).
-
-    ``cost_s`` is the measured training time (seconds, :attr:`TrainResult.cost_s`); ``sparsity``
-    the measured fraction of zeros among all the supernet's prunable weights."""
-
-    key: str
-    cost_s: float
-    status: Status
-    sparsity: float
-    train_loss: tuple[float, ...]
-    message: str = ""
-
-
-_CACHE: dict[str, tuple[TrainedSupernet, dict[str, torch.Tensor]]] = {}
-_LOCK = threading.Lock()
+__all__ = [
+    "SUPERNET_SEED",
+    "PathStats",
+    "TrainedSupernet",
+    "WeightSharingEvaluator",
+    "clear_supernet_cache",
+    "path_stats",
+    "rank_correlation",
+]
 
 
-def clear_supernet_cache() -> None:
-    """Forget the supernets trained in this process (files in a ``cache_dir`` stay)."""
-    with _LOCK:
-        _CACHE.clear()
-
-
-class _PathNet(nn.Module):
+class _SampledPathNet(nn.Module):
     """A supernet as a plain ``forward(x)`` model: in train mode with a ``rng`` every call runs a
     freshly sampled path (uniform, ``space.sample(rng)``); otherwise the fixed ``weights``."""
 
@@ -126,64 +99,8 @@ class _PathNet(nn.Module):
         return self.net(x, weights)
 
 
-@dataclass(frozen=True)
-class PathStats:
-    """The prunable weights one path reads and the MACs it runs (batch size 1)."""
-
-    weights: int  # prunable weight elements the path reads
-    zeros: int  # of which exactly zero
-    macs: int  # dense conv + linear MACs
-    effective_macs: int  # each layer's MACs scaled by its density
-
-
-class _Tally(TorchFunctionMode):
-    """Sees every conv and linear call with the weight tensor actually used: the sliced part of
-    a shared tensor (chain widths, superkernels) or a candidate's own tensor."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.weights = self.zeros = self.macs = 0
-        self.effective = 0.0
-
-    def __torch_function__(
-        self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: dict | None = None
-    ) -> Any:
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        if func in (F.conv1d, F.conv2d, F.conv3d, F.linear):
-            w = args[1] if len(args) > 1 else kwargs["weight"]
-            zeros = int((w == 0).sum())
-            # MACs per sample: output elements x (in_channels / groups) x kernel (1 for linear)
-            macs = out[0].numel() * math.prod(w.shape[1:])
-            self.weights += w.numel()
-            self.zeros += zeros
-            self.macs += macs
-            self.effective += macs * (1 - zeros / w.numel())
-        return out
-
-
-def path_stats(net: Supernet, weights: Weights, input_shape: tuple[int, ...]) -> PathStats:
-    """Count the prunable weights and MACs of the path ``weights`` selects, exactly, from one
-    forward pass of zeros ``(1, *input_shape)`` in eval mode (the training flag is restored).
-
-    Every conv and linear call is intercepted with the weight tensor it uses, so sliced shared
-    tensors count only their used part; each tensor is assumed to be used once per forward (true
-    of every built-in supernet: the counts equal those of the stand-alone network).
-    """
-    device = next(net.parameters()).device
-    was_training = net.training
-    net.train(False)
-    tally = _Tally()
-    try:
-        with tally, torch.no_grad():
-            net(torch.zeros((1, *input_shape), device=device), weights)
-    finally:
-        net.train(was_training)
-    return PathStats(tally.weights, tally.zeros, tally.macs, round(tally.effective))
-
-
 @evaluators.register("weight_sharing")
-class WeightSharingEvaluator(TrainingBase):
+class WeightSharingEvaluator(OneShotBase):
     """Score architectures with the weights of one shared, trained supernet (module docstring).
 
     ``epochs`` are the supernet's training epochs and the only fidelity; ``bn_batches`` the
@@ -194,6 +111,8 @@ class WeightSharingEvaluator(TrainingBase):
     answer is a function of the architecture and the settings. Raises NasbenchError for a space
     without a supernet and for invalid parameters.
     """
+
+    name = "weight_sharing"
 
     def __init__(
         self,
@@ -208,219 +127,23 @@ class WeightSharingEvaluator(TrainingBase):
         device: str = "cpu",
         recipe: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(
-            space, dataset, epochs, latency_device, sparsity, data_root, device, recipe
-        )
-        if isinstance(bn_batches, bool) or not isinstance(bn_batches, int) or bn_batches < 0:
-            raise NasbenchError(f"bn_batches must be a whole number >= 0, got {bn_batches!r}")
-        self.bn_batches = bn_batches
-        self.cache_dir = cache_dir
-        self.recipe = replace(self.recipe, epochs=epochs)
-        self.fidelities = (float(epochs),)
-        self._dev = torch.device(device)
+        super().__init__(space, dataset, epochs, bn_batches, cache_dir, latency_device,
+                         sparsity, data_root, device, recipe)  # fmt: skip
         self._net = build_supernet(space, self.task, role_rng(SUPERNET_SEED, "supernet", "init"))
-        self.key = _settings_key(self)
-        self._record: TrainedSupernet | None = None
-        self._trained_buffers: dict[str, torch.Tensor] = {}
-        self._charged = False
-        self._batches: list[torch.Tensor] | None = None
-
-    # ---- the supernet -----------------------------------------------------------------------
-    @property
-    def supernet(self) -> TrainedSupernet:
-        """The trained supernet's record; trains (or loads) it on first use."""
-        if self._record is None:
-            with _LOCK:
-                cached = _CACHE.get(self.key) or self._load()
-                if cached is None:
-                    cached = self._train()
-                    self._save(*cached)
-                _CACHE[self.key] = cached
-            record, state = cached
-            self._net.load_state_dict(state)
-            self._net.to(self._dev)
-            self._trained_buffers = {k: v.clone() for k, v in self._net.named_buffers()}
-            self._record = record
-        return self._record
+        self._model = self._net
+        self._finish_init()
 
     def _train(self) -> tuple[TrainedSupernet, dict[str, torch.Tensor]]:
         """Uniform single-path training (with the budget's pruning) from the fixed streams."""
         reference = self.space.sample(role_rng(SUPERNET_SEED, "supernet", "reference"))
-        model = _PathNet(self._net, self.space, path_weights(self.space, reference),
-                         role_rng(SUPERNET_SEED, "supernet", "paths"))  # fmt: skip
+        model = _SampledPathNet(self._net, self.space, path_weights(self.space, reference),
+                                role_rng(SUPERNET_SEED, "supernet", "paths"))  # fmt: skip
         result = train(model, self.data, self.recipe, role_rng(SUPERNET_SEED, "supernet", "train"),
                        prune=self.prune_schedule(), device=self.device)  # fmt: skip
         record = TrainedSupernet(self.key, result.cost_s, result.status, result.sparsity,
                                  result.train_loss, result.message)  # fmt: skip
-        state = {k: v.detach().cpu().clone() for k, v in self._net.state_dict().items()}
-        return record, state
+        return record, self._state()
 
-    def _paths(self) -> tuple[Path, Path] | None:
-        if self.cache_dir is None:
-            return None
-        root = Path(self.cache_dir)
-        return root / f"{self.key}.pt", root / f"{self.key}.json"
-
-    def _save(self, record: TrainedSupernet, state: dict[str, torch.Tensor]) -> None:
-        """Write weights (and the pruning masks, nonzero entries of prunable weights) and the
-        record; each file is written whole and renamed, the record last."""
-        paths = self._paths()
-        if paths is None:
-            return
-        pt, js = paths
-        pt.parent.mkdir(parents=True, exist_ok=True)
-        names = {id(p): n for n, p in self._net.named_parameters()}
-        masks = {names[id(w)]: state[names[id(w)]] != 0 for w in prunable(self._net)}
-        torch.save({"state": state, "masks": masks}, f"{pt}.tmp")
-        os.replace(f"{pt}.tmp", pt)
-        info = {**asdict(record), "status": record.status.value, "settings": _settings(self)}
-        Path(f"{js}.tmp").write_text(json.dumps(info, indent=1))
-        os.replace(f"{js}.tmp", js)
-
-    def _load(self) -> tuple[TrainedSupernet, dict[str, torch.Tensor]] | None:
-        paths = self._paths()
-        if paths is None or not all(p.exists() for p in paths):
-            return None
-        pt, js = paths
-        info = json.loads(js.read_text())
-        saved = torch.load(pt, map_location="cpu", weights_only=True)
-        record = TrainedSupernet(self.key, float(info["cost_s"]), Status(info["status"]),
-                                 float(info["sparsity"]), tuple(info["train_loss"]),
-                                 info.get("message", ""))  # fmt: skip
-        return record, saved["state"]
-
-    # ---- evaluation -------------------------------------------------------------------------
-    def evaluate(
-        self, arch: Architecture, fidelity: float, rng: np.random.Generator
-    ) -> Measurement:
-        """Inherit ``arch``'s weights, recalibrate batch norm, measure; see the class docstring.
-        Raises NasbenchError when ``fidelity`` is not the supernet's epochs or ``arch`` is not
-        in the space."""
-        if fidelity not in self.fidelities:
-            raise NasbenchError(
-                f"weight_sharing answers fidelity {self.epochs} (its supernet epochs) only, "
-                f"got {fidelity}"
-            )
-        weights = path_weights(self.space, arch, self._dev)
-        record = self.supernet
-        extra: tuple[tuple[str, float], ...] = ()
-        charge = 0.0
-        if not self._charged:  # the supernet's training is charged to the run's first query
-            self._charged = True
-            charge, extra = record.cost_s, (("supernet_cost_s", record.cost_s),)
-        prof = self.profile(arch)
-        if record.status is Status.FAILED:
-            return Measurement(math.nan, math.nan, charge, Status.FAILED, math.nan, prof.latency_ms,
-                               prof.params, macs=prof.macs, extra=extra)  # fmt: skip
-        with isolated(1, self._dev, SUPERNET_SEED):
-            model = _PathNet(self._net, self.space, weights)
-            start = time.perf_counter()
-            self.recalibrate(weights)
-            val_acc = accuracy(model, *self._split("val"))
-            cost_s = time.perf_counter() - start
-            test_acc = accuracy(model, *self._split("test"))
-            counted = path_stats(self._net, weights, self.task.input_shape)
-        return Measurement(
-            val_acc=val_acc,
-            test_acc=test_acc,
-            cost_s=charge + cost_s,
-            status=Status.OK,
-            sparsity=counted.zeros / counted.weights if counted.weights else 0.0,
-            latency_ms=prof.latency_ms,
-            params=prof.params,
-            nonzero_params=prof.params - counted.zeros,
-            macs=prof.macs,
-            effective_macs=counted.effective_macs,
-            curve=(val_acc,),
-            extra=extra,
-        )
-
-    def recalibrate(self, weights: Weights) -> None:
-        """Restore the batch-norm statistics of supernet training, then (``bn_batches > 0``)
-        reset them and recompute them for the path as a cumulative average (momentum ``None``)
-        over ``bn_batches`` fixed training batches, in train mode without gradients."""
-        with torch.no_grad():
-            for name, buffer in self._net.named_buffers():
-                buffer.copy_(self._trained_buffers[name])
-        if self.bn_batches == 0:
-            return
-        norms = [m for m in self._net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        momenta = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None
-        self._net.train(True)
-        try:
-            with torch.no_grad():
-                for x in self._calibration_batches():
-                    self._net(x, weights)
-        finally:
-            self._net.train(False)
-            for m, momentum in zip(norms, momenta, strict=True):
-                m.momentum = momentum
-
-    def _calibration_batches(self) -> list[torch.Tensor]:
-        """``bn_batches`` batches of the recipe's size from a fixed shuffle of the training split
-        (the same for every architecture: common random numbers)."""
-        if self._batches is None:
-            x = np.asarray(self.data.train.x)
-            n, size = len(x), self.recipe.batch_size
-            rng = role_rng(SUPERNET_SEED, "supernet", "bn_batches")
-            rounds = -(-self.bn_batches * size // n)  # permutations needed to fill the batches
-            order = np.concatenate([rng.permutation(n) for _ in range(rounds)])
-            chosen = torch.as_tensor(x[order[: self.bn_batches * size]], dtype=torch.float32)
-            self._batches = list(chosen.to(self._dev).split(size))
-        return self._batches
-
-    def _split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        split = getattr(self.data, name)
-        x = torch.as_tensor(np.asarray(split.x), dtype=torch.float32, device=self._dev)
-        return x, torch.as_tensor(np.asarray(split.y), dtype=torch.long, device=self._dev)
-
-
-def _space_params(space: SearchSpace) -> dict[str, Any]:
-    """The space's constructor parameters as stored attributes (or its ``config``'s)."""
-    out = {}
-    for name in list(inspect.signature(type(space).__init__).parameters)[1:]:
-        value = getattr(space, name, getattr(getattr(space, "config", None), name, None))
-        out[name] = json.loads(json.dumps(value, default=str))
-    return out
-
-
-def _settings(ev: WeightSharingEvaluator) -> dict[str, Any]:
-    """Everything the trained supernet depends on (JSON-ready)."""
-    return {
-        "format": FORMAT,
-        "seed": SUPERNET_SEED,
-        "space": ev.space.name,
-        "space_params": _space_params(ev.space),
-        "decisions": [[d.name, list(d.choices)] for d in ev.space.decisions()],
-        "shapes": {k: list(v.shape) for k, v in ev._net.state_dict().items()},
-        "dataset": ev.dataset,
-        "task": [list(ev.task.input_shape), ev.task.num_classes, ev.task.name],
-        "sparsity": ev.sparsity,
-        "recipe": {k: str(v) if isinstance(v, str) else v for k, v in asdict(ev.recipe).items()},
-        "device": ev._dev.type,
-    }
-
-
-def _settings_key(ev: WeightSharingEvaluator) -> str:
-    text = json.dumps(_settings(ev), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def rank_correlation(
-    evaluator: Evaluator, archs: Sequence[Architecture], reference_accs: Sequence[float]
-) -> float:
-    """Kendall's tau between ``evaluator``'s validation accuracy of ``archs`` (at its default
-    fidelity; rng role ``"rank_correlation"`` of seed 0) and ``reference_accs`` (e.g. accuracy
-    after stand-alone training): how well weight sharing ranks architectures (Bender et al.,
-    Fig. 3). Raises NasbenchError for mismatched lengths or fewer than two architectures."""
-    if len(archs) != len(reference_accs) or len(archs) < 2:
-        raise NasbenchError(
-            f"rank_correlation needs two or more archs and one reference accuracy each, got "
-            f"{len(archs)} and {len(reference_accs)}"
-        )
-    rng = role_rng(0, "rank_correlation")
-    scores = [evaluator.evaluate(a, evaluator.default_fidelity, rng).val_acc for a in archs]
-    return float(stats.kendalltau(scores, list(reference_accs)).statistic)
+    def _network(self, arch: Architecture) -> nn.Module:
+        """Weight sharing: every path runs in the supernet itself."""
+        return self._net
