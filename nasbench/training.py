@@ -29,7 +29,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -183,9 +183,13 @@ def learning_rate(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
     return lr
 
 
-def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
-    """The recipe's optimiser over all parameters of ``model`` (weight decay on all of them)."""
-    params = list(model.parameters())
+def make_optimizer(
+    model: nn.Module | Iterable[nn.Parameter], recipe: Recipe
+) -> torch.optim.Optimizer:
+    """The recipe's optimiser over all parameters of ``model`` (weight decay on all of them),
+    or over the given parameters (a gradient strategy's network weights without its
+    architecture parameters)."""
+    params = list(model.parameters() if isinstance(model, nn.Module) else model)
     if not params:
         raise NasbenchError("the model has no parameters to train")
     lr, wd = recipe.learning_rate, recipe.weight_decay

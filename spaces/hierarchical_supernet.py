@@ -443,6 +443,28 @@ class HierarchicalSupernet(Supernet):
         skip = {id(p) for p in self.threshold_parameters()}
         return [p for p in self.parameters() if id(p) not in skip]
 
+    def threshold_weights(self) -> dict[str, dict[Choice, torch.Tensor]]:
+        """The indicator weights of the choices the thresholds govern (the decisions of
+        :meth:`threshold_choices`; for ``op`` its MBConv expansions only), each a 0-d tensor
+        exactly 0 or 1 in value with the straight-through gradient of :func:`indicator`, so a
+        cost that is linear in them (Single-Path NAS's latency, Eq. 6) is differentiable in the
+        thresholds."""
+        out: dict[str, dict[Choice, torch.Tensor]] = {}
+        for b, spec in enumerate(self.specs):
+            gates = self._gates(b)
+            picks = (
+                ("kernel", gates.kernels, {int(c): c for c in spec.choices["kernel"]}),
+                ("op", gates.expansions, {_expansion(c): c for c in spec.choices["op"]}),
+                ("layers", gates.depths, {n: c for c, n in spec.counts().items()}),
+            )
+            for name, weighted, choice in picks:
+                if weighted is not None:
+                    one = torch.ones(())
+                    out[f"block{b}.{name}"] = {
+                        choice[v]: one if w is None else w for v, w in weighted
+                    }
+        return out
+
     @torch.no_grad()
     def threshold_choices(self) -> dict[str, Choice]:
         """The choices the thresholds currently select, for the decisions they govern:

@@ -1,5 +1,27 @@
 """Search strategies, one module per strategy; importing this package registers the built-ins."""
 
-from . import bayesopt, nsga2, q_learning, random, regularized_evolution, reinforce
+from . import (
+    bayesopt,
+    darts,
+    gdas,
+    nsga2,
+    q_learning,
+    random,
+    regularized_evolution,
+    reinforce,
+    single_path,
+    tas,
+)
 
-__all__ = ["bayesopt", "nsga2", "q_learning", "random", "regularized_evolution", "reinforce"]
+__all__ = [
+    "bayesopt",
+    "darts",
+    "gdas",
+    "nsga2",
+    "q_learning",
+    "random",
+    "regularized_evolution",
+    "reinforce",
+    "single_path",
+    "tas",
+]

@@ -24,7 +24,38 @@ from nasbench.strategy import SearchInfo, Strategy
 from nasbench.types import Architecture, Budget, Observation, Status
 
 Factory = Callable[[], Strategy]
-INFO = SearchInfo(fidelity=1.0, fidelities=(), budget=Budget(evaluations=1000))
+INFO = SearchInfo(fidelity=1.0, fidelities=(), budget=Budget(evaluations=1000), dataset="mnist1d")
+"""The search the checks drive. Strategies that train a supernet on ``dataset`` (gradient
+strategies) should declare ``conformance`` hyperparameters that keep that training tiny."""
+
+SMALL_SPACES: dict[str, dict[str, Any]] = {
+    "cell": {"nodes": 2, "channels": 4, "cells_per_stage": 1,
+             "ops": ("sep_conv_3x3", "max_pool_3x3", "skip_connect")},
+    "chain": {"max_layers": 3, "kernels": (1, 3), "filters": (4, 8)},
+    "hierarchical": {"blocks": ((8, 2, 2),), "stem": (4, 1), "head": 8},
+    "multibranch": {"layers": 3, "channels": 4},
+    "nb201": {"channels": 4, "cells_per_stage": 1},
+}  # fmt: skip
+"""Small parameters of the built-in spaces, for strategies whose every ask trains a supernet
+(those with a ``conformance`` ClassVar): the checks then run in seconds."""
+
+
+def conformance_params(cls: type) -> dict[str, Any]:
+    """The strategy class's ``conformance`` hyperparameters (tiny training), or none."""
+    return dict(getattr(cls, "conformance", {}))
+
+
+def trains_supernet(cls: type) -> bool:
+    """Whether the checks should use :data:`SMALL_SPACES` for this strategy class."""
+    return hasattr(cls, "conformance")
+
+
+def unsupported(cls: type, space_name: str) -> str | None:
+    """Why ``cls`` cannot search ``space_name`` (its ``spaces`` ClassVar), or ``None``."""
+    allowed = getattr(cls, "spaces", None)
+    if allowed is None or space_name in allowed:
+        return None
+    return f"{cls.__name__} searches only {', '.join(allowed)}"
 
 
 def synthetic(arch: Architecture) -> float:
@@ -138,20 +169,26 @@ import json, sys
 from nasbench.registry import spaces, strategies
 from nasbench.testing.strategies import drive
 name, space_name, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-print(json.dumps(drive(strategies.create(name, **params), spaces.create(space_name), 3, 15)))
+space = spaces.create(space_name, **json.loads(sys.argv[4]))
+print(json.dumps(drive(strategies.create(name, **params), space, 3, 15)))
 """
 
 
 def check_fresh_process(
-    name: str, space: SearchSpace, params: dict[str, Any] | None = None
+    name: str,
+    space: SearchSpace,
+    params: dict[str, Any] | None = None,
+    space_params: dict[str, Any] | None = None,
 ) -> None:
     """A registered strategy proposes the same in a freshly spawned interpreter (hash seed
-    randomisation on) as here."""
+    randomisation on) as here. ``space`` must be ``spaces.create(space.name, **space_params)``
+    (the child process builds it from them)."""
     params = params or {}
     here = drive(strategies.create(name, **params), space, 3, 15)
     env = {**os.environ, "PYTHONHASHSEED": "random"}
+    argv = [name, space.name, json.dumps(params), json.dumps(space_params or {})]
     out = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS, name, space.name, json.dumps(params)],
+        [sys.executable, "-c", FRESH_PROCESS, *argv],
         capture_output=True, text=True, check=True, env=env,
     )  # fmt: skip
     assert json.loads(out.stdout) == here, f"{name} on {space.name}: fresh process differs"

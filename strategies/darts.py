@@ -1,0 +1,117 @@
+"""DARTS: differentiable architecture search, with SCAS's interleaved pruning.
+
+>>> from nasbench.registry import spaces
+>>> from nasbench.seeding import role_rng
+>>> from nasbench.strategy import SearchInfo
+>>> from nasbench.types import Budget
+>>> space = spaces.create("nb201", channels=4, cells_per_stage=1)
+>>> info = SearchInfo(1.0, (), Budget(evaluations=2), dataset="mnist1d")
+>>> search = Darts(order=2, epochs=2, batch_size=16, steps_per_epoch=2)
+>>> search.start(space, info, role_rng(0, "strategy"), role_rng(0, "initial_design"))
+>>> proposals = search.ask(2)  # two epochs, unrolled (second-order) architecture steps
+>>> proposals[-1].arch == search._derive(), [p.search_cost_s > 0 for p in proposals]
+(True, [True, True])
+
+Liu, Simonyan & Yang, "DARTS: Differentiable Architecture Search" (ICLR 2019). Every decision
+is relaxed to ``softmax(alpha)`` over its choices (Eq. 2); weights ``w`` and logits ``alpha``
+are learned alternately on the train and validation splits (Algorithm 1, the core in
+:mod:`nasbench.strategies.gradient`). ``order = 1`` takes the first-order approximation
+(the validation gradient at the current ``w``, ``xi = 0``); ``order = 2`` the unrolled one:
+the gradient at ``w' = w - xi * grad_w L_train(w, alpha)`` (Eq. 6, ``xi`` the current weight
+learning rate) minus the second-order term of Eq. 7, estimated by finite differences (Eq. 8)::
+
+    xi * (grad_alpha L_train(w+, alpha) - grad_alpha L_train(w-, alpha)) / (2 eps),
+    w+- = w +- eps * grad_w' L_val(w', alpha),  eps = 0.01 / ||grad_w' L_val(w', alpha)||
+
+The derived architecture takes, decision by decision, the allowed choice of largest
+``alpha`` (:func:`nasbench.supernet.derive`). With a sparsity budget this is SCAS's
+Algorithm 2 (sparsity-constrained DARTS).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch.nn import functional as F  # noqa: N812
+
+from nasbench.errors import NasbenchError
+from nasbench.registry import strategies
+
+from .gradient import BASE_SOURCES, GradientSearch
+
+FD_SCALE = 0.01  # DARTS Eq. 8: eps = 0.01 / ||grad||
+
+
+@strategies.register("darts")
+class Darts(GradientSearch):
+    """DARTS (first or second order); hyperparameters of :class:`GradientSearch` plus
+    ``order`` (1 or 2)."""
+
+    paper: ClassVar[str] = (
+        "Liu, Simonyan & Yang, DARTS: Differentiable Architecture Search, ICLR 2019; with "
+        "pruning as SCAS Algorithm 2 (Sparse CNN Architecture Search, 2020)"
+    )
+    sources: ClassVar[dict[str, str]] = {
+        **BASE_SOURCES,
+        "order": "DARTS Sec. 2.3: first-order approximation (order 1) or unrolled (order 2)",
+    }
+
+    def __init__(
+        self,
+        order: int = 1,
+        epochs: int = 50,
+        batch_size: int = 64,
+        steps_per_epoch: int = 0,
+        weight_lr: float = 0.025,
+        weight_decay: float = 3e-4,
+        arch_lr: float = 3e-4,
+        arch_weight_decay: float = 1e-3,
+    ) -> None:
+        if order not in (1, 2) or isinstance(order, bool):
+            raise NasbenchError(f"DARTS order must be 1 or 2, got {order!r}")
+        super().__init__(
+            epochs, batch_size, steps_per_epoch, weight_lr, weight_decay, arch_lr,
+            arch_weight_decay,
+        )  # fmt: skip
+        self.order = order
+
+    def _arch_step(
+        self, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor
+    ) -> None:
+        if self.order == 1:
+            super()._arch_step(xt, yt, xv, yv)
+            return
+        params = [p for p in self._weight_parameters() if p.requires_grad]
+        alphas = self._arch_parameters()
+        xi = self.weight_opt_.param_groups[0]["lr"]
+        saved = [p.detach().clone() for p in params]
+        train_loss = F.cross_entropy(self._forward(xt, self._weights()), yt)
+        grads = torch.autograd.grad(train_loss, params, allow_unused=True)
+        with torch.no_grad():  # the virtual step to w' (Eq. 6)
+            for p, g in zip(params, grads, strict=True):
+                if g is not None:
+                    p.sub_(xi * g)
+        val_loss = self._arch_loss(xv, yv)
+        found = torch.autograd.grad(val_loss, [*alphas, *params], allow_unused=True)
+        d_alpha, d_w = found[: len(alphas)], found[len(alphas) :]
+        squares = [(g * g).sum() for g in d_w if g is not None]
+        norm = float(torch.stack(squares).sum().sqrt()) if squares else 0.0
+        eps = FD_SCALE / max(norm, 1e-12)
+        hessian = []
+        for sign in (1.0, -1.0):  # grad_alpha L_train at w+ and w- (Eq. 8)
+            with torch.no_grad():
+                for p, w, g in zip(params, saved, d_w, strict=True):
+                    p.copy_(w if g is None else w + sign * eps * g)
+            loss = F.cross_entropy(self._forward(xt, self._weights()), yt)
+            hessian.append(torch.autograd.grad(loss, alphas, allow_unused=True))
+        with torch.no_grad():
+            for p, w in zip(params, saved, strict=True):
+                p.copy_(w)
+        self.arch_opt_.zero_grad(set_to_none=True)
+        for a, da, hp, hm in zip(alphas, d_alpha, *hessian, strict=True):
+            grad = torch.zeros_like(a) if da is None else da.clone()
+            if hp is not None and hm is not None:
+                grad -= xi * (hp - hm) / (2 * eps)
+            a.grad = grad
+        self.arch_opt_.step()

@@ -1,0 +1,412 @@
+"""The supernet-training core of the gradient strategies (DARTS, GDAS, Single-Path NAS, TAS).
+
+>>> from nasbench.registry import spaces, strategies
+>>> from nasbench.seeding import role_rng
+>>> from nasbench.strategy import SearchInfo
+>>> from nasbench.types import Budget
+>>> space = spaces.create("nb201", channels=4, cells_per_stage=1)
+>>> info = SearchInfo(1.0, (), Budget(evaluations=3, sparsity=0.5), dataset="mnist1d")
+>>> search = strategies.create("darts", epochs=2, batch_size=16, steps_per_epoch=3)
+>>> search.start(space, info, role_rng(0, "strategy"), role_rng(0, "initial_design"))
+>>> (proposal,) = search.ask(1)  # one supernet epoch, then the derived architecture
+>>> space.validate(proposal.arch); proposal.search_cost_s > 0
+True
+
+Every ``ask`` trains the space's supernet (:mod:`nasbench.supernet`) for one epoch and proposes
+the architecture derived from the current architecture parameters; the epoch's measured wall
+time is the proposal's ``search_cost_s``, which the runner charges like an evaluation (the
+strategy never charges anything itself). An epoch is ``steps_per_epoch`` mini-batches of the
+dataset's *train* split (0: one pass); per mini-batch, as in DARTS's alternating bilevel
+optimisation (Liu et al. ICLR 2019, Algorithm 1):
+
+1. an architecture step on a mini-batch of the *val* split (Adam, the strategy's loss: cross
+   entropy under its relaxed weights plus a cost term for Single-Path NAS and TAS);
+2. a weight step on the train mini-batch (the Recipe's SGD with momentum, cosine schedule to
+   ``LR_MIN`` over the planned ``epochs``, gradient norm clipped at ``GRAD_CLIP``: DARTS's
+   values);
+3. SCAS (Algorithm 2): gradual magnitude pruning (Zhu & Gupta 2017, :mod:`nasbench.pruning`) of
+   every prunable supernet weight to ``info.budget.sparsity``, reached after 75 % of the
+   planned epochs, interleaved with the weight steps.
+
+After ``epochs`` planned epochs the search goes on at the final temperature, learning rate and
+sparsity, so anytime curves continue until the runner's budget ends. Randomness: the supernet's
+initial weights, the batch orders, the Gumbel noise and a per-epoch seed for torch's (forked)
+global generator all come from the ``rng`` given to ``start``, through torch generators; the
+global RNGs are never touched. Observations are not used (``tell`` only counts them).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+from nasbench.datasets import Dataset, load_dataset
+from nasbench.errors import NasbenchError
+from nasbench.pruning import Pruner, PruneSchedule
+from nasbench.seeding import torch_generator
+from nasbench.space import SearchSpace
+from nasbench.strategy import SearchInfo, rng_state, set_rng_state
+from nasbench.supernet import Supernet, build_supernet, derive, path_weights, uniform_logits
+from nasbench.training import (
+    Optimizer,
+    Recipe,
+    Schedule,
+    isolated,
+    learning_rate,
+    make_optimizer,
+    steps_per_epoch,
+)
+from nasbench.types import Architecture, Observation, Proposal, Task
+
+MOMENTUM = 0.9  # DARTS's weight optimiser (Liu et al. 2019, Sec. 3.1.1)
+LR_MIN = 1e-3  # DARTS: cosine schedule down to 0.001
+GRAD_CLIP = 5.0  # DARTS: weight gradient norm clipped at 5
+ARCH_BETAS = (0.5, 0.999)  # DARTS: Adam on the architecture parameters
+THREADS = 1  # intra-op threads while training (bit-for-bit reproducible on one machine)
+
+BASE_SOURCES = {
+    "epochs": "DARTS (Liu et al. 2019, Sec. 3.1.1): 50 search epochs",
+    "batch_size": "DARTS: batch size 64",
+    "steps_per_epoch": "ours: 0 means one pass over the train split (DARTS's epoch)",
+    "weight_lr": "DARTS: SGD learning rate 0.025 (momentum 0.9, cosine to 0.001)",
+    "weight_decay": "DARTS: weight decay 3e-4",
+    "arch_lr": "DARTS: Adam learning rate 3e-4 for the architecture parameters",
+    "arch_weight_decay": "DARTS: weight decay 1e-3 on the architecture parameters",
+}
+
+
+# ---- JSON form of tensors ---------------------------------------------------------------------
+def encode_tensor(t: torch.Tensor) -> dict[str, Any]:
+    """A JSON-serialisable, exact form of ``t``: base64 of its raw bytes, dtype and shape."""
+    data = t.detach().cpu().contiguous()
+    raw = data.reshape(-1).view(torch.uint8).numpy().tobytes() if data.numel() else b""
+    return {"dtype": str(data.dtype).removeprefix("torch."), "shape": list(data.shape),
+            "data": base64.b64encode(raw).decode("ascii")}  # fmt: skip
+
+
+def decode_tensor(obj: dict[str, Any]) -> torch.Tensor:
+    """The tensor of :func:`encode_tensor` (on the CPU)."""
+    dtype = getattr(torch, obj["dtype"])
+    raw = base64.b64decode(obj["data"])
+    if not raw:
+        return torch.empty(obj["shape"], dtype=dtype)
+    return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(obj["shape"]).clone()
+
+
+def encode_tree(obj: Any) -> Any:
+    """Tensors inside nested dicts/lists/tuples replaced by :func:`encode_tensor` forms."""
+    if isinstance(obj, torch.Tensor):
+        return {"__tensor__": encode_tensor(obj)}
+    if isinstance(obj, dict):
+        return {str(k): encode_tree(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [encode_tree(v) for v in obj]
+    return obj
+
+
+def decode_tree(obj: Any) -> Any:
+    """Inverse of :func:`encode_tree` (tuples come back as lists, dict keys as strings)."""
+    if isinstance(obj, dict):
+        if set(obj) == {"__tensor__"}:
+            return decode_tensor(obj["__tensor__"])
+        return {k: decode_tree(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [decode_tree(v) for v in obj]
+    return obj
+
+
+def optimizer_state(obj: Any) -> dict[str, Any]:
+    """An optimiser ``state_dict`` from its :func:`encode_tree` form (integer state keys)."""
+    tree = decode_tree(obj)
+    return {"state": {int(k): v for k, v in tree["state"].items()},
+            "param_groups": tree["param_groups"]}  # fmt: skip
+
+
+# ---- linear cost models -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class LinearCost:
+    """A cost (latency in ms, MACs) linear in the per-decision weight vectors:
+    ``intercept + sum_d coef[d] . w[d]``. On one-hot :func:`path_weights` it predicts an
+    architecture's cost; on relaxed weights it is the expected cost under them (the
+    differentiable latency of Single-Path NAS, Eq. 6, and the expected FLOPs of TAS, Eq. 7)."""
+
+    intercept: float
+    coef: dict[str, torch.Tensor]
+
+    def __call__(self, weights: dict[str, torch.Tensor]) -> torch.Tensor:
+        total = torch.tensor(self.intercept)
+        for name, c in self.coef.items():
+            total = total + (c * weights[name]).sum()
+        return total
+
+    def to_json(self) -> dict[str, Any]:
+        return {"intercept": self.intercept,
+                "coef": {k: encode_tensor(v) for k, v in self.coef.items()}}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> LinearCost:
+        return cls(float(obj["intercept"]), {k: decode_tensor(v) for k, v in obj["coef"].items()})
+
+
+def fit_linear_cost(
+    space: SearchSpace, archs: Sequence[Architecture], costs: Sequence[float]
+) -> LinearCost:
+    """Least squares of ``costs`` on the one-hot encodings (:func:`path_weights`, all universe
+    decisions concatenated, plus an intercept) of ``archs``; the minimum-norm solution where the
+    samples leave it underdetermined. Draws nothing."""
+    names = [d.name for d in space.decisions()]
+    rows = []
+    for arch in archs:
+        w = path_weights(space, arch)
+        rows.append(torch.cat([w[n] for n in names]).double().numpy())
+    x = np.hstack([np.stack(rows), np.ones((len(rows), 1))])
+    beta = np.linalg.lstsq(x, np.asarray(costs, dtype=np.float64), rcond=None)[0]
+    coef, offset = {}, 0
+    for d in space.decisions():
+        coef[d.name] = torch.tensor(beta[offset : offset + len(d.choices)], dtype=torch.float32)
+        offset += len(d.choices)
+    return LinearCost(float(beta[-1]), coef)
+
+
+def annealed(start: float, end: float, epoch: int, epochs: int) -> float:
+    """Linear annealing from ``start`` (epoch 0) to ``end`` (epoch ``epochs - 1`` and after)."""
+    if epoch >= epochs - 1:
+        return end
+    return start + (end - start) * epoch / (epochs - 1)
+
+
+def _check(name: str, value: Any, ok: Callable[[Any], bool], text: str) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and ok(value)):
+        raise NasbenchError(f"{name} must be {text}, got {value!r}")
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise NasbenchError(f"{name} must be a whole number >= {low}, got {value!r}")
+
+
+# ---- the shared core --------------------------------------------------------------------------
+class GradientSearch:
+    """Base of the gradient strategies (not registered itself). Subclasses set ``paper``,
+    ``sources`` and may override :meth:`_weights` (the relaxation), :meth:`_forward`,
+    :meth:`_cost_loss`, :meth:`_arch_step`, :meth:`_derive` and the parameter lists.
+
+    ``spaces`` names the spaces a strategy supports (``None``: every space with a supernet);
+    ``conformance`` holds tiny hyperparameters the conformance suite uses so that it runs fast.
+    """
+
+    initial_design: ClassVar[str] = "none"
+    paper: ClassVar[str] = ""
+    sources: ClassVar[dict[str, str]] = BASE_SOURCES
+    spaces: ClassVar[tuple[str, ...] | None] = None
+    conformance: ClassVar[dict[str, Any]] = {"epochs": 3, "batch_size": 4, "steps_per_epoch": 1}
+
+    def __init__(
+        self,
+        epochs: int = 50,
+        batch_size: int = 64,
+        steps_per_epoch: int = 0,
+        weight_lr: float = 0.025,
+        weight_decay: float = 3e-4,
+        arch_lr: float = 3e-4,
+        arch_weight_decay: float = 1e-3,
+    ) -> None:
+        _check_int("epochs", epochs, 1)
+        _check_int("batch_size", batch_size, 1)
+        _check_int("steps_per_epoch", steps_per_epoch, 0)
+        for name, value in (("weight_lr", weight_lr), ("arch_lr", arch_lr)):
+            _check(name, value, lambda v: v > 0, "> 0")
+        for name, value in (
+            ("weight_decay", weight_decay),
+            ("arch_weight_decay", arch_weight_decay),
+        ):
+            _check(name, value, lambda v: v >= 0, ">= 0")
+        self.epochs, self.batch_size, self.steps_per_epoch = epochs, batch_size, steps_per_epoch
+        self.weight_lr, self.weight_decay = weight_lr, weight_decay
+        self.arch_lr, self.arch_weight_decay = arch_lr, arch_weight_decay
+
+    # ---- protocol ---------------------------------------------------------------------------
+    def start(
+        self,
+        space: SearchSpace,
+        info: SearchInfo,
+        rng: np.random.Generator,
+        initial_rng: np.random.Generator,
+    ) -> None:
+        """Build the supernet (initialised from ``rng``), optimisers, pruner and cost models.
+        Never draws from ``initial_rng``. Raises NasbenchError for an unsupported space or when
+        ``info.dataset`` is ``None``."""
+        name = type(self).__name__
+        if self.spaces is not None and space.name not in self.spaces:
+            raise NasbenchError(
+                f"{name} searches only the spaces {', '.join(self.spaces)}, not {space.name!r}"
+            )
+        if info.dataset is None:
+            raise NasbenchError(f"{name} trains a supernet and needs the task's dataset")
+        self.space_, self.info_, self.rng_ = space, info, rng
+        data = load_dataset(info.dataset)
+        self.train_, self.val_ = _split(data, "train"), _split(data, "val")
+        self.net_: Supernet = build_supernet(space, data.task, rng)
+        self.logits_ = {k: v.requires_grad_() for k, v in uniform_logits(space).items()}
+        self.order_, self.val_order_, self.noise_ = (torch_generator(rng) for _ in range(3))
+        full = steps_per_epoch(len(self.train_[1]), self.batch_size)
+        self.per_epoch_ = min(self.steps_per_epoch, full) if self.steps_per_epoch else full
+        self.recipe_ = Recipe(
+            Optimizer.SGD, self.weight_lr, MOMENTUM, False, self.weight_decay, self.epochs,
+            self.batch_size, Schedule.COSINE,
+        )  # fmt: skip
+        self.weight_opt_ = make_optimizer(self._weight_parameters(), self.recipe_)
+        self.arch_opt_ = torch.optim.Adam(
+            self._arch_parameters(), self.arch_lr, ARCH_BETAS, weight_decay=self.arch_weight_decay
+        )
+        target = info.budget.sparsity  # SCAS: prune to the budget's sparsity while searching
+        schedule = PruneSchedule(target)
+        self.pruner_ = Pruner(self.net_, schedule, self.epochs, self.per_epoch_) if target else None
+        self.epoch_ = self.step_ = self.told_ = 0
+        self.last_cost_s_ = 0.0
+        self._setup(data.task, rng)
+
+    def ask(self, n: int = 1) -> list[Proposal]:
+        """``n`` proposals, each after one more supernet epoch (draws from ``rng``); each
+        proposal's ``search_cost_s`` is that epoch's measured wall time."""
+        if not hasattr(self, "space_"):
+            raise RuntimeError(f"{type(self).__name__}.ask called before start")
+        if n < 0:
+            raise NasbenchError(f"ask needs n >= 0 proposals, got {n}")
+        proposals = []
+        for _ in range(n):
+            begin = time.perf_counter()
+            self._epoch()
+            self.last_cost_s_ = time.perf_counter() - begin
+            proposals.append(Proposal(self._derive(), search_cost_s=self.last_cost_s_))
+        return proposals
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        """Counts the observations: the supernet's own losses drive the search."""
+        self.told_ += len(observations)
+
+    def state(self) -> dict[str, Any]:
+        """JSON: supernet weights and buffers, architecture parameters, both optimisers'
+        states, pruning masks, the generators' states, counters and cost models (exact)."""
+        pruner = self.pruner_
+        return {
+            "epoch": self.epoch_, "step": self.step_, "told": self.told_,
+            "rng": rng_state(self.rng_),
+            "generators": [encode_tensor(g.get_state()) for g in self._generators()],
+            "net": {k: encode_tensor(v) for k, v in self.net_.state_dict().items()},
+            "logits": {k: encode_tensor(v) for k, v in self.logits_.items()},
+            "weight_opt": encode_tree(self.weight_opt_.state_dict()),
+            "arch_opt": encode_tree(self.arch_opt_.state_dict()),
+            "masks": [encode_tensor(m) for m in pruner.masks] if pruner else [],
+            "prune_level": pruner.level if pruner else 0.0,
+            "extra": self._extra_state(),
+        }  # fmt: skip
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state` (call :meth:`start` with the same space and info first)."""
+        if not hasattr(self, "space_"):
+            raise RuntimeError(f"{type(self).__name__}.restore called before start")
+        self.net_.load_state_dict({k: decode_tensor(v) for k, v in state["net"].items()})
+        with torch.no_grad():
+            for k, v in self.logits_.items():
+                v.copy_(decode_tensor(state["logits"][k]))
+        self.weight_opt_.load_state_dict(optimizer_state(state["weight_opt"]))
+        self.arch_opt_.load_state_dict(optimizer_state(state["arch_opt"]))
+        for g, s in zip(self._generators(), state["generators"], strict=True):
+            g.set_state(decode_tensor(s))
+        if self.pruner_ is not None:
+            masks = [decode_tensor(m) for m in state["masks"]]
+            self.pruner_.load_masks(masks, float(state["prune_level"]))
+        set_rng_state(self.rng_, state["rng"])
+        self.epoch_, self.step_, self.told_ = state["epoch"], state["step"], state["told"]
+        self._restore_extra(state["extra"])
+
+    # ---- one epoch --------------------------------------------------------------------------
+    def _epoch(self) -> None:
+        xt, yt = self.train_
+        xv, yv = self.val_
+        seed = int(self.rng_.integers(0, 2**63 - 1))
+        order = torch.randperm(len(yt), generator=self.order_).split(self.batch_size)
+        val = torch.randperm(len(yv), generator=self.val_order_).split(self.batch_size)
+        self.net_.train()
+        with isolated(THREADS, torch.device("cpu"), seed):
+            for i, idx in enumerate(order[: self.per_epoch_]):
+                v = val[i % len(val)]
+                self._arch_step(xt[idx], yt[idx], xv[v], yv[v])
+                self._weight_step(xt[idx], yt[idx])
+        self.epoch_ += 1
+
+    def _weight_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        # DARTS's cosine schedule from weight_lr down to LR_MIN over the planned epochs
+        decay = learning_rate(self.recipe_, self.step_, self.per_epoch_) / self.weight_lr
+        for group in self.weight_opt_.param_groups:
+            group["lr"] = LR_MIN + (self.weight_lr - LR_MIN) * decay
+        loss = F.cross_entropy(self._forward(x, self._weights()), y)
+        self.weight_opt_.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self._weight_parameters(), GRAD_CLIP)
+        self.weight_opt_.step()
+        self.step_ += 1
+        if self.pruner_ is not None:
+            self.pruner_.step(self.step_)
+
+    def _arch_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        weights = self._weights()
+        return F.cross_entropy(self._forward(x, weights), y) + self._cost_loss(weights)
+
+    def _arch_step(
+        self, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor
+    ) -> None:
+        """First-order: the architecture gradient of the validation loss at the current weights
+        (DARTS Eq. 6 with xi = 0)."""
+        self.arch_opt_.zero_grad(set_to_none=True)
+        self._arch_loss(xv, yv).backward()
+        self.arch_opt_.step()
+
+    # ---- hooks ------------------------------------------------------------------------------
+    def _setup(self, task: Task, rng: np.random.Generator) -> None:
+        """Strategy-specific preparation at the end of ``start`` (cost models)."""
+
+    def _weights(self) -> dict[str, torch.Tensor]:
+        """The relaxed weight vector per decision (DARTS: softmax of the logits)."""
+        return {k: torch.softmax(v, dim=0) for k, v in self.logits_.items()}
+
+    def _forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.net_(x, weights)
+
+    def _cost_loss(self, weights: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.zeros(())
+
+    def _derive(self) -> Architecture:
+        return derive(self.space_, self.logits_)
+
+    def _weight_parameters(self) -> list[nn.Parameter]:
+        return list(self.net_.parameters())
+
+    def _arch_parameters(self) -> list[torch.Tensor]:
+        return list(self.logits_.values())
+
+    def _generators(self) -> tuple[torch.Generator, ...]:
+        return (self.order_, self.val_order_, self.noise_)
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_extra(self, state: dict[str, Any]) -> None:
+        pass
+
+
+def _split(data: Dataset, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    split = getattr(data, name)
+    x = torch.tensor(np.asarray(split.x), dtype=torch.float32)
+    return x, torch.tensor(np.asarray(split.y), dtype=torch.long)

@@ -1,0 +1,255 @@
+"""Gradient strategies (DARTS, GDAS, Single-Path NAS, TAS) on tiny supernets and problems."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from nasbench.datasets import Dataset, Split
+from nasbench.errors import NasbenchError
+from nasbench.latency_models import latency_model
+from nasbench.pruning import sparsity
+from nasbench.registry import datasets, spaces, strategies
+from nasbench.runner import run
+from nasbench.seeding import role_rng
+from nasbench.strategy import SearchInfo
+from nasbench.suite import parse_suite
+from nasbench.supernet import path_weights
+from nasbench.types import Architecture, Budget, Task
+
+NB201 = {"channels": 4, "cells_per_stage": 1}
+
+
+@datasets.register("toy_mean")
+class ToyMean:
+    """Constructed task: 16 Gaussian samples, class = whether their mean is positive. Averaging
+    (``avg_pool_3x3``) keeps exactly the signal and smooths the noise, so it is the op that
+    minimises the loss on every NAS-Bench-201 edge."""
+
+    def __init__(self, root: str | None = None) -> None:
+        self.root = root
+
+    def load(self) -> Dataset:
+        rng = np.random.default_rng(0)
+
+        def split(n: int) -> Split:
+            x = rng.normal(size=(n, 1, 16)).astype(np.float32)
+            return Split(x, (x.mean(axis=(1, 2)) > 0).astype(np.int64))
+
+        return Dataset("toy_mean", Task((1, 16), 2, "toy_mean"), split(2000), split(500), split(10))
+
+
+def info(dataset: str = "mnist1d", **budget: float) -> SearchInfo:
+    return SearchInfo(1.0, (), Budget(evaluations=10, **budget), dataset=dataset)  # type: ignore[arg-type]
+
+
+def started(name: str, space_name: str, space_params: dict, search: SearchInfo, **params):
+    space = spaces.create(space_name, **space_params)
+    strategy = strategies.create(name, **params)
+    strategy.start(space, search, role_rng(0, "strategy"), role_rng(0, "initial_design"))
+    return strategy, space
+
+
+def test_darts_moves_toward_the_op_that_minimises_the_loss() -> None:
+    darts, space = started("darts", "nb201", NB201, info("toy_mean"), epochs=5, batch_size=32,
+                           steps_per_epoch=30, arch_lr=1e-2)  # fmt: skip
+    darts.ask(5)
+    ops = space.decisions()[0].choices
+    probs = torch.stack([torch.softmax(v.detach(), 0) for v in darts.logits_.values()])
+    assert [ops[int(i)] for i in probs.argmax(1)] == ["avg_pool_3x3"] * 6
+    assert probs[:, ops.index("avg_pool_3x3")].min() > 0.25 > 1 / len(ops)
+    assert darts.ask(1)[0].arch.values == ("avg_pool_3x3",) * 6  # derived from the logits
+
+
+def test_darts_second_order_differs_and_learns() -> None:
+    kwargs = {"epochs": 3, "batch_size": 32, "steps_per_epoch": 15, "arch_lr": 1e-2}
+    first, space = started("darts", "nb201", NB201, info("toy_mean"), **kwargs)
+    second, _ = started("darts", "nb201", NB201, info("toy_mean"), order=2, **kwargs)
+    first.ask(3)
+    second.ask(3)
+    pool = space.decisions()[0].choices.index("avg_pool_3x3")
+    mean = torch.stack([torch.softmax(v.detach(), 0) for v in second.logits_.values()]).mean(0)
+    assert int(mean.argmax()) == pool and mean[pool] > 0.22
+    a = torch.cat([v.detach() for v in first.logits_.values()])
+    b = torch.cat([v.detach() for v in second.logits_.values()])
+    assert not torch.equal(a, b)  # the unrolled gradient is another gradient
+
+
+def test_gdas_forward_weights_are_one_hot_with_soft_gradient() -> None:
+    gdas, _ = started("gdas", "nb201", NB201, info(), epochs=4, batch_size=8, steps_per_epoch=2)
+    seen = []
+    forward = gdas._forward
+    gdas._forward = lambda x, w: (seen.append(w), forward(x, w))[1]
+    gdas.ask(2)
+    assert len(seen) == 2 * 2 * 2  # (arch + weight step) x steps x epochs
+    for weights in seen:
+        for w in weights.values():
+            assert sorted(w.detach().tolist()).count(1.0) == 1 and float(w.detach().sum()) == 1.0
+    w = gdas._weights()
+    sum((v * torch.arange(len(v))).sum() for v in w.values()).backward()
+    assert all(float(v.grad.abs().sum()) > 0 for v in gdas.logits_.values())
+    assert gdas.tau() == pytest.approx(10 - 2 * (10 - 0.1) / 3)
+
+
+def test_search_cost_is_the_measured_epoch_time() -> None:
+    darts, _ = started("darts", "nb201", NB201, info(), epochs=2, batch_size=16, steps_per_epoch=8)
+    for _ in range(3):  # beyond the planned epochs: keeps training and proposing
+        begin = time.perf_counter()
+        (proposal,) = darts.ask(1)
+        wall = time.perf_counter() - begin
+        assert 0 < proposal.search_cost_s <= wall
+        assert proposal.search_cost_s == darts.last_cost_s_ > 0.5 * wall
+    assert darts.epoch_ == 3 and darts.step_ == 24
+
+
+def test_pruning_reaches_the_target_sparsity_and_survives_restore() -> None:
+    search = info(sparsity=0.6)
+    kwargs = {"epochs": 4, "batch_size": 16, "steps_per_epoch": 5}
+    darts, space = started("darts", "nb201", NB201, search, **kwargs)
+    darts.ask(2)
+    assert 0 < sparsity(darts.net_) < 0.6  # the cubic schedule is under way
+    darts.ask(2)
+    assert abs(sparsity(darts.net_) - 0.6) <= 0.005
+    state = json.loads(json.dumps(darts.state()))
+    copy = strategies.create("darts", **kwargs)
+    copy.start(space, search, role_rng(7, "strategy"), role_rng(7, "initial_design"))
+    copy.restore(state)
+    assert [p.arch for p in copy.ask(2)] == [p.arch for p in darts.ask(2)]
+    assert abs(sparsity(copy.net_) - 0.6) <= 0.005  # masks hold while training goes on
+    for a, b in zip(copy.net_.parameters(), darts.net_.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+SINGLE_PATH = {"preset": "single_path", "width": 0.25}
+
+
+def _arch(space, kernel: str, op: str) -> Architecture:
+    values: list[str] = []
+    while (d := space.next_decision(values)) is not None:
+        field = d.name.split(".")[1]
+        values.append({"kernel": kernel, "op": op}.get(field, d.choices[0]))
+    return space.make(values)
+
+
+class MacsLatency:
+    """A noise-free stand-in for the ``lut:cpu`` model: 0.5 ms plus 1 ms per million MACs."""
+
+    def __init__(self, device: str, space) -> None:
+        self.device, self.space = device, space
+
+    def latency_ms(self, arch, module, task) -> float:
+        return 0.5 + self.space.counts(arch, task).macs / 1e6
+
+
+def test_single_path_expected_latency_is_monotone(monkeypatch) -> None:
+    monkeypatch.setattr("nasbench.strategies.single_path.latency_model", MacsLatency)
+    sp, space = started("single_path", "hierarchical", SINGLE_PATH, info(), epochs=1,
+                        batch_size=8, steps_per_epoch=1, latency_samples=120)  # fmt: skip
+    task = Task((1, 40), 10)
+    predicted, exact = {}, {}
+    for key in (("3", "mbconv3"), ("5", "mbconv3"), ("3", "mbconv6"), ("5", "mbconv6")):
+        arch = _arch(space, *key)
+        predicted[key] = float(sp.latency_(path_weights(space, arch)))
+        exact[key] = MacsLatency("", space).latency_ms(arch, None, task)
+        assert predicted[key] == pytest.approx(exact[key], rel=1e-2)  # MACs: nearly additive
+    assert predicted["3", "mbconv3"] < predicted["5", "mbconv3"] < predicted["5", "mbconv6"]
+    assert predicted["3", "mbconv3"] < predicted["3", "mbconv6"] < predicted["5", "mbconv6"]
+    # relaxed: thresholds at 0 open every shell (k5, mbconv6); raising them closes the outer
+    # kernel shells first, then the extra expansion channels: the expected latency falls
+    soft = {k: torch.softmax(v.detach(), 0) for k, v in sp.logits_.items()}
+    steps = [float(sp.expected_latency_ms(soft).detach())]
+    for t in sp.net_.thresholds:
+        with torch.no_grad():
+            t.kernel.fill_(1e6)
+    steps.append(float(sp.expected_latency_ms(soft).detach()))
+    for t in sp.net_.thresholds:
+        with torch.no_grad():
+            t.expansion.fill_(1e6)
+    steps.append(float(sp.expected_latency_ms(soft).detach()))
+    assert steps[0] == pytest.approx(predicted["5", "mbconv6"], rel=1e-4)
+    assert steps[0] > steps[1] > steps[2]
+    assert steps[2] == pytest.approx(predicted["3", "mbconv3"], rel=1e-4)
+
+
+def test_single_path_lookup_table_model_fits() -> None:
+    sp, space = started("single_path", "hierarchical", SINGLE_PATH, info(), epochs=1,
+                        batch_size=8, steps_per_epoch=1, latency_samples=80)  # fmt: skip
+    lut, rng = latency_model("lut:cpu", space), np.random.default_rng(1)
+    held_out = [space.sample(rng) for _ in range(30)]
+    table = [lut.latency_ms(a, None, Task((1, 40), 10)) for a in held_out]
+    fitted = [float(sp.latency_(path_weights(space, a))) for a in held_out]
+    assert np.corrcoef(table, fitted)[0, 1] > 0.8
+
+
+def test_single_path_latency_term_lowers_the_derived_latency(monkeypatch) -> None:
+    monkeypatch.setattr("nasbench.strategies.single_path.latency_model", MacsLatency)
+    latencies = []
+    for weight in (0.0, 3.0):
+        sp, space = started("single_path", "hierarchical", SINGLE_PATH, info(), epochs=3,
+                            batch_size=16, steps_per_epoch=10, arch_lr=0.3,
+                            latency_weight=weight, latency_samples=80)  # fmt: skip
+        (proposal,) = sp.ask(3)[-1:]
+        latencies.append(MacsLatency("", space).latency_ms(proposal.arch, None, Task((1, 40), 10)))
+    assert latencies[1] < latencies[0]  # thresholds rose: smaller expansions were derived
+
+
+def test_tas_pulls_expected_macs_toward_the_target() -> None:
+    tas, space = started("tas", "hierarchical", {"preset": "tas", "width": 0.25}, info(),
+                         epochs=3, batch_size=16, steps_per_epoch=10, arch_lr=0.05,
+                         cost_samples=60, macs_ratio=0.3)  # fmt: skip
+    before = float(tas.expected_macs_m().detach())
+    assert before > 1.05 * tas.target_m_
+    tas.ask(3)
+    after = float(tas.expected_macs_m().detach())
+    assert after < before
+    widths = [torch.softmax(v.detach(), 0) for k, v in tas.logits_.items() if "filters" in k]
+    choices = space.decisions()[[d.name for d in space.decisions()].index("block0.filters")]
+    narrow = choices.choices.index(min(choices.choices, key=float))
+    assert all(float(w[narrow]) > 1 / len(w) for w in widths)  # narrowest width gained
+
+
+def test_unsupported_space_and_missing_dataset_are_errors() -> None:
+    nb201 = spaces.create("nb201", **NB201)
+    for name in ("single_path", "tas"):
+        with pytest.raises(NasbenchError, match="only the spaces hierarchical, not 'nb201'"):
+            strategies.create(name).start(nb201, info(), role_rng(0, "s"), role_rng(0, "i"))
+    with pytest.raises(NasbenchError, match="needs the task's dataset"):
+        no_data = SearchInfo(1.0, (), Budget(evaluations=1))
+        strategies.create("darts").start(nb201, no_data, role_rng(0, "s"), role_rng(0, "i"))
+    with pytest.raises(NasbenchError, match="order must be 1 or 2"):
+        strategies.create("darts", order=3)
+
+
+def test_runner_charges_the_search_cost() -> None:
+    suite = parse_suite("""
+[suite]
+name = "t"
+[budget]
+evaluations = 3
+sparsity = 0.5
+[[task]]
+space = "chain"
+space_params = { max_layers = 2, filters = [4, 8] }
+evaluator = "train"
+dataset = "mnist1d"
+epochs = 1
+recipe = { batch_size = 500 }
+[[strategy]]
+name = "darts"
+epochs = 2
+batch_size = 32
+steps_per_epoch = 5
+""")
+    records = run(suite.specs()[0], 0).records
+    assert len(records) == 3
+    total = 0.0
+    for r in records:
+        extra = dict(r.extra)
+        assert extra["search_cost_s"] > 0 and r.cost_s > extra["search_cost_s"]
+        total += r.cost_s
+        assert r.cum_cost_s == pytest.approx(total)
+        assert r.status == "ok" and r.sparsity > 0.45  # the evaluator prunes its own network
