@@ -35,13 +35,12 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from nasbench.benchmarks import load_benchmark
+from nasbench.benchmarks import DATA_DIR, load_benchmark
 from nasbench.errors import NasbenchError, one_of
 from nasbench.evaluator import Profile
 from nasbench.registry import evaluators, surrogates
@@ -54,7 +53,7 @@ from nasbench.types import Architecture, Measurement, Status
 
 from .tabular import _check_space
 
-BEST_FILE = Path(__file__).resolve().parents[1] / "nasbench" / "data" / "best_surrogates.json"
+BEST_FILE = DATA_DIR / "best_surrogates.json"
 FALLBACK_SURROGATE = "random_forest"
 
 
