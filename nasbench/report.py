@@ -69,7 +69,9 @@ def summarize(folders: Path | Sequence[Path]) -> list[SummaryRow]:
         table, meta = read_run(path)
         cols = table.to_pydict()
         n = table.num_rows
-        extras = [c for c in table.column_names if c not in SCHEMA.names]
+        # extra *test* metrics of the incumbent (other datasets); cost extras such as
+        # search_cost_s or supernet_cost_s are not accuracies
+        extras = [c for c in table.column_names if c not in SCHEMA.names and c.startswith("test_")]
         inc = cols["incumbent_trial"][-1] if n else -1
         run = {
             "test": cols["incumbent_test_acc"][-1] if n else math.nan,
