@@ -22,7 +22,7 @@ from nasbench.datasets import (
 )
 from nasbench.errors import NasbenchError
 from nasbench.registry import datasets
-from nasbench.tasks import task_for
+from nasbench.tasks import DATASET_TASKS, task_for
 from tests.conftest import shared_data
 
 IDX = (
@@ -119,9 +119,10 @@ def expected_standardised(x_train: np.ndarray, x: np.ndarray) -> np.ndarray:
 # Registry and tasks
 
 
-def test_every_registered_dataset_has_its_task_shape(tmp_path: Path) -> None:
+def test_every_builtin_dataset_has_its_task_shape(tmp_path: Path) -> None:
     assert {"mnist1d", "digits", *FILE_DATASETS} <= set(datasets.names())
-    for name in datasets.names():
+    # built-ins only: other test modules register datasets of their own
+    for name in [n for n in datasets.names() if n in DATASET_TASKS]:
         if name in WRITERS:
             WRITERS[name](tmp_path / name)
             data = load_small(name, tmp_path / name)
