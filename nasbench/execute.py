@@ -47,7 +47,7 @@ def _run_one(spec: RunSpec, seed: int, path: Path) -> str:
     return result.meta.run_id
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
     """One torch thread per worker process: the workers already use the cores, and small
     controller updates are far slower when their threads compete."""
     import torch
@@ -97,7 +97,7 @@ def run_suite(
     else:
         # spawn: clean workers (no inherited threads or torch state); each reuses its imports
         ctx = get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init) as pool:
             futures = [pool.submit(_run_one, s, seed, run_path(out, s, seed)) for s, seed in todo]
             for future in as_completed(futures):
                 future.result()

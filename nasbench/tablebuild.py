@@ -55,6 +55,7 @@ from nasbench.benchmarks import (
     write_benchmark,
 )
 from nasbench.errors import NasbenchError
+from nasbench.execute import worker_init
 from nasbench.registry import evaluators, spaces
 from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
@@ -302,12 +303,6 @@ def planned_runs(archs: list[Architecture], sparsities: Iterable[float], seeds: 
     return [(i, a.text, s, k) for i, a in enumerate(archs) for s in levels for k in range(seeds)]
 
 
-def _worker_init() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def build_table(
     spec: TableSpec,
     out: str | os.PathLike[str],
@@ -366,7 +361,7 @@ def build_table(
             record(train_run(text, *job))
     else:
         ctx = get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init) as pool:
             for future in as_completed([pool.submit(train_run, text, *job) for job in todo]):
                 record(future.result())
     if runs and (fresh or not out.exists()):
