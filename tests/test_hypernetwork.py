@@ -24,6 +24,7 @@ from nasbench.runner import run
 from nasbench.space import SearchSpace
 from nasbench.suite import parse_suite
 from nasbench.types import Architecture, Status
+from tests.one_shot_helpers import archs, check_trained_once_charged_once
 
 SPACE = {"channels": 4, "cells_per_stage": 1}
 SETTINGS = {"epochs": 3, "sparsity": 0.5, "recipe": {"batch_size": 100}}
@@ -38,11 +39,6 @@ def make(space: SearchSpace, **changes: Any) -> HypernetworkEvaluator:
     ev = evaluators.create("hypernetwork", space=space, **{**SETTINGS, **changes})
     assert isinstance(ev, HypernetworkEvaluator)
     return ev
-
-
-def archs(space: SearchSpace, n: int, seed: int = 5) -> list[Architecture]:
-    rng = np.random.default_rng(seed)
-    return [space.sample(rng) for _ in range(n)]
 
 
 def shared_pair(space: SearchSpace) -> tuple[Architecture, Architecture]:
@@ -107,28 +103,9 @@ def test_only_the_sampled_path_gets_gradients(space: SearchSpace) -> None:
 def test_trained_once_charged_once_and_cached_on_disk(
     space: SearchSpace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    calls = []
-    real = hypernetwork.train
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(hypernetwork, "train", counted)
-    clear_supernet_cache()
-    arch, other = archs(space, 2)
-    first = make(space, cache_dir=str(tmp_path))
-    m1 = first.evaluate(arch, 3.0, np.random.default_rng(0))
-    m2 = first.evaluate(other, 3.0, np.random.default_rng(0))
-    second = make(space)  # another run in the same process: same hypernetwork, charged again
-    m3 = second.evaluate(other, 3.0, np.random.default_rng(1))
-    assert len(calls) == 1
-    trained_s = first.supernet.cost_s
-    assert trained_s > 0 and second.supernet == first.supernet
-    assert m1.extra == (("supernet_cost_s", trained_s),) and m2.extra == ()
-    assert m3.extra == (("supernet_cost_s", trained_s),)
-    assert 0 < m1.cost_s - trained_s < trained_s and 0 < m2.cost_s < trained_s
-    assert m3.cost_s > trained_s and m3.val_acc == m2.val_acc and m3.test_acc == m2.test_acc
+    first, arch, m1, calls, trained_s = check_trained_once_charged_once(
+        hypernetwork, make, space, tmp_path, monkeypatch
+    )
     # a different key from weight sharing's supernet of the same settings, and from rank 4
     ws = evaluators.create("weight_sharing", space=space, **SETTINGS)
     assert isinstance(ws, WeightSharingEvaluator)

@@ -27,7 +27,8 @@ from nasbench.runner import run
 from nasbench.space import SearchSpace
 from nasbench.suite import parse_suite
 from nasbench.supernet import build_supernet, path_weights
-from nasbench.types import Architecture, Status
+from nasbench.types import Status
+from tests.one_shot_helpers import archs, check_trained_once_charged_once
 
 SPACE = {"channels": 4, "cells_per_stage": 1}
 SETTINGS = {"epochs": 3, "sparsity": 0.5, "recipe": {"batch_size": 100}}
@@ -44,36 +45,12 @@ def make(space: SearchSpace, **changes: Any) -> WeightSharingEvaluator:
     return ev
 
 
-def archs(space: SearchSpace, n: int, seed: int = 5) -> list[Architecture]:
-    rng = np.random.default_rng(seed)
-    return [space.sample(rng) for _ in range(n)]
-
-
 def test_trained_once_charged_once_and_cached_on_disk(
     space: SearchSpace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    calls = []
-    real = weight_sharing.train
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(weight_sharing, "train", counted)
-    clear_supernet_cache()
-    arch, other = archs(space, 2)
-    first = make(space, cache_dir=str(tmp_path))
-    m1 = first.evaluate(arch, 3.0, np.random.default_rng(0))
-    m2 = first.evaluate(other, 3.0, np.random.default_rng(0))
-    second = make(space)  # another run in the same process: same supernet, charged again
-    m3 = second.evaluate(other, 3.0, np.random.default_rng(1))
-    assert len(calls) == 1
-    supernet_s = first.supernet.cost_s
-    assert supernet_s > 0 and second.supernet == first.supernet
-    assert m1.extra == (("supernet_cost_s", supernet_s),) and m2.extra == ()
-    assert m3.extra == (("supernet_cost_s", supernet_s),)
-    assert 0 < m1.cost_s - supernet_s < supernet_s and 0 < m2.cost_s < supernet_s
-    assert m3.cost_s > supernet_s and m3.val_acc == m2.val_acc and m3.test_acc == m2.test_acc
+    first, arch, m1, calls, supernet_s = check_trained_once_charged_once(
+        weight_sharing, make, space, tmp_path, monkeypatch
+    )
     # the files: weights and masks load with weights_only, the record is JSON
     pt, js = tmp_path / f"{first.key}.pt", tmp_path / f"{first.key}.json"
     saved = torch.load(pt, weights_only=True)

@@ -1,0 +1,56 @@
+"""What the one-shot evaluators' tests share (``weight_sharing`` and ``hypernetwork``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nasbench.evaluation.one_shot import OneShotBase, clear_supernet_cache
+from nasbench.space import SearchSpace
+from nasbench.types import Architecture, Measurement
+
+
+def archs(space: SearchSpace, n: int, seed: int = 5) -> list[Architecture]:
+    rng = np.random.default_rng(seed)
+    return [space.sample(rng) for _ in range(n)]
+
+
+def check_trained_once_charged_once(
+    module: ModuleType,
+    make: Callable[..., OneShotBase],
+    space: SearchSpace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[OneShotBase, Architecture, Measurement, list[int], float]:
+    """Two evaluator instances in one process (two runs): the network is trained once (counted
+    through ``module.train``), each run's first evaluation is charged its training time and
+    later ones only their own cost. Returns the first evaluator, the first architecture, its
+    measurement, the training calls and the training time, for the caller's own checks."""
+    calls: list[int] = []
+    real = module.train
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "train", counted)
+    clear_supernet_cache()
+    arch, other = archs(space, 2)
+    first = make(space, cache_dir=str(tmp_path))
+    m1 = first.evaluate(arch, 3.0, np.random.default_rng(0))
+    m2 = first.evaluate(other, 3.0, np.random.default_rng(0))
+    second = make(space)  # another run in the same process: same network, charged again
+    m3 = second.evaluate(other, 3.0, np.random.default_rng(1))
+    assert len(calls) == 1
+    trained_s = first.supernet.cost_s
+    assert trained_s > 0 and second.supernet == first.supernet
+    assert m1.extra == (("supernet_cost_s", trained_s),) and m2.extra == ()
+    assert m3.extra == (("supernet_cost_s", trained_s),)
+    assert 0 < m1.cost_s - trained_s < trained_s and 0 < m2.cost_s < trained_s
+    assert m3.cost_s > trained_s and m3.val_acc == m2.val_acc and m3.test_acc == m2.test_acc
+    return first, arch, m1, calls, trained_s
