@@ -21,6 +21,8 @@
     fidelity = 12                    # optional: the evaluator's default otherwise
     benchmark = "nb201-cifar10"      # every other key goes to the evaluator
     label = "nb201-c10"              # optional name in tables and file names
+    budget = { latency_ms = 2.5 }    # optional: this task's overrides of [budget] fields,
+                                     # shared by every strategy on the task
 
     [[strategy]]
     name = "regularized_evolution"
@@ -107,6 +109,7 @@ class TaskSpec:
     evaluator_params: Params = ()
     fidelity: float | None = None
     label: str = ""
+    budget: Params = ()  # this task's overrides of the suite's [budget] fields
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,9 @@ class RunSpec:
         return f"{self.label}__seed{seed}"
 
     def to_json(self) -> str:
-        """The resolved spec as canonical JSON (stored in every run's metadata)."""
-        return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        """The resolved spec as canonical JSON (stored in every run's metadata); the task's
+        budget overrides are already in ``budget``."""
+        return json.dumps(_plain(dataclasses.asdict(self)), sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)
@@ -147,14 +151,28 @@ class Suite:
     description: str = ""
 
     def specs(self) -> list[RunSpec]:
-        return [RunSpec(self.name, t, s, self.budget) for t in self.tasks for s in self.strategies]
+        """Every (task, strategy) under the budget, with the task's overrides applied."""
+        return [
+            RunSpec(self.name, t, s, dataclasses.replace(self.budget, **dict(t.budget)))
+            for t in self.tasks
+            for s in self.strategies
+        ]
 
     def runs(self) -> list[tuple[RunSpec, int]]:
         """Every (spec, seed), tasks outermost, seeds innermost."""
         return [(spec, seed) for spec in self.specs() for seed in self.seeds]
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        return json.dumps(_plain(dataclasses.asdict(self)), sort_keys=True, default=str)
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with empty task budget overrides left out (the JSON of suites without any is
+    unchanged, so their results folders still resume)."""
+    for task in [data["task"]] if "task" in data else data.get("tasks", []):
+        if not task.get("budget"):
+            task.pop("budget", None)
+    return data
 
 
 def _table(data: dict[str, Any], key: str, required: bool) -> dict[str, Any]:
@@ -185,18 +203,19 @@ def _seeds(value: Any) -> tuple[int, ...]:
     )
 
 
-def _budget(data: dict[str, Any]) -> Budget:
+def _budget(data: dict[str, Any], base: Budget | None = None, where: str = "[budget]") -> Budget:
+    """The budget ``data`` describes (over ``base``'s values, for a task's overrides)."""
     valid = [f.name for f in dataclasses.fields(Budget)]
-    _check_keys("[budget]", data, valid)
+    _check_keys(where, data, valid)
     try:
-        return Budget(**data)
+        return dataclasses.replace(base, **data) if base else Budget(**data)
     except (TypeError, ValueError) as exc:  # wrong types, unknown constraint mode
-        if isinstance(exc, NasbenchError):
+        if isinstance(exc, NasbenchError) and base is None:
             raise
-        raise NasbenchError(f"bad [budget]: {exc}") from None
+        raise NasbenchError(f"bad {where}: {exc}") from None
 
 
-def _task(i: int, data: dict[str, Any]) -> TaskSpec:
+def _task(i: int, data: dict[str, Any], budget: Budget) -> TaskSpec:
     for key in ("space", "evaluator"):
         if not isinstance(data.get(key), str):
             raise NasbenchError(f'[[task]] {i + 1} needs {key} = "name"')
@@ -208,10 +227,14 @@ def _task(i: int, data: dict[str, Any]) -> TaskSpec:
         isinstance(fidelity, bool) or not isinstance(fidelity, int | float) or fidelity <= 0
     ):
         raise NasbenchError(f"[[task]] {i + 1}: fidelity must be positive, got {fidelity!r}")
+    overrides = data.get("budget", {})
+    if not isinstance(overrides, dict):
+        raise NasbenchError(f"[[task]] {i + 1}: budget must be a table of [budget] fields")
+    _budget(overrides, budget, f"[[task]] {i + 1} budget")  # validated against the suite's
     rest = {
         k: v
         for k, v in data.items()
-        if k not in ("space", "evaluator", "space_params", "fidelity", "label")
+        if k not in ("space", "evaluator", "space_params", "fidelity", "label", "budget")
     }
     label = data.get("label") or "-".join(
         [data["space"].replace(":", "."), data["evaluator"].replace(":", ".")]
@@ -220,7 +243,7 @@ def _task(i: int, data: dict[str, Any]) -> TaskSpec:
     )
     return TaskSpec(
         data["space"], data["evaluator"], _frozen(space_params), _frozen(rest),
-        None if fidelity is None else float(fidelity), str(label),
+        None if fidelity is None else float(fidelity), str(label), _frozen(overrides),
     )  # fmt: skip
 
 
@@ -249,11 +272,12 @@ def parse_suite(text: str) -> Suite:
         raise NasbenchError("suite config needs at least one [[task]]")
     if not isinstance(strats, list) or not strats:
         raise NasbenchError("suite config needs at least one [[strategy]]")
+    budget = _budget(_table(data, "budget", required=True))
     suite = Suite(
         name=name,
         seeds=_seeds(head.get("seeds", 1)),
-        budget=_budget(_table(data, "budget", required=True)),
-        tasks=tuple(_task(i, t) for i, t in enumerate(tasks)),
+        budget=budget,
+        tasks=tuple(_task(i, t, budget) for i, t in enumerate(tasks)),
         strategies=tuple(_strategy(i, s) for i, s in enumerate(strats)),
         description=str(head.get("description", "")),
     )

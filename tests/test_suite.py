@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nasbench.errors import NasbenchError
@@ -97,3 +99,51 @@ def test_missing_sections() -> None:
 def test_load_suite_missing_file(tmp_path) -> None:
     with pytest.raises(NasbenchError, match="cannot read suite config"):
         load_suite(tmp_path / "nope.toml")
+
+
+def test_task_budget_overrides_apply_to_that_task_only() -> None:
+    suite = parse_suite("""
+[suite]
+name = "per-task"
+[budget]
+evaluations = 5
+latency_ms = 1.0
+latency_device = "cpu"
+[[task]]
+space = "nb201"
+evaluator = "tabular"
+label = "a"
+budget = { latency_ms = 9.5, evaluations = 7 }
+[[task]]
+space = "nb201"
+evaluator = "tabular"
+label = "b"
+[[strategy]]
+name = "random"
+""")
+    a, b = suite.specs()
+    assert (a.budget.latency_ms, a.budget.evaluations, a.budget.latency_device) == (9.5, 7, "cpu")
+    assert (b.budget.latency_ms, b.budget.evaluations) == (1.0, 5)
+    assert json.loads(a.to_json())["budget"]["latency_ms"] == 9.5
+    assert "budget" not in json.loads(b.to_json())["task"]  # no overrides: JSON as before
+    assert "budget" not in json.loads(suite.to_json())["tasks"][1]
+    bad = suite_text_with_task_budget("{ sparsity = 1.0 }")
+    with pytest.raises(NasbenchError, match=r"\[\[task\]\] 1 budget"):
+        parse_suite(bad)
+    with pytest.raises(NasbenchError, match="unknown key 'latency' in"):
+        parse_suite(suite_text_with_task_budget("{ latency = 2.0 }"))
+
+
+def suite_text_with_task_budget(table: str) -> str:
+    return f"""
+[suite]
+name = "bad"
+[budget]
+evaluations = 5
+[[task]]
+space = "nb201"
+evaluator = "tabular"
+budget = {table}
+[[strategy]]
+name = "random"
+"""
