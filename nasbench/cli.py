@@ -17,8 +17,10 @@ and exits with code 2; nothing is written before the input has been checked.
     nasbench surrogate-eval --benchmark NAME --surrogate NAME [--train-sizes 100,300,1000]
                       [--seeds 0,1,2] [--max-test N] [--param KEY=VALUE ...] [--json]
     nasbench run [CONFIG] [--out DIR] [--workers N] [--resume]
-    nasbench report DIR [DIR ...] [--json] [--at 10,50,100 | --pareto latency_ms]
+    nasbench report DIR [DIR ...] [--format md|csv|json] [--out FOLDER]
+                      [--at 10,50,100 | --pareto latency_ms]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
+    nasbench plot DIR [DIR ...] [--out FOLDER] [--formats png,pdf]
 """
 
 from __future__ import annotations
@@ -294,24 +296,59 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from dataclasses import asdict
-
     from nasbench import report
+    from nasbench.stats import build_report
 
     folders = [Path(d) for d in args.dirs]
+    fmt = args.format or ("json" if args.json else "md")
+    if args.json and fmt != "json":
+        raise NasbenchError(f"--json means --format json, not --format {fmt}")
     if args.at:
         try:
             at = [int(x) for x in args.at.split(",")]
         except ValueError:
             raise NasbenchError(f"--at takes counts like 10,50,100, got {args.at!r}") from None
         rows = report.anytime(folders, at)
-        print(json.dumps([asdict(r) for r in rows]) if args.json else report.format_anytime(rows))
+        files = report.rows_files("anytime", rows, fmt, report.format_anytime(rows))
     elif args.pareto:
         prows = report.pareto(folders, args.pareto)
-        print(json.dumps([asdict(r) for r in prows]) if args.json else report.format_pareto(prows))
+        files = report.rows_files("pareto", prows, fmt, report.format_pareto(prows))
     else:
-        srows = report.summarize(folders)
-        print(report.to_json(srows) if args.json else report.format_table(srows))
+        files = report.stats_files(build_report(folders), fmt)
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise NasbenchError(f"--out {out} is a file, not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out / name).write_text(text)
+            print(out / name)
+        return
+    for name, text in files.items():  # several CSV tables: each after a '# name' line
+        sys.stdout.write(f"# {name}\n{text}\n" if len(files) > 1 else text)
+
+
+def cmd_plot(args: argparse.Namespace) -> None:
+    import logging
+
+    from nasbench import plots
+
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    plots.check_formats(formats)
+    folders = [Path(d) for d in args.dirs]
+    out = Path(args.out) if args.out else folders[0] / "plots"
+    notes = logging.StreamHandler(sys.stderr)  # skipped figures, as one line each
+    notes.setFormatter(logging.Formatter("note: %(message)s"))
+    logger, level = plots.log, plots.log.level
+    logger.addHandler(notes)
+    logger.setLevel(logging.INFO)
+    try:
+        files = plots.plot_all(folders, out, formats)
+    finally:
+        logger.removeHandler(notes)
+        logger.setLevel(level)
+    for path in files:
+        print(path)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -421,9 +458,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an existing results folder")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("report", help="summary table rebuilt from results folders")
+    p = sub.add_parser("report", help="summary table and statistics from results folders")
     p.add_argument("dirs", nargs="+", metavar="DIR", help="results folders (results/<suite>)")
-    p.add_argument("--json", action="store_true", help="the summary as JSON")
+    p.add_argument("--format", choices=["md", "csv", "json"], default=None,
+                   help="Markdown (default), CSV (a file a table) or one JSON object")  # fmt: skip
+    p.add_argument("--out", metavar="FOLDER", help="write the files there instead of stdout")
+    p.add_argument("--json", action="store_true", help="same as --format json")
     p.add_argument("--at", metavar="N,N,...", help="mean incumbent after N evaluations instead")
     p.add_argument(
         "--pareto",
@@ -432,6 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Pareto fronts and hypervolume of val acc against COST instead",
     )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("plot", help="figures (PNG, PDF) rebuilt from results folders")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="results folders (results/<suite>)")
+    p.add_argument("--out", help="folder for the figures (default: the first DIR's plots/)")
+    p.add_argument("--formats", default="png,pdf", help="comma-separated: png, pdf, svg")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("compare", help="check two results folders hold identical records")
     p.add_argument("a")

@@ -6,21 +6,33 @@ its CIFAR-100/ImageNet16-120 style ``extra`` test metrics when the records carry
 evaluations and simulated cost used, the feasible fraction of all evaluations, and the fraction
 of runs that ended with a feasible incumbent. Accuracies are fractions in the JSON and percent in
 the printed table (the NAS-Bench-201 convention).
+
+The statistics of :mod:`nasbench.stats` are rendered here too: Markdown (:func:`format_stats`,
+with a text critical-difference diagram), CSV (:func:`stats_csv`) and JSON (:func:`stats_json`).
+Anytime tables (:func:`anytime`) and Pareto fronts (:func:`pareto`) are alternative views.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
-from nasbench.errors import NasbenchError
+from nasbench.errors import NasbenchError, one_of
 from nasbench.records import SCHEMA, read_run
+from nasbench.types import RunMeta
+
+if TYPE_CHECKING:  # stats imports this module; the renderers below only read its dataclasses
+    from nasbench.stats import CriticalDifference, PairRow, StatsReport
 
 
 @dataclass(frozen=True)
@@ -62,11 +74,20 @@ def run_files(folders: Path | Sequence[Path]) -> list[Path]:
     return [files[name] for name in sorted(files)]
 
 
+def read_runs(folders: Path | Sequence[Path]) -> list[tuple[pa.Table, RunMeta]]:
+    """Records and metadata of every run in ``folders`` (see :func:`run_files`), by file name."""
+    return [read_run(path) for path in run_files(folders)]
+
+
 def summarize(folders: Path | Sequence[Path]) -> list[SummaryRow]:
     """Summary rows from the run records of one or more results folders, by (task, strategy)."""
+    return summary_rows(read_runs(folders))
+
+
+def summary_rows(records: Sequence[tuple[pa.Table, RunMeta]]) -> list[SummaryRow]:
+    """Summary rows of runs already read (:func:`read_runs`), sorted by (task, strategy)."""
     groups: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
-    for path in run_files(folders):
-        table, meta = read_run(path)
+    for table, meta in records:
         cols = table.to_pydict()
         n = table.num_rows
         # extra *test* metrics of the incumbent (other datasets); cost extras such as
@@ -128,8 +149,18 @@ def to_json(rows: list[SummaryRow]) -> str:
 
 
 def write_summary(out: Path, rows: list[SummaryRow]) -> None:
-    (Path(out) / "summary.json").write_text(to_json(rows) + "\n")
-    (Path(out) / "summary.md").write_text(format_table(rows) + "\n")
+    """Write the summary (``summary.json``, ``summary.md``) and the statistics of the runs in
+    ``out`` beside it: ``summary.csv`` (:func:`stats_csv`), ``stats.md`` (:func:`format_stats`)
+    and ``stats.json`` (:func:`stats_json`). Reads the run records once more."""
+    from nasbench.stats import build_report
+
+    stats = build_report(out, summary=rows)
+    out = Path(out)
+    (out / "summary.json").write_text(to_json(rows) + "\n")
+    (out / "summary.md").write_text(format_table(rows) + "\n")
+    (out / "summary.csv").write_text(stats_csv(stats)["summary.csv"])
+    (out / "stats.md").write_text(format_stats(stats) + "\n")
+    (out / "stats.json").write_text(stats_json(stats) + "\n")
 
 
 def compare(a: Path, b: Path) -> list[str]:
@@ -276,3 +307,210 @@ def format_pareto(rows: list[ParetoRow], show: int = 8) -> str:
         lines.append(f"| {r.task} | {r.strategy} | {r.seeds} | "
                      f"{r.hypervolume_mean:.4g} ± {r.hypervolume_std:.2g} | {pts} |")  # fmt: skip
     return "\n".join(lines)
+
+
+# ---- statistics (nasbench.stats) ---------------------------------------------------------------
+def _letters(n: int) -> list[str]:
+    return [chr(ord("A") + i) if i < 26 else f"G{i + 1}" for i in range(n)]
+
+
+def _groups(stats: StatsReport) -> dict[str, str]:
+    """Strategy -> the letters of the critical-difference cliques it belongs to."""
+    cd = stats.critical_difference
+    letters = _letters(len(cd.cliques))
+    return {s: "".join(x for x, g in zip(letters, cd.cliques, strict=True) if s in g)
+            for s in cd.strategies}  # fmt: skip
+
+
+def _md(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head),
+            *("| " + " | ".join(r) + " |" for r in rows)]  # fmt: skip
+
+
+def _score_lines(stats: StatsReport) -> list[str]:
+    summary = {(r.task, r.strategy): r for r in stats.summary}
+    rows = []
+    for r in stats.scores:
+        s = summary.get((r.task, r.strategy))
+        rows.append([
+            r.task, r.strategy, str(r.seeds),
+            f"{100 * r.test_mean:.2f} [{100 * r.test_ci_low:.2f}, {100 * r.test_ci_high:.2f}]",
+            f"{100 * r.test_median:.2f}", f"{100 * r.regret_mean:.2f} ({r.regret_ref})",
+            f"{100 * r.auc_mean:.2f}", f"{s.evaluations_mean:.1f}" if s else "",
+            f"{s.feasible_rate:.3f}" if s else "",
+        ])  # fmt: skip
+    head = ["task", "strategy", "seeds", "test acc (%) [95% CI]", "median (%)",
+            "regret (%), reference", "anytime AUC (%)", "evals", "feasible"]  # fmt: skip
+    return ["## Final test accuracy", "",
+            "Final incumbent test accuracy over seeds: mean with a 95% Student-t interval, median; "
+            "regret to the best test accuracy of the task's benchmark table (table) or, without "
+            "one, the best final accuracy observed for the task (observed); anytime AUC: mean "
+            "incumbent test accuracy over log simulated cost (nasbench.stats.anytime_auc).",
+            "", *_md(head, rows)]  # fmt: skip
+
+
+def _rank_lines(stats: StatsReport) -> list[str]:
+    ranks, cd = stats.ranks, stats.critical_difference
+    groups = _groups(stats)
+    column = {s: i for i, s in enumerate(ranks.strategies)}
+    rows = [[s, f"{m:.2f}", groups[s], *(f"{ranks.ranks[t, column[s]]:g}"
+                                          for t in range(len(ranks.tasks)))]
+            for s, m in zip(cd.strategies, cd.mean_ranks, strict=True)]  # fmt: skip
+    text = (
+        f"Nemenyi test at alpha = {cd.alpha:g}: critical difference {cd.cd:.3f} for "
+        f"{len(cd.strategies)} strategies over {cd.tasks} task(s). Strategies sharing a group "
+        "letter do not differ significantly."
+        if len(cd.strategies) > 1
+        else "One strategy."
+    )
+    return ["## Average ranks", "",
+            "Per task, strategies ranked by mean final test accuracy (1 = best, ties share the "
+            "mean rank), averaged over tasks (Demšar 2006). " + text, "",
+            *_md(["strategy", "mean rank", "group", *ranks.tasks], rows),
+            *(["", "```", *cd_diagram(cd), "```"] if len(rows) > 1 else [])]  # fmt: skip
+
+
+def cd_diagram(cd: CriticalDifference, width: int = 50) -> list[str]:
+    """A text critical-difference diagram as lines: the rank axis (``width`` characters), each
+    strategy at its mean rank, the CD as a bar from rank 1 and one bar per clique, lettered as
+    in the rank table (Demšar 2006, Fig. 1, drawn in characters)."""
+    k = len(cd.strategies)
+    scale = (width - 1) / max(k - 1, 1)
+
+    def col(rank: float) -> int:
+        return round((rank - 1) * scale)
+
+    name_w = max(len(s) for s in [*cd.strategies, "CD"]) + 1
+    lines = [" " * name_w + f"1{' ' * (width - 1 - len(str(k)))}{k}",
+             " " * name_w + "|" + "-" * (width - 2) + "|"]  # fmt: skip
+    for s, r in zip(cd.strategies, cd.mean_ranks, strict=True):
+        lines.append(f"{s:<{name_w}}" + " " * col(r) + f"* {r:.2f}")
+    if k > 1 and math.isfinite(cd.cd):
+        bar = min(col(1 + cd.cd) + 1, width)  # a CD wider than the axis is cut at its end
+        lines.append(f"{'CD':<{name_w}}" + "=" * max(bar, 1) + f" {cd.cd:.3f}")
+    for letter, group in zip(_letters(len(cd.cliques)), cd.cliques, strict=True):
+        lo, hi = (col(cd.mean_ranks[cd.strategies.index(g)]) for g in (group[0], group[-1]))
+        lines.append(f"{letter:<{name_w}}" + " " * lo + "=" * (hi - lo + 1))
+    return lines
+
+
+def _pair_lines(title: str, rows: list[PairRow], alpha: float) -> list[str]:
+    body = [[r.task, r.a, r.b, str(r.pairs), str(r.a_better), str(r.b_better),
+             f"{100 * r.mean_diff:+.2f}", f"{r.p_value:.3g}",
+             f"{r.p_holm:.3g}" + (" *" if r.p_holm < alpha else "")] for r in rows]  # fmt: skip
+    head = ["task", "a", "b", "pairs", "a better", "b better", "mean a - b (pp)", "p", "p Holm"]
+    return [title, "", *_md(head, body)] if rows else []
+
+
+def format_stats(stats: StatsReport) -> str:
+    """The statistics sections in Markdown: final test accuracy per (task, strategy), average
+    ranks with the critical-difference groups and a text diagram, pairwise Wilcoxon tests per
+    task and pooled over tasks (* marks Holm-adjusted p below alpha)."""
+    alpha = stats.critical_difference.alpha
+    lines = [*_score_lines(stats), "", *_rank_lines(stats), ""]
+    lines += _pair_lines("## Wilcoxon signed-rank tests per task (paired by seed, Holm within "
+                         "each task)", stats.pairwise, alpha)  # fmt: skip
+    if stats.pooled and len(stats.ranks.tasks) > 1:
+        lines += ["", *_pair_lines("## Wilcoxon signed-rank tests over all tasks (paired by "
+                                   "task and seed, Holm)", stats.pooled, alpha)]  # fmt: skip
+    return "\n".join(lines).rstrip()
+
+
+def _csv(head: list[str], rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(head)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def rows_csv(rows: Sequence[Any]) -> str:
+    """Dataclass rows as CSV, one column per field (lists and dicts as JSON text)."""
+    if not rows:
+        return ""
+    head = [f.name for f in fields(rows[0])]
+    cells = [[json.dumps(v) if isinstance(v, list | dict | tuple) else v
+              for v in asdict(r).values()] for r in rows]  # fmt: skip
+    return _csv(head, cells)
+
+
+def stats_csv(stats: StatsReport) -> dict[str, str]:
+    """The statistics as CSV files by name: ``summary.csv`` (the summary columns, extra test
+    metrics as ``extra_test_mean:<name>``, then the :class:`~nasbench.stats.ScoreRow` columns),
+    ``pairwise.csv`` (per task, then pooled rows) and ``ranks.csv`` (per strategy: mean rank,
+    critical-difference groups, the CD, the rank on each task as ``rank:<task>``)."""
+    extras = sorted({k for r in stats.summary for k in r.extra_test_mean})
+    base = [f.name for f in fields(SummaryRow) if f.name != "extra_test_mean"]
+    scores = {(r.task, r.strategy): asdict(r) for r in stats.scores}
+    same = ("task", "strategy", "seeds", "test_mean")  # test_mean is final_test_mean
+    more = [f for f in next(iter(scores.values()), {}) if f not in same]
+    summary = [[getattr(r, f) for f in base] + [r.extra_test_mean.get(k, math.nan) for k in extras]
+               + [scores.get((r.task, r.strategy), {}).get(f, math.nan) for f in more]
+               for r in stats.summary]  # fmt: skip
+    ranks, cd, groups = stats.ranks, stats.critical_difference, _groups(stats)
+    column = {s: i for i, s in enumerate(ranks.strategies)}
+    rank_rows = [[s, m, groups[s], cd.cd, *ranks.ranks[:, column[s]].tolist()]
+                 for s, m in zip(cd.strategies, cd.mean_ranks, strict=True)]  # fmt: skip
+    return {
+        "summary.csv": _csv(base + [f"extra_test_mean:{k}" for k in extras] + more, summary),
+        "pairwise.csv": rows_csv([*stats.pairwise, *stats.pooled]),
+        "ranks.csv": _csv(
+            ["strategy", "mean_rank", "groups", "cd", *(f"rank:{t}" for t in ranks.tasks)],
+            rank_rows,
+        ),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: arrays as lists, NaN and infinities as None (strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def stats_json(report: StatsReport) -> str:
+    """The report as one JSON object with a key per section (NaN written as null)."""
+    body = {
+        "summary": [asdict(r) for r in report.summary],
+        "scores": [asdict(r) for r in report.scores],
+        "ranks": asdict(report.ranks),
+        "critical_difference": asdict(report.critical_difference),
+        "pairwise": [asdict(r) for r in report.pairwise],
+        "pooled": [asdict(r) for r in report.pooled],
+    }
+    return json.dumps(_plain(body), indent=1, sort_keys=True, allow_nan=False)
+
+
+FORMATS = ("md", "csv", "json")
+"""Output formats of ``nasbench report``."""
+
+
+def stats_files(stats: StatsReport, fmt: str) -> dict[str, str]:
+    """The whole report in one format, as file name -> text: ``report.md`` (the summary table,
+    then :func:`format_stats`), ``report.json`` (:func:`stats_json`) or the CSV files of
+    :func:`stats_csv`. Raises NasbenchError for an unknown format."""
+    if fmt == "md":
+        return {"report.md": format_table(stats.summary) + "\n\n" + format_stats(stats) + "\n"}
+    if fmt == "json":
+        return {"report.json": stats_json(stats) + "\n"}
+    if fmt == "csv":
+        return stats_csv(stats)
+    raise one_of("report format", fmt, FORMATS)
+
+
+def rows_files(name: str, rows: Sequence[Any], fmt: str, markdown: str) -> dict[str, str]:
+    """Rows of one table (anytime, Pareto) in one format, as ``{name}.{fmt}`` -> text; JSON is
+    one line (a list of objects), ``markdown`` the Markdown rendering."""
+    if fmt == "md":
+        return {f"{name}.md": markdown + "\n"}
+    if fmt == "json":
+        return {f"{name}.json": json.dumps([asdict(r) for r in rows]) + "\n"}
+    if fmt == "csv":
+        return {f"{name}.csv": rows_csv(rows)}
+    raise one_of("report format", fmt, FORMATS)

@@ -133,14 +133,19 @@ def test_run_then_report(capsys, tmp_path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "config.toml",
         "runs",
+        "stats.json",
+        "stats.md",
         "suite.json",
+        "summary.csv",
         "summary.json",
         "summary.md",
     ]
     code, table, _ = run(capsys, "report", str(out))
-    assert code == 0 and table.strip() == (out / "summary.md").read_text().strip()
+    written = (out / "summary.md").read_text() + "\n" + (out / "stats.md").read_text()
+    assert code == 0 and table == written
     code, as_json, _ = run(capsys, "report", str(out), "--json")
-    rows = json.loads(as_json)
+    assert json.loads(as_json) == json.loads((out / "stats.json").read_text())
+    rows = json.loads(as_json)["summary"]
     assert rows == json.loads((out / "summary.json").read_text())
     assert rows[0]["seeds"] == 2 and 0.8 < rows[0]["final_test_mean"] < 0.95
 

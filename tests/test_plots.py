@@ -1,0 +1,214 @@
+"""Figures: the numbers each figure shows (on synthetic runs with known values) and the files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasbench.cli import main
+from nasbench.errors import NasbenchError
+from nasbench.plots import (
+    load_runs,
+    pareto_points,
+    plot_pareto,
+    plot_sparsity,
+    regret_curves,
+    sparsity_sweep,
+)
+from nasbench.records import write_run
+from nasbench.types import RunMeta, TrialRecord
+
+NAN = math.nan
+
+
+def trial(cost: float, val: float, test: float, *, feasible: bool = True, status: str = "ok",
+          latency: float = 1.0, params_m: float = 0.1, macs_m: float = 2.0, sparsity: float = 0.0,
+          extra: tuple[tuple[str, float], ...] = ()) -> dict:  # fmt: skip
+    return dict(cost_s=cost, val_acc=val, test_acc=test, feasible=feasible, status=status,
+                latency_ms=latency, params_m=params_m, macs_m=macs_m, sparsity=sparsity,
+                extra=extra)  # fmt: skip
+
+
+def write(folder: Path, task: str, strategy: str, seed: int, trials: list[dict],
+          sparsity: float = 0.0, space: str = "chain") -> None:  # fmt: skip
+    """One run record as the runner would write it: cumulative cost, incumbent = best feasible
+    ok validation accuracy so far; the budget's sparsity and the task config in the metadata."""
+    records, best, cum = [], None, 0.0
+    for i, t in enumerate(trials):
+        cum += t["cost_s"]
+        if t["feasible"] and t["status"] == "ok" and (best is None or t["val_acc"] > best[1]):
+            best = (i, t["val_acc"], t["test_acc"])
+        inc, inc_val, inc_test = best if best else (-1, NAN, NAN)
+        records.append(TrialRecord(
+            suite="s", task=task, space=space, strategy=strategy, evaluator="tabular", seed=seed,
+            trial=i, arch=f"a{i}", key=f"a{i}", fidelity=1.0, objective=t["val_acc"],
+            cum_cost_s=cum, incumbent_trial=inc, incumbent_arch=f"a{inc}",
+            incumbent_val_acc=inc_val, incumbent_test_acc=inc_test, overhead_wall_s=0.0,
+            eval_wall_s=0.0, **t,
+        ))  # fmt: skip
+    config = {"budget": {"sparsity": sparsity, "cost_s": 100},
+              "task": {"label": task, "space": space, "evaluator": "tabular"}}  # fmt: skip
+    meta = RunMeta("s", f"{task}__{strategy}__seed{seed}", task, strategy, seed,
+                   json.dumps(config), "cost_s", len(trials), "0", "3", "os", "x", "now", 0.0)  # fmt: skip
+    (folder / "runs").mkdir(parents=True, exist_ok=True)
+    write_run(folder / "runs" / f"{meta.run_id}.parquet", records, meta)
+
+
+@pytest.fixture(scope="module")
+def regret_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("regret")
+    write(folder, "t", "a", 0, [trial(10, 0.5, 0.6), trial(10, 0.7, 0.8)])  # costs 10, 20
+    write(folder, "t", "a", 1, [trial(15, 0.6, 0.7), trial(15, 0.4, 0.9)])  # 15, 30; keeps 0.7
+    write(folder, "t", "a", 2, [trial(5, 0.9, 0.99, feasible=False), trial(20, 0.5, 0.75)])
+    write(folder, "t", "b", 0, [trial(40, 0.9, 0.85)])  # the task's best final: ref 0.85
+    return folder
+
+
+def test_regret_median_and_quartiles_over_seeds(regret_folder) -> None:
+    curve_a, curve_b = regret_curves(regret_folder)
+    assert (curve_a.task, curve_a.strategy, curve_a.seeds, curve_a.ref) == ("t", "a", 3, 0.85)
+    assert curve_a.cost_s.tolist() == [5, 10, 15, 20, 25, 30]
+    # regret per seed at those costs (inf: no incumbent yet):
+    #   seed 0: inf .25 .25 .05 .05 .05;  seed 1: inf inf .15 .15 .15 .15;
+    #   seed 2: inf inf inf inf .10 .10 (its first, infeasible evaluation never counts)
+    # a quantile that interpolates towards a seed without an incumbent is undefined (NaN)
+    close = {"abs": 1e-12, "nan_ok": True}
+    assert curve_a.median == pytest.approx([NAN, NAN, 0.25, 0.15, 0.10, 0.10], **close)
+    assert curve_a.q25 == pytest.approx([NAN, NAN, 0.20, 0.10, 0.075, 0.075], **close)
+    assert curve_a.q75 == pytest.approx([NAN, NAN, NAN, NAN, 0.125, 0.125], **close)
+    assert curve_b.cost_s.tolist() == [40] and curve_b.median.tolist() == pytest.approx([0.0])
+    # at most 3 points: log-spaced from 5 to 30 s, the step functions read there
+    thin, _ = regret_curves(regret_folder, points=3)
+    assert thin.cost_s == pytest.approx([5.0, math.sqrt(5 * 30), 30.0])
+    assert thin.median == pytest.approx([NAN, NAN, 0.10], **close)
+
+
+def test_regret_against_a_given_reference(regret_folder) -> None:
+    curve_a, _ = regret_curves(regret_folder, ref={"t": 0.95})
+    assert curve_a.ref == 0.95
+    assert curve_a.median[2:] == pytest.approx([0.35, 0.25, 0.20, 0.20])
+    with pytest.raises(NasbenchError, match="no reference accuracy for task 't'; given: u"):
+        regret_curves(regret_folder, ref={"u": 0.9})
+
+
+def test_pareto_points_pool_seeds_and_keep_feasible_ok_evaluations(tmp_path) -> None:
+    write(tmp_path, "t", "a", 0, [
+        trial(1, 0.6, 0.6, latency=2.0, params_m=0.2, sparsity=0.5),  # 100,000 nonzero
+        trial(1, 0.9, 0.9, latency=1.0, feasible=False),  # infeasible: left out
+        trial(1, NAN, NAN, latency=0.5, status="failed"),  # failed: left out
+        trial(1, 0.8, 0.8, latency=NAN, params_m=0.4, sparsity=0.75),  # no latency: 100,000
+    ])  # fmt: skip
+    write(tmp_path, "t", "a", 1, [
+        trial(1, 0.7, 0.7, latency=3.0, params_m=0.1),  # 100,000 nonzero (dense)
+        trial(1, 0.5, 0.5, latency=1.5, params_m=1.0, extra=(("nonzero_params", 5e4),)),
+    ])  # fmt: skip
+    (lat,) = pareto_points(tmp_path, "latency_ms")
+    assert lat.points.tolist() == [[0.6, 2.0], [0.7, 3.0], [0.5, 1.5]]
+    assert lat.front.tolist() == [[0.5, 1.5], [0.6, 2.0], [0.7, 3.0]]
+    (size,) = pareto_points(tmp_path, "nonzero_params")
+    # seed 0 has no nonzero_params column (estimated from params and sparsity); seed 1 has one,
+    # NaN where a record lacks it
+    assert size.points.ravel() == pytest.approx([0.6, 1e5, 0.8, 1e5, 0.5, 5e4])
+    assert size.front.ravel() == pytest.approx([0.5, 5e4, 0.8, 1e5])
+    with pytest.raises(NasbenchError, match="unknown Pareto objective 'flops'; valid: lat"):
+        pareto_points(tmp_path, "flops")
+
+
+def sweep_folders(root: Path) -> list[Path]:
+    """Two suites: target sparsity 0 (tasks c-s0 and other) and 0.5 (task c-s50)."""
+    dense, sparse = root / "dense", root / "sparse"
+    for strategy, shift in (("a", 0.0), ("b", -0.1)):
+        write(dense, "c-s0", strategy, 0, [trial(1, 0.8, 0.9 + shift, params_m=0.2, macs_m=4.0)])
+        write(dense, "c-s0", strategy, 1, [trial(1, 0.8, 0.7 + shift, params_m=0.4, macs_m=4.0)])
+        write(dense, "other", strategy, 0, [trial(1, 0.5, 0.5 + shift)], space="cell")
+        write(sparse, "c-s50", strategy, 0, [
+            trial(1, 0.6, 0.6 + shift, params_m=0.2, macs_m=2.0, sparsity=0.5),
+            trial(1, 0.7, 0.8 + shift, params_m=0.4, macs_m=2.0, sparsity=0.5),  # the final
+        ], sparsity=0.5)  # fmt: skip
+        write(sparse, "c-s50", strategy, 1, [trial(1, 0.1, 0.2, feasible=False)], sparsity=0.5)
+    return [dense, sparse]
+
+
+def test_sparsity_sweep_means_over_seeds_per_target(tmp_path) -> None:
+    points = sparsity_sweep(sweep_folders(tmp_path))
+    rows = [(p.problem, p.strategy, p.sparsity, p.seeds) for p in points]
+    assert rows == [("c-s0, c-s50", "a", 0.0, 2), ("c-s0, c-s50", "a", 0.5, 2),
+                    ("c-s0, c-s50", "b", 0.0, 2), ("c-s0, c-s50", "b", 0.5, 2),
+                    ("other", "a", 0.0, 1), ("other", "b", 0.0, 1)]  # fmt: skip
+    dense_a, sparse_a = points[0], points[1]
+    assert dense_a.test_acc == pytest.approx((0.8, math.sqrt(0.02)))  # 0.9 and 0.7
+    assert dense_a.nonzero_params == pytest.approx((3e5, math.sqrt(2e10)))
+    assert dense_a.effective_macs == pytest.approx((4e6, 0.0))
+    # seed 1 never found a feasible architecture: the mean is seed 0's final incumbent alone
+    assert sparse_a.test_acc == pytest.approx((0.8, 0.0))
+    assert sparse_a.nonzero_params == pytest.approx((2e5, 0.0))  # 0.4 M at half density
+    assert sparse_a.effective_macs == pytest.approx((1e6, 0.0))
+    assert points[3].test_acc == pytest.approx((0.7, 0.0))
+
+
+def test_sparsity_figure_is_skipped_with_one_level(regret_folder, tmp_path, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="nasbench.plots"):
+        assert plot_sparsity(regret_folder, tmp_path / "sparsity") == []
+    assert "one target sparsity per problem (0): no sparsity figure" in caplog.text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_command_writes_every_figure(tmp_path, capsys) -> None:
+    folders = sweep_folders(tmp_path)
+    assert main(["plot", *map(str, folders)]) == 0
+    out, err = capsys.readouterr()
+    stems = ["regret", "pareto_latency_ms", "pareto_nonzero_params", "sparsity", "ranks",
+             "critical_difference"]  # fmt: skip
+    expected = [folders[0] / "plots" / f"{s}.{f}" for s in stems for f in ("png", "pdf")]
+    assert out.split() == [str(p) for p in expected] and err == ""
+    for path in expected:
+        head = path.read_bytes()[:8]
+        assert head == (b"\x89PNG\r\n\x1a\n" if path.suffix == ".png" else b"%PDF-1.4")
+        assert path.stat().st_size > 5000
+
+
+def test_plot_command_bad_input_is_one_line(tmp_path, capsys) -> None:
+    missing = tmp_path / "missing"
+    assert main(["plot", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"nasbench: error: no run records in {missing / 'runs'}\n"
+    write(tmp_path / "r", "t", "a", 0, [trial(1, 0.5, 0.5)])
+    assert main(["plot", str(tmp_path / "r"), "--formats", "png,jpg"]) == 2
+    assert capsys.readouterr().err == (
+        "nasbench: error: unknown figure format jpg; valid: png, pdf, svg\n"
+    )
+    assert not (tmp_path / "r" / "plots").exists()
+
+
+def test_load_runs_reads_the_target_sparsity_and_problem(tmp_path) -> None:
+    runs = load_runs(sweep_folders(tmp_path))
+    by_task = {(r.meta.task, r.meta.strategy, r.meta.seed): r for r in runs}
+    assert by_task[("c-s50", "a", 0)].target_sparsity == 0.5
+    assert by_task[("c-s0", "a", 0)].target_sparsity == 0.0
+    assert by_task[("c-s50", "a", 0)].problem == by_task[("c-s0", "b", 1)].problem
+    assert by_task[("other", "a", 0)].problem != by_task[("c-s0", "a", 0)].problem
+
+
+def test_figures_are_reproducible_files(tmp_path) -> None:
+    from nasbench.plots import plot_ranks
+    from nasbench.stats import Ranks
+
+    ranks = Ranks(["t1", "t2"], ["a", "b", "c"], np.array([[1, 2.5, 2.5], [3, 1, 2]]),
+                  np.array([2.0, 1.75, 2.25]))  # fmt: skip
+    first = plot_ranks(ranks, tmp_path / "one", ["png", "pdf", "svg"])
+    second = plot_ranks(ranks, tmp_path / "two", ["png", "pdf", "svg"])
+    assert [p.name for p in first] == ["one.png", "one.pdf", "one.svg"]
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    assert b"CreationDate" not in first[1].read_bytes()
+
+
+def test_pareto_figure_is_skipped_without_latency(tmp_path, caplog) -> None:
+    write(tmp_path, "t", "a", 0, [trial(1, 0.5, 0.5, latency=NAN)])
+    with caplog.at_level(logging.INFO, logger="nasbench.plots"):
+        assert plot_pareto(tmp_path, tmp_path / "pareto", "latency_ms") == []
+    assert "no feasible evaluation with a latency_ms value: no Pareto figure" in caplog.text
