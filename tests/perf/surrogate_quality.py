@@ -23,6 +23,7 @@ import numpy as np
 from nasbench.benchmarks import load_benchmark, shipped_benchmarks
 from nasbench.registry import surrogates
 from nasbench.surrogate_benchmark import quality, table_data
+from tests.perf.results import append_jsonl, read_jsonl
 
 OUT = Path("results/surrogates")
 BEST = Path("nasbench/data/best_surrogates.json")
@@ -33,16 +34,10 @@ BUILT_INS = ("gaussian_process", "random_forest", "gradient_boosting", "mlp_ense
              "sklearn")  # fmt: skip
 
 
-def _done(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def run(tables: list[str]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "quality.jsonl"
-    done = {(r["benchmark"], r["surrogate"], r["train_archs"], r["seed"]) for r in _done(path)}
+    done = {(r["benchmark"], r["surrogate"], r["train_archs"], r["seed"]) for r in read_jsonl(path)}
     for name in tables:
         data = table_data(load_benchmark(name))
         n_archs = int(data.arch_ids.max()) + 1
@@ -54,14 +49,13 @@ def run(tables: list[str]) -> None:
                     if (name, surrogate, size, seed) in done:
                         continue
                     q = quality(data, surrogate, {}, size, seed, MAX_TEST)
-                    with path.open("a") as f:
-                        f.write(json.dumps(asdict(q)) + "\n")
+                    append_jsonl(path, asdict(q))
                     print(f"{name} {surrogate} n={size} seed={seed}: tau {q.kendall:.3f} "
                           f"fit {q.fit_s:.1f}s", flush=True)  # fmt: skip
 
 
 def report() -> None:
-    rows = _done(OUT / "quality.jsonl")
+    rows = read_jsonl(OUT / "quality.jsonl")
     groups: dict[tuple[str, str, int], list[dict]] = {}
     for r in rows:
         groups.setdefault((r["benchmark"], r["surrogate"], r["train_archs"]), []).append(r)
