@@ -93,3 +93,9 @@ class LCEEvaluator(TrainingBase):
             return replace(m, val_acc=pred.mean, val_acc_std=pred.std, extra=extra)
         self.best_ = max(self.best_, m.val_acc)
         return replace(m, extra=extra)
+
+    def replay(self, arch: Architecture, fidelity: float, measurement: Measurement) -> None:
+        """A resumed run's journaled answer: update the incumbent as :meth:`evaluate` did (a
+        fully trained, not stopped, run), training nothing."""
+        if measurement.status is Status.OK:
+            self.best_ = max(self.best_, measurement.val_acc)

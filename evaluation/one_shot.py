@@ -222,6 +222,11 @@ class OneShotBase(TrainingBase):
             self._record = record
         return self._record
 
+    def replay(self, arch: Architecture, fidelity: float, measurement: Measurement) -> None:
+        """A resumed run's journaled answer: the one-shot training was charged with the run's
+        first query, so later queries are not charged again (nothing is trained here)."""
+        self._charged = True
+
     def _state(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().cpu().clone() for k, v in self._model.state_dict().items()}
 

@@ -51,7 +51,8 @@ def records_table(records: Sequence[TrialRecord]) -> pa.Table:
 
 def write_run(path: Path, records: Sequence[TrialRecord], meta: RunMeta) -> None:
     """Write one run; never overwrites (raises NasbenchError if ``path`` exists). The file
-    appears atomically (written beside it, then renamed)."""
+    appears atomically and durably: written whole beside it as ``.<name>.<pid>.tmp`` (a name
+    no reader takes for a record), fsynced, then renamed; the folder is fsynced after."""
     path = Path(path)
     if path.exists():
         raise NasbenchError(f"refusing to overwrite the existing run record {path}")
@@ -62,7 +63,17 @@ def write_run(path: Path, records: Sequence[TrialRecord], meta: RunMeta) -> None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # no column statistics: an eighth smaller; nothing reads them
     pq.write_table(table, tmp, compression="zstd", write_statistics=False)
+    _fsync(tmp)
     os.replace(tmp, path)
+    _fsync(path.parent)  # the rename itself survives a power cut
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_run(path: Path) -> tuple[pa.Table, RunMeta]:

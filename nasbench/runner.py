@@ -14,6 +14,14 @@ The strategy is told validation metrics, cost and constraint values only. The in
 feasible, successful trial with the highest objective (validation accuracy under hard
 constraints, the soft reward otherwise); ties keep the earlier trial. See :mod:`nasbench.budget`
 for what infeasible proposals cost.
+
+Crash safety: given a :class:`~nasbench.journal.RunJournal`, the runner journals every finished
+evaluation (before telling the strategy) and first replays what the journal holds: the strategy
+is driven through the same ask/tell sequence, and each ask is answered with the journaled
+measurement instead of calling the evaluator (the proposal must equal the journaled one). The
+ledger, the strategy's random streams, the benchmark-noise counters and the incumbent therefore
+end exactly as in an uninterrupted run; evaluators with state of their own follow through
+:class:`Replayable`. Replaying re-runs the strategy (its ask and tell), never an evaluation.
 """
 
 from __future__ import annotations
@@ -24,20 +32,30 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import nasbench
 from nasbench.budget import Ledger, objective, violations
 from nasbench.errors import NasbenchError
 from nasbench.evaluator import Evaluator, Profiling
+from nasbench.journal import Evaluation, RunJournal, encode
 from nasbench.registry import evaluators, spaces, strategies
 from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
 from nasbench.strategy import SearchInfo, Strategy
 from nasbench.suite import RunSpec, kwargs
-from nasbench.types import Architecture, Measurement, Observation, RunMeta, Status, TrialRecord
+from nasbench.types import (
+    Architecture,
+    Measurement,
+    Observation,
+    Proposal,
+    RunMeta,
+    Status,
+    TrialRecord,
+)
 
 MAX_INFEASIBLE_STREAK = 10_000
 """A run stops after this many infeasible proposals in a row (a strategy stuck outside the
@@ -48,6 +66,26 @@ constraints would otherwise loop forever when infeasible proposals cost nothing)
 class RunResult:
     records: list[TrialRecord]
     meta: RunMeta
+
+
+@runtime_checkable
+class Replayable(Protocol):
+    """Evaluators whose answers depend on their earlier answers in the run (a best-so-far that
+    drives early stopping, a cost charged to the first query only) implement ``replay``: a
+    resumed run calls it, in order, with each journaled measurement instead of ``evaluate``, and
+    it must leave the evaluator as that ``evaluate`` call would have (spending no compute)."""
+
+    def replay(self, arch: Architecture, fidelity: float, measurement: Measurement) -> None: ...
+
+
+DURABLE_S = 0.5
+"""Evaluations (with their ask) of at least this many wall seconds are fsynced to the journal;
+quicker ones only flushed (a killed process loses none; a power cut may lose those)."""
+
+
+def journal_header(spec: RunSpec, seed: int) -> dict[str, Any]:
+    """The first line of a run's journal: the identity a journal must match to be replayed."""
+    return {"run": spec.run_id(seed), "suite": spec.suite, "seed": seed, "spec": spec.to_json()}
 
 
 def build_roles(spec: RunSpec) -> tuple[SearchSpace, Evaluator, Strategy]:
@@ -94,18 +132,17 @@ class _Loop:
         self.seen: Counter[str] = Counter()
         self.infeasible_streak = 0
 
-    def evaluate(self, arch: Architecture, fidelity: float) -> tuple[Measurement, float, bool]:
-        """Profile, then (if not rejected up front) evaluate; returns the measurement, its wall
-        time and whether the proposal is feasible."""
+    def evaluate(self, arch: Architecture, fidelity: float) -> tuple[Measurement, bool, bool]:
+        """Profile, then (if not rejected up front) evaluate; returns the measurement, whether
+        the proposal is feasible and whether the evaluator was called."""
         budget = self.spec.budget
-        start = time.perf_counter()
         if isinstance(self.evaluator, Profiling) and budget.constraint == "hard":
             prof = self.evaluator.profile(arch)
             if violations(budget, prof.latency_ms, prof.params / 1e6, prof.macs / 1e6):
                 nan = math.nan
                 skipped = Measurement(nan, nan, 0.0, Status.OK, budget.sparsity, prof.latency_ms,
                                       prof.params, macs=prof.macs)  # fmt: skip
-                return skipped, time.perf_counter() - start, False
+                return skipped, False, False
         k = self.seen[arch.text]
         self.seen[arch.text] += 1
         noise = role_rng(self.seed, "benchmark_noise", arch.text, k)
@@ -114,7 +151,24 @@ class _Loop:
         feasible = budget.constraint == "soft" or not violations(
             budget, m.latency_ms, m.params / 1e6, m.macs / 1e6
         )
-        return m, time.perf_counter() - start, feasible
+        return m, feasible, True
+
+    def replay(self, done: Evaluation, proposal: Proposal, fidelity: float) -> None:
+        """Take the place of :meth:`evaluate` for a journaled evaluation: check that the strategy
+        proposed what the journal holds, then advance the noise counter (and the evaluator's own
+        state) as the evaluation did. Raises NasbenchError on a mismatch."""
+        rec, arch = done.record, proposal.arch
+        if (rec.trial, rec.arch, rec.fidelity) != (len(self.records), arch.text, fidelity):
+            raise NasbenchError(
+                f"cannot resume run {self.spec.run_id(self.seed)}: its journal holds trial "
+                f"{rec.trial} = {rec.arch} at fidelity {rec.fidelity:g}, but trial "
+                f"{len(self.records)} now proposes {arch.text} at fidelity {fidelity:g} (did the "
+                "code or its dependencies change?); the journal is kept"
+            )
+        if done.evaluated:
+            self.seen[arch.text] += 1
+            if isinstance(self.evaluator, Replayable):
+                self.evaluator.replay(arch, fidelity, done.measurement)
 
     def record(
         self, arch: Architecture, fidelity: float, m: Measurement, feasible: bool,
@@ -155,10 +209,16 @@ class _Loop:
         )  # fmt: skip
 
 
-def run(spec: RunSpec, seed: int) -> RunResult:
-    """Run one (task, strategy) pair of a suite with one seed; see the module docstring."""
+def run(spec: RunSpec, seed: int, journal: RunJournal | None = None) -> RunResult:
+    """Run one (task, strategy) pair of a suite with one seed; see the module docstring.
+
+    With ``journal``, first replay the evaluations it holds, then journal each new one. Raises
+    NasbenchError when the journal belongs to another run or does not match what the strategy
+    proposes (nothing is deleted)."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     wall = time.perf_counter()
+    if journal is not None and journal.header != journal_header(spec, seed):
+        raise NasbenchError(f"{journal.path} is not the journal of run {spec.run_id(seed)}")
     space, evaluator, strategy = build_roles(spec)
     fidelity = spec.task.fidelity or evaluator.default_fidelity
     dataset = getattr(evaluator, "dataset", None)
@@ -167,20 +227,13 @@ def run(spec: RunSpec, seed: int) -> RunResult:
     strategy.start(space, info, role_rng(seed, "strategy"), role_rng(seed, "initial_design"))
     stop = ""
     while not stop:
-        t0 = time.perf_counter()
-        (proposal,) = strategy.ask(1)
-        ask_s = time.perf_counter() - t0
-        space.validate(proposal.arch)
-        fid = proposal.fidelity if proposal.fidelity is not None else fidelity
-        m, eval_s, feasible = loop.evaluate(proposal.arch, fid)
-        t1 = time.perf_counter()
-        if proposal.search_cost_s:  # a gradient strategy's own training, charged like evaluation
-            m = _with_search_cost(m, proposal.search_cost_s)
-        obs = loop.record(proposal.arch, fid, m, feasible, ask_s, eval_s)
-        strategy.tell([obs])
-        tell_s = time.perf_counter() - t1
-        loop.records[-1] = replace(loop.records[-1], overhead_wall_s=ask_s + tell_s)
+        _step(loop, space, strategy, journal)
         stop = _stop_reason(loop)
+    if journal is not None and journal.replay:
+        raise NasbenchError(
+            f"cannot resume run {spec.run_id(seed)}: it stops ({stop}) after {len(loop.records)} "
+            f"evaluations, but its journal holds {len(journal.replay)} more; the journal is kept"
+        )
     meta = RunMeta(
         suite=spec.suite, run_id=spec.run_id(seed), task=spec.task.label,
         strategy=spec.strategy.label, seed=seed, config_json=spec.to_json(), stop_reason=stop,
@@ -189,6 +242,46 @@ def run(spec: RunSpec, seed: int) -> RunResult:
         git_commit=git_commit(), started_at=started, wall_s=time.perf_counter() - wall,
     )  # fmt: skip
     return RunResult(loop.records, meta)
+
+
+def _step(loop: _Loop, space: SearchSpace, strategy: Strategy, journal: RunJournal | None) -> None:
+    """One ask -> evaluate (or replay) -> charge -> record -> journal -> tell."""
+    t0 = time.perf_counter()
+    (proposal,) = strategy.ask(1)
+    ask_s = time.perf_counter() - t0
+    space.validate(proposal.arch)
+    fid = proposal.fidelity if proposal.fidelity is not None else loop.fidelity
+    done = journal.replay.popleft() if journal is not None and journal.replay else None
+    if done is None:
+        t_eval = time.perf_counter()
+        m, feasible, evaluated = loop.evaluate(proposal.arch, fid)
+        eval_s, search_cost_s = time.perf_counter() - t_eval, proposal.search_cost_s
+    else:  # a measured search cost is charged as journaled, not as measured again
+        loop.replay(done, proposal, fid)
+        m, feasible, evaluated = done.measurement, done.feasible, done.evaluated
+        eval_s, search_cost_s = done.record.eval_wall_s, done.search_cost_s
+    charged = _with_search_cost(m, search_cost_s) if search_cost_s else m
+    obs = loop.record(proposal.arch, fid, charged, feasible, ask_s, eval_s)
+    if done is not None:
+        _check_replayed(loop, done.record)
+    elif journal is not None:  # journaled before the strategy learns of it
+        entry = Evaluation(m, search_cost_s, evaluated, feasible, loop.records[-1])
+        journal.append(entry, durable=ask_s + eval_s >= DURABLE_S)
+    t1 = time.perf_counter()
+    strategy.tell([obs])
+    loop.records[-1] = replace(loop.records[-1], overhead_wall_s=ask_s + time.perf_counter() - t1)
+
+
+def _check_replayed(loop: _Loop, journaled: TrialRecord) -> None:
+    """A replayed trial must record what the journal holds (wall-clock columns aside)."""
+    now, then = asdict(loop.records[-1]), asdict(journaled)
+    for name, value in now.items():
+        if not name.endswith("_wall_s") and encode({name: value}) != encode({name: then[name]}):
+            raise NasbenchError(
+                f"cannot resume run {loop.spec.run_id(loop.seed)}: trial {journaled.trial} "
+                f"records {name} = {value!r}, its journal {then[name]!r} (did the code change?); "
+                "the journal is kept"
+            )
 
 
 def _with_search_cost(m: Measurement, search_cost_s: float) -> Measurement:

@@ -32,7 +32,6 @@ sparsity, seed), so the number of worker processes does not change the table.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import platform
@@ -56,13 +55,12 @@ from nasbench.benchmarks import (
 )
 from nasbench.errors import NasbenchError
 from nasbench.execute import worker_init
+from nasbench.journal import append_lines, read_lines
 from nasbench.registry import evaluators, spaces
 from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
 from nasbench.training import recipe_from
 from nasbench.types import Architecture, Status
-
-log = logging.getLogger(__name__)
 
 BUILD_KEY = b"nasbench_build"
 RunId = tuple[int, float, int]  # (architecture index, sparsity, seed)
@@ -185,32 +183,34 @@ def read_runs(out: Path) -> tuple[TableSpec | None, dict[RunId, dict]]:
         if BUILD_KEY not in meta:
             raise NasbenchError(f"{out} was not written by nasbench build-table; not extending it")
         spec = TableSpec.from_json(meta[BUILD_KEY])
-        for row in data.to_pylist():
-            for run in _unpack(row):
-                runs.setdefault(_run_id(run), run)
+        missing = [c for c in BUILD_COLUMNS if c not in data.column_names]
+        if missing:
+            raise NasbenchError(f"{out} lacks the build-table column(s) {', '.join(missing)}")
+        try:
+            for row in data.to_pylist():
+                for run in _unpack(row):
+                    runs.setdefault(_run_id(run), run)
+        except (TypeError, ValueError) as exc:  # ragged or mistyped run lists
+            raise NasbenchError(f"{out} holds malformed runs ({exc})") from None
     journal = _journal(out)
-    if journal.exists():
-        lines = journal.read_text().split("\n")
-        for number, line in enumerate(lines):
-            try:
-                entry = json.loads(line) if line else None
-            except ValueError:
-                if number == len(lines) - 1:  # the torn tail of a killed write
-                    log.warning("ignoring a half-written last line of %s", journal)
-                    continue
-                raise NasbenchError(f"{journal} line {number + 1} is corrupt") from None
-            if entry is not None and "build" in entry:  # the header of a journal
-                header = TableSpec.from_json(json.dumps(entry["build"]))
-                if spec is not None and header != spec:
-                    raise NasbenchError(f"{journal} belongs to a build with other settings")
-                spec = header
-            elif entry is not None:
-                runs.setdefault(_run_id(entry), entry)
+    for entry in read_lines(journal):
+        if "build" in entry:  # the header of a journal
+            header = TableSpec.from_json(json.dumps(entry["build"]))
+            if spec is not None and header != spec:
+                raise NasbenchError(f"{journal} belongs to a build with other settings")
+            spec = header
+        else:
+            runs.setdefault(_run_id(entry), entry)
     return spec, runs
 
 
+_SHARED = ("index", "arch", "key", "sparsity", "params", "macs")
+BUILD_COLUMNS = (*_SHARED, *(f"run_{name}" for name in RUN_FIELDS), "run_curve")
+"""The columns :func:`read_runs` needs in a table it extends."""
+
+
 def _unpack(row: dict) -> list[dict]:
-    shared = {k: row[k] for k in ("index", "arch", "key", "sparsity", "params", "macs")}
+    shared = {k: row[k] for k in _SHARED}
     columns = [row[f"run_{name}"] for name in RUN_FIELDS]
     return [
         {**shared, **dict(zip(RUN_FIELDS, values, strict=True)), "curve": curve}
@@ -288,11 +288,7 @@ def write_table(out: Path, spec: TableSpec, runs: dict[RunId, dict]) -> None:
 def _append(journal: Path, run: dict, spec: TableSpec) -> None:
     """Append one run to the journal (fsynced); a new journal starts with the build settings."""
     new = not journal.exists() or journal.stat().st_size == 0
-    header = json.dumps({"build": asdict(spec)}) + "\n" if new else ""
-    with journal.open("a") as f:
-        f.write(header + json.dumps(run) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    append_lines(journal, [{"build": asdict(spec)}, run] if new else [run])
 
 
 # ---- the builder ---------------------------------------------------------------------------

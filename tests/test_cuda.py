@@ -15,8 +15,8 @@ import torch
 
 from nasbench.pruning import prunable
 from nasbench.registry import evaluators, spaces
-from nasbench.supernet import path_weights
 from nasbench.space import SearchSpace
+from nasbench.supernet import path_weights
 from nasbench.tasks import task_for
 from nasbench.types import Measurement
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -108,3 +109,18 @@ def test_cli_evaluate(capsys) -> None:
     assert main(["evaluate", "chain", CNN, "--sparsity", "1.5"]) == 2
     assert "sparsity must be in [0, 1)" in capsys.readouterr().err
     assert main(["evaluate", "chain", CNN, "--dataset", "cifar10", "--data-root", "/nowhere"]) == 2
+
+
+def test_lce_replay_restores_the_incumbent_that_drives_stopping(chain) -> None:
+    """A resumed run replays journaled answers: the replayed evaluator stops the same hopeless
+    curve that the one that evaluated stops, training nothing for the replayed answer."""
+    ev = evaluators.create("lce", space=chain, epochs=8, min_fraction=0.25, recipe=FAST)
+    good = ev.evaluate(chain.parse(CNN), 8.0, np.random.default_rng(0))
+    fresh = evaluators.create("lce", space=chain, epochs=8, min_fraction=0.25, recipe=FAST)
+    stopped = dataclasses.replace(good, status=Status.STOPPED, val_acc=0.99)
+    fresh.replay(chain.parse(CNN), 8.0, stopped)  # a stopped answer is no incumbent
+    assert fresh.best_ == -math.inf
+    fresh.replay(chain.parse(CNN), 8.0, good)
+    assert fresh.best_ == ev.best_ == good.val_acc
+    bad = fresh.evaluate(chain.parse("conv1-16-s2|conv1-16-s2"), 8.0, np.random.default_rng(1))
+    assert bad.status is Status.STOPPED

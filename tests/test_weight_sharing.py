@@ -183,3 +183,15 @@ name = "random"
     assert rec[0].cost_s > supernet_s > max(r.cost_s for r in rec[1:])
     assert dict(rec[0].extra)["supernet_cost_s"] == supernet_s
     assert all(0.3 < r.sparsity < 0.7 and 0.0 < r.val_acc < 1.0 for r in rec)
+
+
+def test_replay_marks_the_supernet_charged(space: SearchSpace) -> None:
+    """A resumed run replays its first (charged) query: later queries are not charged again."""
+    first, second = archs(space, 2, seed=5)
+    ev = make(space)
+    charged = ev.evaluate(first, 3.0, np.random.default_rng(0))
+    resumed = make(space)
+    resumed.replay(first, 3.0, charged)
+    m = resumed.evaluate(second, 3.0, np.random.default_rng(0))
+    assert dict(charged.extra)["supernet_cost_s"] > 0 and "supernet_cost_s" not in dict(m.extra)
+    assert m.cost_s < dict(charged.extra)["supernet_cost_s"]

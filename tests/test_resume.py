@@ -1,0 +1,336 @@
+"""KilledError-safe resume: journals, replay after a crash, and real ``kill -9`` of ``nasbench run``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from nasbench import runner
+from nasbench.cli import main
+from nasbench.errors import NasbenchError
+from nasbench.evaluation.tabular import TabularEvaluator
+from nasbench.execute import run_suite
+from nasbench.journal import Evaluation, RunJournal, append_lines, locked, read_lines
+from nasbench.records import read_run
+from nasbench.report import compare
+from nasbench.runner import journal_header, run
+from nasbench.strategies.random import RandomSearch
+from nasbench.suite import parse_suite
+from nasbench.types import Architecture, Measurement, Proposal, Status, TrialRecord
+from tests.perf.resume_kills import attempt, folder_state
+
+SUITE = """
+[suite]
+name = "resume"
+seeds = {seeds}
+[budget]
+{budget}
+[[task]]
+space = "{space}"
+evaluator = "{evaluator}"
+fidelity = {fidelity}
+label = "nb"
+{task}
+[[strategy]]
+name = "{strategy}"
+"""
+PIXEL3 = 'cost_s = 3000\nlatency_ms = 3.6\nlatency_device = "pixel3"'
+
+
+def suite_text(strategy: str = "random", budget: str = "cost_s = 3000", seeds: str = "[3]",
+               evaluator: str = "tabular", space: str = "nb201", fidelity: int = 12,
+               task: str = "") -> str:  # fmt: skip
+    """A one-task suite (``task``: further TOML lines of the task table)."""
+    return SUITE.format(seeds=seeds, budget=budget, space=space, evaluator=evaluator,
+                        fidelity=fidelity, task=task, strategy=strategy)  # fmt: skip
+
+
+class KilledError(Exception):
+    """Stands for a kill in the middle of an evaluation."""
+
+
+EVALUATE = runner._Loop.evaluate
+
+
+def count_evaluations(monkeypatch: pytest.MonkeyPatch, crash_at: int | None = None) -> list[str]:
+    """Patch the runner's evaluation step to log each call (raising KilledError at call ``crash_at``,
+    0-based, before it evaluates); returns the log."""
+    calls: list[str] = []
+
+    def evaluate(self: runner._Loop, arch: Architecture, fidelity: float) -> Any:
+        if len(calls) == crash_at:
+            raise KilledError
+        calls.append(arch.text)
+        return EVALUATE(self, arch, fidelity)
+
+    monkeypatch.setattr(runner._Loop, "evaluate", evaluate)
+    return calls
+
+
+def crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
+                      k: int) -> tuple[Path, list[str], list[dict[str, Any]]]:  # fmt: skip
+    """Run the one-run suite ``text`` until a crash at evaluation ``k``, then resume it; returns
+    the folder, the evaluations the resume made and the journal entries the crash left."""
+    out, suite = tmp_path / "killed", parse_suite(text)
+    count_evaluations(monkeypatch, crash_at=k)
+    with pytest.raises(KilledError):
+        run_suite(suite, text, out)
+    (journal,) = (out / "runs").glob("*.journal")
+    left = read_lines(journal)
+    calls = count_evaluations(monkeypatch)
+    run_suite(suite, text, out, resume=True)
+    assert not journal.exists()  # the record file is written, the journal deleted
+    return out, calls, left
+
+
+# ---- (a) the journal ---------------------------------------------------------------------
+def record(trial: int = 0, **change: Any) -> TrialRecord:
+    fields = {f.name: f.type for f in dataclasses.fields(TrialRecord)}
+    values: dict[str, Any] = {"str": "x", "int": trial, "float": 0.25, "bool": True}
+    rec = TrialRecord(**{n: values[str(t)] for n, t in fields.items() if n != "extra"})
+    return dataclasses.replace(rec, **change)
+
+
+def test_evaluations_round_trip_exactly(tmp_path: Path) -> None:
+    m = Measurement(math.nan, 0.1 + 0.2, np.float64(12.5), Status.FAILED, 0.5, 1.5, np.int64(7),  # type: ignore[arg-type]
+                    curve=(0.5, 1 / 3), extra=(("test_acc_cifar100", 0.7),))  # fmt: skip
+    done = Evaluation(m, 2.5, False, True, record(3, objective=math.nan, extra=(("a", 1.5),)))
+    with RunJournal(tmp_path / "r.journal", {"run": "r"}) as journal:
+        journal.append(done)
+    lines = read_lines(tmp_path / "r.journal")
+    assert lines[0] == {"run": "r"} and lines[1]["trial"] == 3
+    back = Evaluation.from_json(lines[1], "line 2")
+    assert back.measurement.val_acc != back.measurement.val_acc  # NaN survives
+    assert dataclasses.replace(back.measurement, val_acc=0.0) == dataclasses.replace(m, val_acc=0.0)
+    assert back.measurement.test_acc == 0.30000000000000004 and back.measurement.params == 7
+    assert back.measurement.status is Status.FAILED and back.record.extra == (("a", 1.5),)
+    assert (back.search_cost_s, back.evaluated, back.feasible) == (2.5, False, True)
+    with RunJournal(tmp_path / "r.journal", {"run": "r"}) as journal:  # reopened: to replay
+        assert len(journal.replay) == 1 and journal.replay[0].record.trial == 3
+
+
+def test_torn_last_line_is_ignored_and_cut_before_the_next_append(tmp_path: Path) -> None:
+    path = tmp_path / "r.journal"
+    append_lines(path, [{"run": "r"}, {"n": 1}])
+    with path.open("a") as f:
+        f.write('{"n": 2, "val')
+    assert read_lines(path) == [{"run": "r"}, {"n": 1}]
+    append_lines(path, [{"n": 3}])
+    assert path.read_text() == '{"run": "r"}\n{"n": 1}\n{"n": 3}\n'
+    with path.open("a") as f:  # a whole last line that lost only its newline is kept
+        f.write('{"n": 4}')
+    append_lines(path, [{"n": 5}])
+    assert [e.get("n") for e in read_lines(path)] == [None, 1, 3, 4, 5]
+    path.write_text('{"run": "r"}\n{"n": 1\n{"n": 3}\n')  # corrupt, and not the last line
+    with pytest.raises(NasbenchError, match=r"r.journal line 2 is corrupt"):
+        read_lines(path)
+    path.write_text('{"run": "r"}\n[1, 2]\n')
+    with pytest.raises(NasbenchError, match="line 2 is not a JSON object"):
+        read_lines(path)
+
+
+def test_a_torn_header_starts_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "r.journal"
+    path.write_text('{"run": "')
+    with RunJournal(path, {"run": "r"}) as journal:
+        assert not journal.replay
+    assert path.read_text() == '{"run": "r"}\n'
+
+
+def test_foreign_or_locked_or_malformed_journals_are_refused(tmp_path: Path) -> None:
+    spec = parse_suite(suite_text()).specs()[0]
+    path = tmp_path / "r.journal"
+    RunJournal(path, journal_header(spec, 3)).close()
+    with pytest.raises(NasbenchError, match=r"belongs to another run \(.*\"seed\": 3.*not run "
+                                            r"'nb__random__seed4' of suite 'resume'"):  # fmt: skip
+        RunJournal(path, journal_header(spec, 4))
+    assert not locked(path)
+    with RunJournal(path, journal_header(spec, 3)) as journal:
+        assert locked(path)
+        with pytest.raises(NasbenchError, match="is locked: another nasbench process"):
+            RunJournal(path, journal_header(spec, 3))
+        with pytest.raises(NasbenchError, match="is not the journal of run nb__random__seed4"):
+            run(spec, 4, journal)
+    append_lines(path, [{"trial": 0, "measurement": {}}])
+    with pytest.raises(NasbenchError, match=r"r.journal line 2 is not a journaled evaluation"):
+        RunJournal(path, journal_header(spec, 3))
+
+
+# ---- (b) crash, resume, compare ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("strategy", "budget", "k"),
+    [
+        ("random", "cost_s = 3000", 9),
+        ("regularized_evolution", PIXEL3, 23),  # hard latency limit: rejections not evaluated
+        ("bayesopt", "cost_s = 3000", 14),  # the model proposes from trial 10 on
+        ("reinforce", "cost_s = 3000", 6),
+    ],
+)
+def test_a_resumed_run_equals_an_uninterrupted_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strategy: str, budget: str, k: int
+) -> None:
+    text = suite_text(strategy, budget)
+    run_suite(parse_suite(text), text, tmp_path / "whole")
+    out, calls, left = crash_then_resume(tmp_path, monkeypatch, text, k)
+    assert len(left) == 1 + k  # the header, then the k finished evaluations
+    table, meta = read_run(out / "runs" / f"nb__{strategy}__seed3.parquet")
+    assert len(calls) == meta.trials - k  # none of the journaled evaluations is made again
+    assert calls == table.column("arch").to_pylist()[k:]
+    assert compare(tmp_path / "whole", out) == []
+    if budget == PIXEL3:
+        assert not all(e["evaluated"] for e in left[1:])
+
+
+class FewArchs(RandomSearch):
+    """Proposes one of four architectures each time: the same architecture is evaluated again
+    and again, each time with the next benchmark-noise stream of that architecture."""
+
+    def ask(self, n: int = 1) -> list[Proposal]:
+        if not hasattr(self, "pool_"):
+            self.pool_ = [p.arch for p in super().ask(4)]
+        return [Proposal(self.pool_[int(self.rng_.integers(4))]) for _ in range(n)]
+
+
+def test_noise_streams_continue_after_a_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 200 epochs the table answers with one recorded seed, drawn from the k-th noise stream
+    of the architecture: the replay must count the journaled evaluations of each one."""
+    text = suite_text("tests.test_resume:FewArchs", "evaluations = 24", fidelity=200)
+    run_suite(parse_suite(text), text, tmp_path / "whole")
+    out, calls, left = crash_then_resume(tmp_path, monkeypatch, text, 12)
+    before = {e["record"]["arch"] for e in left[1:]}
+    assert len(calls) == 12 and set(calls) <= before  # evaluated again after the resume
+    val = read_run(out / "runs" / "nb__tests.test_resume.FewArchs__seed3.parquet")[0].column(
+        "val_acc"
+    )
+    assert len(set(val.to_pylist())) > 4  # the noise shows
+    assert compare(tmp_path / "whole", out) == []
+
+
+class ChargedOnce(TabularEvaluator):
+    """A table whose first query also pays a 1000 s set-up (like a one-shot supernet): state
+    that a replay must restore through ``replay``."""
+
+    made: ClassVar[list[ChargedOnce]] = []
+
+    def __init__(
+        self, space: Any, latency_device: str | None = None, sparsity: float = 0.0
+    ) -> None:
+        super().__init__(space, latency_device=latency_device, sparsity=sparsity)
+        self.charged, self.replayed = False, 0
+        ChargedOnce.made.append(self)
+
+    def evaluate(self, arch: Architecture, fidelity: float, rng: np.random.Generator) -> Any:
+        m = super().evaluate(arch, fidelity, rng)
+        setup, self.charged = (0.0 if self.charged else 1000.0), True
+        return dataclasses.replace(m, cost_s=m.cost_s + setup)
+
+    def replay(self, arch: Architecture, fidelity: float, measurement: Measurement) -> None:
+        self.charged, self.replayed = True, self.replayed + 1
+
+
+def test_evaluators_with_state_follow_the_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = suite_text(evaluator="tests.test_resume:ChargedOnce", budget="cost_s = 4000")
+    run_suite(parse_suite(text), text, tmp_path / "whole")
+    out, calls, _ = crash_then_resume(tmp_path, monkeypatch, text, 5)
+    assert ChargedOnce.made[-1].replayed == 5 and compare(tmp_path / "whole", out) == []
+    costs = read_run(out / "runs" / "nb__random__seed3.parquet")[0].column("cost_s").to_pylist()
+    assert len(calls) == len(costs) - 5
+    assert costs[0] > 1000 > max(costs[1:])  # charged once, not again after the resume
+
+
+def test_a_training_evaluator_is_not_called_for_journaled_evaluations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = 'space_params = { max_layers = 2 }\ndataset = "mnist1d"\nepochs = 1\n'
+    task += "recipe = { batch_size = 500 }"
+    text = suite_text(budget="evaluations = 3", space="chain", evaluator="train", fidelity=1,
+                      task=task)  # fmt: skip
+    out, calls, left = crash_then_resume(tmp_path, monkeypatch, text, 2)
+    rows = read_run(out / "runs" / "nb__random__seed3.parquet")[0].to_pylist()
+    assert len(calls) == 1 and calls == [r["arch"] for r in rows[2:]]
+    for row, entry in zip(rows[:2], left[1:], strict=True):  # measured costs as journaled
+        assert row["cost_s"] == entry["record"]["cost_s"] == entry["measurement"]["cost_s"] > 0
+        assert row["val_acc"] == entry["record"]["val_acc"]
+    whole = run(parse_suite(text).specs()[0], 3).records  # training is deterministic
+    assert [(r["arch"], r["val_acc"]) for r in rows] == [(r.arch, r.val_acc) for r in whole]
+
+
+def test_a_journal_that_does_not_match_is_refused_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = suite_text()
+    config, out = tmp_path / "s.toml", tmp_path / "killed"
+    config.write_text(text)
+    count_evaluations(monkeypatch, crash_at=6)
+    with pytest.raises(KilledError):
+        run_suite(parse_suite(text), text, out)
+    monkeypatch.undo()
+    journal = out / "runs" / "nb__random__seed3.journal"
+    original = journal.read_text()
+    lines = [json.loads(line) for line in original.splitlines()]
+    arch2, arch4 = lines[3]["record"]["arch"], lines[5]["record"]["arch"]
+    assert arch2 != arch4
+    lines[3]["record"]["arch"] = arch4  # trial 2 now claims another architecture
+    tampered = "".join(json.dumps(line) + "\n" for line in lines)
+    journal.write_text(tampered)
+    capsys.readouterr()
+    assert main(["run", str(config), "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        f"nasbench: error: cannot resume run nb__random__seed3: its journal holds trial 2 = "
+        f"{arch4} at fidelity 12, but trial 2 now proposes {arch2} at fidelity 12"
+    )  # fmt: skip
+    assert journal.read_text() == tampered and not list((out / "runs").glob("*.parquet"))
+
+    def stop_after_four(loop: runner._Loop) -> str:
+        return "cost_s" if len(loop.records) >= 4 else ""
+
+    journal.write_text(original)
+    monkeypatch.setattr(runner, "_stop_reason", stop_after_four)
+    with pytest.raises(NasbenchError, match=r"stops \(cost_s\) after 4 evaluations, but its "
+                                            r"journal holds 2 more; the journal is kept"):  # fmt: skip
+        run_suite(parse_suite(text), text, out, resume=True)
+    assert journal.read_text() == original
+
+
+def test_resume_deletes_half_written_records_and_stale_journals(tmp_path: Path) -> None:
+    text = suite_text(seeds="[3, 4]")
+    suite, whole, out = parse_suite(text), tmp_path / "whole", tmp_path / "out"
+    run_suite(suite, text, whole)
+    shutil.copytree(whole, out)
+    runs = out / "runs"
+    (runs / "nb__random__seed4.parquet").rename(runs / ".nb__random__seed4.parquet.99.tmp")
+    shutil.copy(runs / "nb__random__seed3.parquet", runs / "nb__random__seed3.journal")
+    assert sorted(p.name for p in runs.glob("*.parquet")) == ["nb__random__seed3.parquet"]
+    run_suite(suite, text, out, resume=True)  # seed 4 is run again, not taken from the .tmp
+    assert sorted(p.name for p in runs.iterdir()) == [
+        "nb__random__seed3.parquet", "nb__random__seed4.parquet"
+    ]  # fmt: skip
+    assert compare(whole, out) == []
+
+
+# ---- (c) kill -9 ---------------------------------------------------------------------------
+def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
+    text = suite_text("regularized_evolution", "cost_s = 200000", seeds="[0, 1]")
+    text += '[[strategy]]\nname = "random"\n'
+    config, whole, out = tmp_path / "s.toml", tmp_path / "whole", tmp_path / "killed"
+    config.write_text(text)
+    run_suite(parse_suite(text), text, whole)
+    journaled = []
+    for delay in np.random.default_rng(8).uniform(0.3, 1.2, 3):
+        a = attempt(config, out, 1, float(delay))
+        journaled.append(a.journaled if a.killed else -1)
+    assert max(journaled) > 0  # at least one kill left evaluations to replay
+    assert main(["run", str(config), "--out", str(out), "--resume", "--workers", "1"]) == 0
+    assert folder_state(out) == (4, 0) and compare(whole, out) == []
