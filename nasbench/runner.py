@@ -49,6 +49,7 @@ from nasbench.strategy import SearchInfo, Strategy
 from nasbench.suite import RunSpec, kwargs
 from nasbench.types import (
     Architecture,
+    Budget,
     Measurement,
     Observation,
     Proposal,
@@ -81,6 +82,18 @@ class Replayable(Protocol):
 DURABLE_S = 0.5
 """Evaluations (with their ask) of at least this many wall seconds are fsynced to the journal;
 quicker ones only flushed (a killed process loses none; a power cut may lose those)."""
+
+
+def _pruned_sizes(budget: Budget, m: Measurement) -> tuple[tuple[str, float], ...]:
+    """Under a sparsity target, the pruned network's ``nonzero_params`` and ``effective_macs``
+    as extra columns (the accuracy / size / MACs against sparsity figures read them); without
+    one they equal the dense counts, and records stay as they were. An evaluator that leaves a
+    count at 0 (unknown) adds no column for it."""
+    if budget.sparsity <= 0:
+        return ()
+    have = {name for name, _ in m.extra}
+    sizes = (("nonzero_params", m.nonzero_params), ("effective_macs", m.effective_macs))
+    return tuple((k, float(v)) for k, v in sizes if v > 0 and k not in have)
 
 
 def journal_header(spec: RunSpec, seed: int) -> dict[str, Any]:
@@ -190,7 +203,7 @@ class _Loop:
             params_m=m.params / 1e6, macs_m=m.macs / 1e6, sparsity=m.sparsity,
             incumbent_trial=-1, incumbent_arch="", incumbent_val_acc=math.nan,
             incumbent_test_acc=math.nan, overhead_wall_s=overhead_s, eval_wall_s=eval_s,
-            extra=m.extra,
+            extra=m.extra + _pruned_sizes(budget, m),
         )  # fmt: skip
         if not math.isnan(obj) and (self.best is None or obj > self.best.objective):
             self.best = rec

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from nasbench.errors import NasbenchError
 from nasbench.registry import evaluators, spaces
 from nasbench.runner import run
 from nasbench.suite import parse_suite
-from nasbench.types import Status
+from nasbench.types import Budget, Status
 
 FAST = {"batch_size": 500}
 CNN = "conv5-32-s2|conv3-32-s2|conv3-32-s2"
@@ -92,6 +93,12 @@ name = "random"
     rec = run(suite.specs()[0], 0).records
     assert len(rec) == 3 and all(r.status == "ok" and r.cost_s > 0 for r in rec)
     assert all(abs(r.sparsity - 0.5) <= 0.005 for r in rec)
+    for r in rec:  # under a sparsity target the pruned sizes are recorded beside the dense ones
+        extra = dict(r.extra)
+        assert 0.45 < extra["nonzero_params"] / (r.params_m * 1e6) < 0.6
+        assert 0 < extra["effective_macs"] < r.macs_m * 1e6
+    dense = run(replace(suite.specs()[0], budget=Budget(evaluations=1)), 0).records
+    assert "nonzero_params" not in dict(dense[0].extra)  # no target: records as before
 
 
 def test_cli_evaluate(capsys) -> None:
