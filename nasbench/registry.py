@@ -37,7 +37,7 @@ _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 def load_object(path: str) -> Any:
     """Import ``"package.module:Name"``; raise :class:`NasbenchError` when it does not exist."""
     module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
+    if not module_name or not attr or module_name.startswith("."):  # no relative imports
         raise NasbenchError(f"expected 'package.module:Class', got {path!r}")
     try:
         module = importlib.import_module(module_name)
@@ -77,10 +77,11 @@ def _same_definition(a: type, b: type) -> bool:
 class Registry(Generic[T]):
     """Names to classes for one role; built-ins load lazily on first use."""
 
-    def __init__(self, role: str, group: str, builtins: str) -> None:
+    def __init__(self, role: str, group: str, builtins: str, methods: tuple[str, ...] = ()) -> None:
         self.role = role
         self.group = group
         self._builtins = builtins
+        self.methods = methods  # what a class named by path must have to play this role
         self._classes: dict[str, type[T]] = {}
         self._loaded = False
 
@@ -128,6 +129,9 @@ class Registry(Generic[T]):
             obj = load_object(name)
             if not isinstance(obj, type):
                 raise NasbenchError(f"{name!r} is not a class")
+            lacks = [m for m in self.methods if not callable(getattr(obj, m, None))]
+            if lacks:
+                raise NasbenchError(f"{name!r} is not a {self.role} (no {', '.join(lacks)})")
             return obj
         self._load()
         try:
@@ -160,8 +164,16 @@ class Registry(Generic[T]):
 
 # One registry per role. The Any type keeps the core free of imports from plugin folders; each
 # role's protocol lives in the core module named in the comment.
-spaces: Registry[Any] = Registry("space", "nasbench.spaces", "nasbench.spaces")  # nasbench.space
-strategies: Registry[Any] = Registry("strategy", "nasbench.strategies", "nasbench.strategies")
-evaluators: Registry[Any] = Registry("evaluator", "nasbench.evaluators", "nasbench.evaluation")
-surrogates: Registry[Any] = Registry("surrogate", "nasbench.surrogates", "nasbench.surrogates")
-datasets: Registry[Any] = Registry("dataset", "nasbench.datasets", "nasbench.datasets")
+spaces: Registry[Any] = Registry(
+    "space", "nasbench.spaces", "nasbench.spaces", ("parse", "sample", "decisions")
+)  # nasbench.space
+strategies: Registry[Any] = Registry(
+    "strategy", "nasbench.strategies", "nasbench.strategies", ("start", "ask", "tell")
+)  # nasbench.strategy
+evaluators: Registry[Any] = Registry(
+    "evaluator", "nasbench.evaluators", "nasbench.evaluation", ("evaluate",)
+)  # nasbench.evaluator
+surrogates: Registry[Any] = Registry(
+    "surrogate", "nasbench.surrogates", "nasbench.surrogates", ("fit", "predict")
+)  # nasbench.surrogate
+datasets: Registry[Any] = Registry("dataset", "nasbench.datasets", "nasbench.datasets", ("load",))

@@ -26,6 +26,7 @@
 
     [[strategy]]
     name = "regularized_evolution"
+    tasks = ["nb201-c10"]            # optional: only these tasks (by label; default: all)
     population = 10                  # every other key goes to the strategy
     sample_size = 3
 
@@ -117,6 +118,7 @@ class StrategySpec:
     name: str
     params: Params = ()
     label: str = ""
+    tasks: tuple[str, ...] = ()  # labels of the tasks it runs on (empty: every task)
 
 
 @dataclass(frozen=True)
@@ -151,11 +153,13 @@ class Suite:
     description: str = ""
 
     def specs(self) -> list[RunSpec]:
-        """Every (task, strategy) under the budget, with the task's overrides applied."""
+        """Every (task, strategy) under the budget, with the task's overrides applied; a
+        strategy that names its tasks runs on those only."""
         return [
             RunSpec(self.name, t, s, dataclasses.replace(self.budget, **dict(t.budget)))
             for t in self.tasks
             for s in self.strategies
+            if not s.tasks or t.label in s.tasks
         ]
 
     def runs(self) -> list[tuple[RunSpec, int]]:
@@ -167,11 +171,14 @@ class Suite:
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with empty task budget overrides left out (the JSON of suites without any is
-    unchanged, so their results folders still resume)."""
-    for task in [data["task"]] if "task" in data else data.get("tasks", []):
-        if not task.get("budget"):
-            task.pop("budget", None)
+    """``data`` with empty task budget overrides and strategy task lists left out (the JSON of
+    suites without any is unchanged, so their results folders still resume)."""
+    for key, field in (("task", "budget"), ("tasks", "budget"), ("strategy", "tasks"),
+                       ("strategies", "tasks")):  # fmt: skip
+        value = data.get(key, [])
+        for item in [value] if isinstance(value, dict) else value:
+            if not item.get(field):
+                item.pop(field, None)
     return data
 
 
@@ -236,10 +243,13 @@ def _task(i: int, data: dict[str, Any], budget: Budget) -> TaskSpec:
         for k, v in data.items()
         if k not in ("space", "evaluator", "space_params", "fidelity", "label", "budget")
     }
-    label = data.get("label") or "-".join(
+    label = _label(
+        f"[[task]] {i + 1}",
+        data.get("label"),
+        "its space, evaluator, benchmark and dataset",
         [data["space"].replace(":", "."), data["evaluator"].replace(":", ".")]
-        + [str(rest[k]) for k in ("benchmark", "dataset") if k in rest]
-        + ([f"f{fidelity:g}"] if fidelity is not None else [])
+        + [_label_part(rest[k]) for k in ("benchmark", "dataset") if k in rest]
+        + ([f"f{fidelity:g}"] if fidelity is not None else []),
     )
     return TaskSpec(
         data["space"], data["evaluator"], _frozen(space_params), _frozen(rest),
@@ -250,9 +260,33 @@ def _task(i: int, data: dict[str, Any], budget: Budget) -> TaskSpec:
 def _strategy(i: int, data: dict[str, Any]) -> StrategySpec:
     if not isinstance(data.get("name"), str):
         raise NasbenchError(f'[[strategy]] {i + 1} needs name = "..."')
-    rest = {k: v for k, v in data.items() if k not in ("name", "label")}
-    label = data.get("label") or data["name"].replace(":", ".")
-    return StrategySpec(data["name"], _frozen(rest), str(label))
+    rest = {k: v for k, v in data.items() if k not in ("name", "label", "tasks")}
+    label = _label(f"[[strategy]] {i + 1}", data.get("label"), f"name {data['name']!r}",
+                   [data["name"].replace(":", ".")])  # fmt: skip
+    tasks = data.get("tasks", [])
+    if not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
+        raise NasbenchError(f"[[strategy]] {i + 1}: tasks must be a list of task labels")
+    return StrategySpec(data["name"], _frozen(rest), label, tuple(tasks))
+
+
+def _label_part(value: Any) -> str:
+    """A benchmark (or dataset) in a made task label; one given as a file path by its stem."""
+    text = str(value)
+    return Path(text).stem if "/" in text else text
+
+
+def _label(where: str, given: Any, source: str, parts: list[str]) -> str:
+    """``given``, else ``parts`` joined by '-'; raises NasbenchError naming ``source`` when the
+    made label is not file-name safe (an explicit label is checked in :func:`parse_suite`)."""
+    if given:
+        return str(given)
+    label = "-".join(parts)
+    if not _NAME.match(label):
+        raise NasbenchError(
+            f"{where}: label {label!r} made from {source} is not file-name safe; "
+            'fix the names or set label = "..."'
+        )
+    return label
 
 
 def parse_suite(text: str) -> Suite:
@@ -291,13 +325,21 @@ def parse_suite(text: str) -> Suite:
         bad = [x for x in labels if not _NAME.match(x)]
         if bad:
             raise NasbenchError(f"{kind} label {bad[0]!r} is not file-name safe")
+    known = {t.label for t in suite.tasks}
+    for strategy in suite.strategies:
+        unknown = [t for t in strategy.tasks if t not in known]
+        if unknown:
+            raise NasbenchError(f"strategy {strategy.label!r} names unknown task {unknown[0]!r} "
+                                f"(tasks: {', '.join(sorted(known))})")  # fmt: skip
     return suite
 
 
 def load_suite(path: str | Path) -> tuple[Suite, str]:
     """Parse a suite file; returns the suite and the file's text (kept with the results)."""
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")  # TOML files are UTF-8
     except OSError as exc:
         raise NasbenchError(f"cannot read suite config {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise NasbenchError(f"suite config {path} is not UTF-8 text (byte {exc.start})") from None
     return parse_suite(text), text

@@ -176,6 +176,8 @@ def split(data: TableData, train_size: int, seed: int, max_test: int | None) -> 
             f"train size {train_size} must lie in [1, {n_archs - 1}] for {data.table.name} "
             f"({n_archs} architectures)"
         )
+    if max_test is not None and max_test < 1:
+        raise NasbenchError(f"max_test (--max-test) must be >= 1 held-out row, got {max_test}")
     rng = role_rng(seed, "surrogate-split")
     order = rng.permutation(n_archs)
     train_ids = np.zeros(n_archs, dtype=bool)

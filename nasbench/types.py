@@ -173,17 +173,35 @@ class Budget:
     soft_weight: float = -0.07  # MnasNet's w (Tan et al. 2019, Eq. 2)
 
     def __post_init__(self) -> None:
-        if not (0.0 <= self.sparsity < 1.0) or math.isnan(self.sparsity):
-            raise NasbenchError(f"sparsity must be in [0, 1), got {self.sparsity}")
+        if not (_is_number(self.sparsity) and 0.0 <= self.sparsity < 1.0):
+            raise NasbenchError(f"sparsity must be in [0, 1), got {self.sparsity!r}")
         if self.cost_s is None and self.evaluations is None:
             raise NasbenchError("a budget needs cost_s and/or evaluations")
         for name in ("cost_s", "evaluations", "latency_ms", "params_m", "macs_m"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise NasbenchError(f"budget {name} must be positive, got {value}")
+            # a limit of inf would never end a run; a count of evaluations is whole
+            whole = name == "evaluations"
+            if value is not None and not (
+                _is_number(value) and 0 < value < math.inf and (isinstance(value, int) or not whole)
+            ):
+                kind = "a whole number" if whole else "finite"
+                raise NasbenchError(f"budget {name} must be positive and {kind}, got {value!r}")
+        if not (_is_number(self.soft_weight) and math.isfinite(self.soft_weight)):
+            raise NasbenchError(
+                f"budget soft_weight must be a finite number, got {self.soft_weight!r}"
+            )
         if (self.latency_ms is None) != (self.latency_device is None):
             raise NasbenchError("latency_ms and latency_device go together: give both or neither")
+        if self.latency_device is not None and not isinstance(self.latency_device, str):
+            raise NasbenchError(
+                f"budget latency_device must be a name, got {self.latency_device!r}"
+            )
         object.__setattr__(self, "constraint", Constraint(self.constraint))
+
+
+def _is_number(value: object) -> bool:
+    """An int or float, not a bool (TOML strings and booleans are not limits)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,34 @@ budget = {table}
 [[strategy]]
 name = "random"
 """
+
+
+def test_a_strategy_can_name_the_tasks_it_runs_on() -> None:
+    text = """
+[suite]
+name = "subset"
+[budget]
+evaluations = 5
+[[task]]
+space = "nb201"
+evaluator = "tabular"
+label = "a"
+[[task]]
+space = "nb201"
+evaluator = "tabular"
+label = "b"
+[[strategy]]
+name = "random"
+[[strategy]]
+name = "regularized_evolution"
+tasks = ["b"]
+"""
+    suite = parse_suite(text)
+    assert [s.label for s in suite.specs()] == ["a__random", "b__random",
+                                               "b__regularized_evolution"]  # fmt: skip
+    assert "tasks" not in json.loads(suite.specs()[0].to_json())["strategy"]
+    assert json.loads(suite.specs()[2].to_json())["strategy"]["tasks"] == ["b"]
+    with pytest.raises(NasbenchError, match="names unknown task 'c'"):
+        parse_suite(text.replace('tasks = ["b"]', 'tasks = ["c"]'))
+    with pytest.raises(NasbenchError, match="tasks must be a list of task labels"):
+        parse_suite(text.replace('tasks = ["b"]', 'tasks = "b"'))
