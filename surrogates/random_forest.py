@@ -76,5 +76,9 @@ class RandomForest:
     def predict(self, X: SurrogateInput) -> Prediction:
         """Mean and standard deviation over the trees' predictions, shape (n,) each."""
         check_fitted(self, "forest_")
-        x = vectors(X, self.n_features_)
-        return member_spread(np.stack([tree.predict(x) for tree in self.forest_.estimators_]))
+        x = np.ascontiguousarray(vectors(X, self.n_features_), dtype=np.float32)
+        # each fitted tree's own ``tree_.predict`` (what ``DecisionTreeRegressor.predict`` calls
+        # after validating its input again): the same values, without a millisecond of checks
+        # per tree, so that one query costs about 1 ms instead of 45 ms
+        trees = [t.tree_.predict(x).reshape(len(x), -1)[:, 0] for t in self.forest_.estimators_]
+        return member_spread(np.stack(trees))
