@@ -16,7 +16,8 @@ and exits with code 2; nothing is written before the input has been checked.
     nasbench surrogates [--json]
     nasbench surrogate-eval --benchmark NAME --surrogate NAME [--train-sizes 100,300,1000]
                       [--seeds 0,1,2] [--max-test N] [--param KEY=VALUE ...] [--json]
-    nasbench run [CONFIG] [--out DIR] [--workers N] [--resume]
+    nasbench run [CONFIG] [--out DIR] [--workers N] [--resume] [--backend local|ray]
+                      [--address ADDR] [--quiet]
     nasbench report DIR [DIR ...] [--format md|csv|json] [--out FOLDER]
                       [--at 10,50,100 | --pareto latency_ms]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
@@ -280,19 +281,21 @@ DEFAULT_SUITE = Path(__file__).parent / "suites" / "nb201-protocol.toml"
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from nasbench.execute import default_workers, run_suite, stderr_progress
+    from nasbench.execute import default_workers, run_suite
+    from nasbench.progress import Progress
     from nasbench.report import format_table
     from nasbench.suite import load_suite
 
     suite, text = load_suite(args.config or DEFAULT_SUITE)
     out = Path(args.out) if args.out else Path("results") / suite.name
-    workers = args.workers or default_workers()
+    workers = default_workers() if args.workers is None else args.workers  # 0 is an error
     start = time.perf_counter()
-    rows = run_suite(suite, text, out, workers=workers, resume=args.resume,
-                     progress=stderr_progress)  # fmt: skip
+    progress = None if args.quiet else Progress(sys.stderr)  # stdout stays the table
+    rows = run_suite(suite, text, out, workers=workers, resume=args.resume, progress=progress,
+                     backend=args.backend, address=args.address)  # fmt: skip
     print(format_table(rows))
     print(f"\n{len(suite.runs())} runs in {out} ({time.perf_counter() - start:.1f} s wall, "
-          f"{workers} workers)")  # fmt: skip
+          f"{workers} workers, {args.backend} backend)")  # fmt: skip
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -456,6 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="results folder (default: results/<suite name>)")
     p.add_argument("--workers", type=int, default=None, help="parallel processes")
     p.add_argument("--resume", action="store_true", help="continue an existing results folder")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local processes, or Ray tasks (pip install 'nasbench[ray]')")  # fmt: skip
+    p.add_argument("--address", help="with --backend ray: the cluster (default: a new local "
+                   "Ray instance of --workers CPUs)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="summary table and statistics from results folders")
