@@ -25,10 +25,11 @@ change per Adam step (each entry of ``A`` moves by about the learning rate) at t
 scaled, 0.338 with ``A`` frozen at 0, i.e. weight sharing).
 
 Every tensor is generated at each step (``numel x rank`` multiply-adds, small next to a batch's
-forward pass); tensors off the sampled path do not reach the loss, so their ``A_W`` and ``W_0``
-get no gradient (``None``: the optimiser skips them, and Adam's moments do not carry them on),
-as in weight sharing. The supernet then runs the path through
-:func:`torch.func.functional_call` with the generated tensors.
+forward pass, but charged: :meth:`HypernetworkEvaluator._generator_macs`); tensors off the
+sampled path do not reach the loss, so their ``A_W`` and ``W_0`` get no gradient (``None``: the
+optimiser skips them, and Adam's moments do not carry them on), as in weight sharing. The
+supernet then runs the path through :func:`torch.func.functional_call` with the generated
+tensors.
 
 **Sparsity budget.** Gradual magnitude pruning (Zhu & Gupta 2017, :class:`~nasbench.pruning.
 Pruner`) runs on ``W_0`` inside :func:`nasbench.training.train`, as weight sharing prunes the
@@ -43,8 +44,10 @@ fixed streams (seed 0) and never a run's seed, so every run and strategy is scor
 hypernetwork; the supernet's initialisation, the sampled paths and the batch order are weight
 sharing's streams (common random numbers: the two evaluators differ only in the generator).
 An evaluation generates the path's weights, recalibrates batch norm on ``bn_batches`` fixed
-training batches and measures val and test accuracy; the training time is charged to a run's
-first evaluation, the generation, recalibration and validation time to each.
+training batches and measures val and test accuracy; the training cost is charged to a run's
+first evaluation, the generation, recalibration and validation to each, all simulated from
+MACs (:mod:`nasbench.simcost`) with the generator's ``rank x (numel + len(e))`` MACs per
+generation added to weight sharing's cost (3 passes per training step, 1 per evaluation).
 
 >>> from nasbench.registry import spaces
 >>> space = spaces.create("chain", max_layers=2, filters=(4, 8))
@@ -204,9 +207,12 @@ class HypernetworkEvaluator(OneShotBase):
                            prune=self.prune_schedule(), device=self.device)  # fmt: skip
         finally:
             self.hyper.sampler = None
-        record = TrainedSupernet(self.key, result.cost_s, result.status, result.sparsity,
-                                 result.train_loss, result.message)  # fmt: skip
-        return record, self._state()
+        return self._result_record(result), self._state()
+
+    def _generator_macs(self) -> float:
+        """MACs of one generation: ``B e`` and ``A_W h`` for every prunable tensor ``W``."""
+        numel = sum(head.shape[0] for head in self.hyper.heads)
+        return float(self.rank * (numel + self.space.encoding_size))
 
     def _network(self, arch: Architecture) -> nn.Module:
         """The supernet with ``arch``'s generated tensors (computed once, without gradients)."""

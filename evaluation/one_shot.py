@@ -6,15 +6,28 @@ trained weights and the same settings give bit-identical answers. This module ho
 that do not depend on how a path's weights are obtained:
 
 - :class:`OneShotBase`: the trained model's per-process and on-disk cache (keyed by a hash of
-  every setting it depends on), charging the training time to a run's first evaluation, batch-norm
+  every setting it depends on), charging the training cost to a run's first evaluation, batch-norm
   recalibration per path (Bender et al. ICML 2018, Sec. 3; Guo et al. ECCV 2020, Sec. 3.3) and
   the measurement of one path (val and test accuracy, exact sparsity and counts);
 - :func:`path_stats`: the prunable weights and MACs one path actually reads;
 - :func:`rank_correlation`: Kendall's tau against reference accuracies (Bender et al., Fig. 3).
 
+**Cost** is simulated (:mod:`nasbench.simcost`), so runs are bit-identical, wall clock aside:
+
+- training: ``epochs run x train samples x TRAIN_PASSES (3) x mean MACs`` of
+  :data:`COST_PATHS` paths sampled uniformly from a fixed stream (the paths training samples
+  are uniform too), plus :meth:`OneShotBase._generator_macs` per step (a hypernetwork's weight
+  generation), divided by :data:`~nasbench.simcost.MACS_PER_S`. It is charged to a run's first
+  evaluation and noted in ``extra`` as ``supernet_cost_s``; the measured training time goes to
+  ``supernet_wall_s``, which ``nasbench compare`` ignores like every ``*_wall_s`` column;
+- each evaluation: one forward (pass 1) of the path's MACs per batch-norm recalibration sample
+  and validation sample, plus one weight generation (the test set is not charged). The runner
+  records its measured time as ``eval_wall_s``.
+
 A subclass supplies :meth:`OneShotBase._train` (train ``self._model`` in place from the fixed
-streams) and :meth:`OneShotBase._network` (the network ``forward(x, weights)`` that runs an
-architecture's path with its weights).
+streams, return :meth:`OneShotBase._result_record` of the result), :meth:`OneShotBase._network`
+(the network ``forward(x, weights)`` that runs an architecture's path with its weights) and,
+if it makes weights, :meth:`OneShotBase._generator_macs`.
 """
 
 from __future__ import annotations
@@ -25,7 +38,6 @@ import json
 import math
 import os
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -35,16 +47,15 @@ import numpy as np
 import torch
 from scipy import stats
 from torch import nn
-from torch.nn import functional as F  # noqa: N812
-from torch.overrides import TorchFunctionMode
 
 from nasbench.errors import NasbenchError
 from nasbench.evaluator import Evaluator
 from nasbench.pruning import prunable
 from nasbench.seeding import role_rng
+from nasbench.simcost import FORWARD_PASSES, TRAIN_PASSES, counting, training_cost_s
 from nasbench.space import SearchSpace
 from nasbench.supernet import Supernet, Weights, path_weights
-from nasbench.training import accuracy, isolated
+from nasbench.training import TrainResult, accuracy, isolated, steps_per_epoch
 from nasbench.types import Architecture, Measurement, Status
 
 from .trained import TrainingBase
@@ -52,14 +63,19 @@ from .trained import TrainingBase
 SUPERNET_SEED = 0
 """The seed of every one-shot stream: fixed, so the trained model is part of the benchmark."""
 FORMAT = 1  # bump when the cached files or the training procedure change
+COST_PATHS = 32
+"""Uniform paths (stream ``"supernet", "cost_paths"`` of :data:`SUPERNET_SEED`) whose mean MACs
+price a training sample."""
 
 
 @dataclass(frozen=True)
 class TrainedSupernet:
     """What one-shot training produced (the weights live in the cache beside it).
 
-    ``cost_s`` is the measured training time (seconds, :attr:`TrainResult.cost_s`); ``sparsity``
-    the measured fraction of zeros among all the trained model's prunable weights."""
+    ``cost_s`` is the simulated training cost (seconds, module docstring), ``wall_s`` the
+    measured training time (:attr:`TrainResult.cost_s`; for a cache file written before costs
+    were simulated, the ``cost_s`` it holds); ``sparsity`` the measured fraction of zeros among
+    all the trained model's prunable weights."""
 
     key: str
     cost_s: float
@@ -67,6 +83,7 @@ class TrainedSupernet:
     sparsity: float
     train_loss: tuple[float, ...]
     message: str = ""
+    wall_s: float = math.nan
 
 
 _CACHE: dict[str, tuple[TrainedSupernet, dict[str, torch.Tensor]]] = {}
@@ -101,50 +118,19 @@ class PathStats:
     effective_macs: int  # each layer's MACs scaled by its density
 
 
-class _Tally(TorchFunctionMode):
-    """Sees every conv and linear call with the weight tensor actually used: the sliced part of
-    a shared tensor (chain widths, superkernels), a candidate's own tensor, or a generated one."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.weights = self.zeros = self.macs = 0
-        self.effective = 0.0
-
-    def __torch_function__(
-        self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: dict | None = None
-    ) -> Any:
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        if func in (F.conv1d, F.conv2d, F.conv3d, F.linear):
-            w = args[1] if len(args) > 1 else kwargs["weight"]
-            zeros = int((w == 0).sum())
-            # MACs per sample: output elements x (in_channels / groups) x kernel (1 for linear)
-            macs = out[0].numel() * math.prod(w.shape[1:])
-            self.weights += w.numel()
-            self.zeros += zeros
-            self.macs += macs
-            self.effective += macs * (1 - zeros / w.numel())
-        return out
-
-
 def path_stats(net: nn.Module, weights: Weights, input_shape: tuple[int, ...]) -> PathStats:
     """Count the prunable weights and MACs of the path ``weights`` selects, exactly, from one
     forward pass ``net(zeros (1, *input_shape), weights)`` in eval mode (the training flag is
     restored). ``net`` is a supernet or anything with its ``forward(x, weights)``.
 
-    Every conv and linear call is intercepted with the weight tensor it uses, so sliced shared
-    tensors count only their used part; each tensor is assumed to be used once per forward (true
-    of every built-in supernet: the counts equal those of the stand-alone network).
+    Every conv and linear call is intercepted (:class:`nasbench.simcost.MacTally`) with the
+    weight tensor it uses, so sliced shared tensors count only their used part; each tensor is
+    assumed to be used once per forward (true of every built-in supernet: the counts equal those
+    of the stand-alone network).
     """
     device = next(net.parameters()).device
-    was_training = net.training
-    net.train(False)
-    tally = _Tally()
-    try:
-        with tally, torch.no_grad():
-            net(torch.zeros((1, *input_shape), device=device), weights)
-    finally:
-        net.train(was_training)
+    with counting(net) as tally:
+        net(torch.zeros((1, *input_shape), device=device), weights)
     return PathStats(tally.weights, tally.zeros, tally.macs, round(tally.effective))
 
 
@@ -187,14 +173,20 @@ class OneShotBase(TrainingBase):
         self._trained_buffers: dict[str, torch.Tensor] = {}
         self._charged = False
         self._batches: list[torch.Tensor] | None = None
+        self._path_macs: float | None = None
 
     def _finish_init(self) -> None:
         self.key = settings_key(self)
 
     # ---- what a subclass supplies -----------------------------------------------------------
     def _train(self) -> tuple[TrainedSupernet, dict[str, torch.Tensor]]:
-        """Train ``self._model`` from the fixed streams; its record and CPU state dict."""
+        """Train ``self._model`` from the fixed streams; its record (:meth:`_result_record`) and CPU
+        state dict."""
         raise NotImplementedError
+
+    def _generator_macs(self) -> float:
+        """MACs of generating a path's weights once (0: the weights are stored, not made)."""
+        return 0.0
 
     def _network(self, arch: Architecture) -> nn.Module:
         """The network ``forward(x, weights)`` that runs ``arch``'s path with its weights."""
@@ -203,6 +195,45 @@ class OneShotBase(TrainingBase):
     def extra_settings(self) -> dict[str, Any]:
         """Settings beyond the shared ones that the trained model depends on (JSON-ready)."""
         return {}
+
+    # ---- simulated cost ---------------------------------------------------------------------
+    def mean_path_macs(self) -> float:
+        """Mean forward MACs per sample (:func:`path_stats`) of :data:`COST_PATHS` paths sampled
+        uniformly from a fixed stream: the price of a training sample (computed once)."""
+        if self._path_macs is None:
+            rng = role_rng(SUPERNET_SEED, "supernet", "cost_paths")
+            device = next(self._net.parameters()).device
+            paths = [path_weights(self.space, self.space.sample(rng), device)
+                     for _ in range(COST_PATHS)]  # fmt: skip
+            with isolated(1, device, SUPERNET_SEED):  # one thread: batch-1 forwards are quicker
+                macs = [path_stats(self._net, w, self.task.input_shape).macs for w in paths]
+            self._path_macs = sum(macs) / len(macs)
+        return self._path_macs
+
+    def training_cost_s(self, epochs_run: int) -> float:
+        """Simulated seconds of ``epochs_run`` training epochs (module docstring); draws
+        nothing from the run's streams."""
+        n, size = len(self.data.train.y), self.recipe.batch_size
+        per_epoch = steps_per_epoch(n, size)
+        samples = epochs_run * min(n, per_epoch * size)
+        return training_cost_s(self.mean_path_macs(), samples, TRAIN_PASSES) + training_cost_s(
+            self._generator_macs(), epochs_run * per_epoch, TRAIN_PASSES
+        )
+
+    def evaluation_cost_s(self, path_macs: int) -> float:
+        """Simulated seconds of one evaluation of a path of ``path_macs`` MACs: batch-norm
+        recalibration and validation forwards, plus one weight generation."""
+        recalibration = self.bn_batches * self.recipe.batch_size
+        samples = recalibration + len(self.data.val.y)
+        return training_cost_s(path_macs, samples, FORWARD_PASSES) + training_cost_s(
+            self._generator_macs(), 1, FORWARD_PASSES
+        )
+
+    def _result_record(self, result: TrainResult) -> TrainedSupernet:
+        """The record of a finished training: simulated cost, measured time, outcome."""
+        return TrainedSupernet(self.key, self.training_cost_s(result.epochs_run), result.status,
+                               result.sparsity, result.train_loss, result.message,
+                               wall_s=result.cost_s)  # fmt: skip
 
     # ---- the trained model ------------------------------------------------------------------
     @property
@@ -259,9 +290,13 @@ class OneShotBase(TrainingBase):
         pt, js = paths
         info = json.loads(js.read_text())
         saved = torch.load(pt, map_location="cpu", weights_only=True)
-        record = TrainedSupernet(self.key, float(info["cost_s"]), Status(info["status"]),
-                                 float(info["sparsity"]), tuple(info["train_loss"]),
-                                 info.get("message", ""))  # fmt: skip
+        # the cost is recomputed (a function of the settings and the epochs run); files written
+        # before costs were simulated hold the measured time as cost_s and no wall_s
+        losses = tuple(info["train_loss"])
+        record = TrainedSupernet(self.key, self.training_cost_s(len(losses)),
+                                 Status(info["status"]), float(info["sparsity"]), losses,
+                                 info.get("message", ""),
+                                 float(info.get("wall_s", info["cost_s"])))  # fmt: skip
         return record, saved["state"]
 
     # ---- evaluation -------------------------------------------------------------------------
@@ -282,24 +317,23 @@ class OneShotBase(TrainingBase):
         charge = 0.0
         if not self._charged:  # one-shot training is charged to the run's first query
             self._charged = True
-            charge, extra = record.cost_s, (("supernet_cost_s", record.cost_s),)
+            charge = record.cost_s
+            extra = (("supernet_cost_s", record.cost_s), ("supernet_wall_s", record.wall_s))
         prof = self.profile(arch)
         if record.status is Status.FAILED:
             return Measurement(math.nan, math.nan, charge, Status.FAILED, math.nan, prof.latency_ms,
                                prof.params, macs=prof.macs, extra=extra)  # fmt: skip
         with isolated(1, self._dev, SUPERNET_SEED):
-            start = time.perf_counter()
             net = self._network(arch)
             model = PathNet(net, weights)
             self.recalibrate(weights, net)
             val_acc = accuracy(model, *self._split("val"))
-            cost_s = time.perf_counter() - start
             test_acc = accuracy(model, *self._split("test"))
             counted = path_stats(net, weights, self.task.input_shape)
         return Measurement(
             val_acc=val_acc,
             test_acc=test_acc,
-            cost_s=charge + cost_s,
+            cost_s=charge + self.evaluation_cost_s(counted.macs),
             status=Status.OK,
             sparsity=counted.zeros / counted.weights if counted.weights else 0.0,
             latency_ms=prof.latency_ms,

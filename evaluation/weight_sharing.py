@@ -19,10 +19,13 @@ every strategy of a task scores an architecture against the same shared weights,
 settings give bit-identical answers. Trained supernets are cached per process (keyed by the
 settings) and, with ``cache_dir``, on disk, so parallel workers and later runs reuse them.
 
-**Cost.** The recorded supernet training time is charged once per run: the first ``evaluate``
-of an evaluator instance (the runner builds one per run) returns it plus its own cost and
-notes it in ``extra`` as ``supernet_cost_s``; every evaluation costs its measured batch-norm
-recalibration and validation time. A diverged supernet makes every evaluation ``FAILED``.
+**Cost** is simulated from MACs (:mod:`nasbench.simcost`; details in
+:mod:`nasbench.evaluation.one_shot`), so two runs give bit-identical records. The supernet's
+training cost (epochs x train samples x 3 passes x the mean MACs of 32 fixed uniform paths) is
+charged once per run: the first ``evaluate`` of an evaluator instance (the runner builds one per
+run) returns it plus its own cost and notes it in ``extra`` as ``supernet_cost_s``, with the
+measured training time as ``supernet_wall_s``; every evaluation costs the forwards of its
+batch-norm recalibration and validation. A diverged supernet makes every evaluation ``FAILED``.
 
 >>> from nasbench.registry import spaces
 >>> space = spaces.create("chain", max_layers=2, filters=(4, 8))
@@ -140,9 +143,7 @@ class WeightSharingEvaluator(OneShotBase):
                                 role_rng(SUPERNET_SEED, "supernet", "paths"))  # fmt: skip
         result = train(model, self.data, self.recipe, role_rng(SUPERNET_SEED, "supernet", "train"),
                        prune=self.prune_schedule(), device=self.device)  # fmt: skip
-        record = TrainedSupernet(self.key, result.cost_s, result.status, result.sparsity,
-                                 result.train_loss, result.message)  # fmt: skip
-        return record, self._state()
+        return self._result_record(result), self._state()
 
     def _network(self, arch: Architecture) -> nn.Module:
         """Weight sharing: every path runs in the supernet itself."""

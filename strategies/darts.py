@@ -23,6 +23,15 @@ learning rate) minus the second-order term of Eq. 7, estimated by finite differe
     xi * (grad_alpha L_train(w+, alpha) - grad_alpha L_train(w-, alpha)) / (2 eps),
     w+- = w +- eps * grad_w' L_val(w', alpha),  eps = 0.01 / ||grad_w' L_val(w', alpha)||
 
+**Cost** (:mod:`~nasbench.strategies.gradient`): every candidate is computed under the softmax,
+so an epoch is priced at the whole supernet's MACs. Per step, in forward-pass equivalents
+(:mod:`nasbench.simcost`: forward 1, backward 2, backward to the architecture only 2 with the
+forward): first order, 3 on the train batch (weight step) and 3 on the val batch (architecture
+step). Second order adds on the train batch the gradient of the virtual step (forward and full
+backward, 3) and the two finite-difference gradients at ``w+`` and ``w-`` (Eq. 8, forward and
+backward to ``alpha`` only, 2 each): 3 + 3 + 2 x 2 = 10 on the train batch, and 3 on the val
+batch (the gradient at ``w'`` to both ``alpha`` and ``w``).
+
 The derived architecture takes, decision by decision, the allowed choice of largest
 ``alpha`` (:func:`nasbench.supernet.derive`). With a sparsity budget this is SCAS's
 Algorithm 2 (sparsity-constrained DARTS).
@@ -37,6 +46,7 @@ from torch.nn import functional as F  # noqa: N812
 
 from nasbench.errors import NasbenchError
 from nasbench.registry import strategies
+from nasbench.simcost import ARCH_GRAD_PASSES, TRAIN_PASSES
 
 from .gradient import BASE_SOURCES, GradientSearch
 
@@ -75,6 +85,13 @@ class Darts(GradientSearch):
             arch_weight_decay,
         )  # fmt: skip
         self.order = order
+
+    def _step_passes(self) -> tuple[float, float]:
+        """First order: 3 and 3; second order: 10 on the train batch (module docstring)."""
+        if self.order == 1:
+            return super()._step_passes()
+        # weight step + virtual step's gradient (3 each) + the two finite differences (2 each)
+        return 2 * TRAIN_PASSES + 2 * ARCH_GRAD_PASSES, TRAIN_PASSES
 
     def _arch_step(
         self, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor

@@ -13,9 +13,9 @@
 True
 
 Every ``ask`` trains the space's supernet (:mod:`nasbench.supernet`) for one epoch and proposes
-the architecture derived from the current architecture parameters; the epoch's measured wall
-time is the proposal's ``search_cost_s``, which the runner charges like an evaluation (the
-strategy never charges anything itself). An epoch is ``steps_per_epoch`` mini-batches of the
+the architecture derived from the current architecture parameters; the epoch's simulated cost
+is the proposal's ``search_cost_s``, which the runner charges like an evaluation (the strategy
+never charges anything itself). An epoch is ``steps_per_epoch`` mini-batches of the
 dataset's *train* split (0: one pass); per mini-batch, as in DARTS's alternating bilevel
 optimisation (Liu et al. ICLR 2019, Algorithm 1):
 
@@ -27,6 +27,18 @@ optimisation (Liu et al. ICLR 2019, Algorithm 1):
 3. SCAS (Algorithm 2): gradual magnitude pruning (Zhu & Gupta 2017, :mod:`nasbench.pruning`) of
    every prunable supernet weight to ``info.budget.sparsity``, reached after 75 % of the
    planned epochs, interleaved with the weight steps.
+
+**Cost.** Simulated, so two runs of a suite give bit-identical records
+(:mod:`nasbench.simcost`): at the start of every epoch one forward of one train sample under
+the strategy's own forward and relaxed weights (the noise generator rewound afterwards, so the
+search's streams are untouched) is tallied (:class:`~nasbench.simcost.MacTally`): every candidate
+with a nonzero weight for DARTS's softmax, the sampled one per decision for GDAS (an unbiased
+one-sample estimate of the epoch's paths), the masked superkernels for Single-Path NAS, the
+interpolated widths and mixed depths for TAS. The epoch costs those MACs per sample times the
+samples of its weight and architecture steps times the passes each step makes
+(:meth:`GradientSearch._step_passes`: forward + backward = 3 for each first-order step; see
+:mod:`~nasbench.strategies.darts` for the unrolled step), divided by
+:data:`~nasbench.simcost.MACS_PER_S`. The measured wall time stays in ``last_wall_s_``.
 
 After ``epochs`` planned epochs the search goes on at the final temperature, learning rate and
 sparsity, so anytime curves continue until the runner's budget ends. Randomness: the supernet's
@@ -53,6 +65,7 @@ from nasbench.datasets import Dataset, load_dataset
 from nasbench.errors import NasbenchError
 from nasbench.pruning import Pruner, PruneSchedule
 from nasbench.seeding import torch_generator
+from nasbench.simcost import TRAIN_PASSES, counting, training_cost_s
 from nasbench.space import SearchSpace
 from nasbench.strategy import SearchInfo, rng_state, set_rng_state
 from nasbench.supernet import Supernet, build_supernet, derive, path_weights, uniform_logits
@@ -273,12 +286,13 @@ class GradientSearch:
         schedule = PruneSchedule(target)
         self.pruner_ = Pruner(self.net_, schedule, self.epochs, self.per_epoch_) if target else None
         self.epoch_ = self.step_ = self.told_ = 0
-        self.last_cost_s_ = 0.0
+        self.last_cost_s_ = self.last_wall_s_ = 0.0
         self._setup(data.task, rng)
 
     def ask(self, n: int = 1) -> list[Proposal]:
         """``n`` proposals, each after one more supernet epoch (draws from ``rng``); each
-        proposal's ``search_cost_s`` is that epoch's measured wall time."""
+        proposal's ``search_cost_s`` is that epoch's simulated cost (module docstring), also
+        kept as ``last_cost_s_``; its measured wall time is ``last_wall_s_``."""
         if not hasattr(self, "space_"):
             raise RuntimeError(f"{type(self).__name__}.ask called before start")
         if n < 0:
@@ -286,8 +300,8 @@ class GradientSearch:
         proposals = []
         for _ in range(n):
             begin = time.perf_counter()
-            self._epoch()
-            self.last_cost_s_ = time.perf_counter() - begin
+            self.last_cost_s_ = self._epoch()
+            self.last_wall_s_ = time.perf_counter() - begin
             proposals.append(Proposal(self._derive(), search_cost_s=self.last_cost_s_))
         return proposals
 
@@ -332,19 +346,39 @@ class GradientSearch:
         self._restore_extra(state["extra"])
 
     # ---- one epoch --------------------------------------------------------------------------
-    def _epoch(self) -> None:
+    def _epoch(self) -> float:
+        """Train one epoch; its simulated cost in seconds (module docstring)."""
         xt, yt = self.train_
         xv, yv = self.val_
         seed = int(self.rng_.integers(0, 2**63 - 1))
         order = torch.randperm(len(yt), generator=self.order_).split(self.batch_size)
         val = torch.randperm(len(yv), generator=self.val_order_).split(self.batch_size)
         self.net_.train()
+        train_n = val_n = 0
         with isolated(THREADS, torch.device("cpu"), seed):
+            macs = self.epoch_macs()
             for i, idx in enumerate(order[: self.per_epoch_]):
                 v = val[i % len(val)]
                 self._arch_step(xt[idx], yt[idx], xv[v], yv[v])
                 self._weight_step(xt[idx], yt[idx])
+                train_n, val_n = train_n + len(idx), val_n + len(v)
         self.epoch_ += 1
+        train_passes, val_passes = self._step_passes()
+        return training_cost_s(macs, train_n, train_passes) + training_cost_s(
+            macs, val_n, val_passes
+        )
+
+    def epoch_macs(self) -> int:
+        """Forward MACs per sample of the strategy's forward under its current relaxed weights:
+        one tallied forward of one train sample in eval mode; draws from no stream (the noise
+        generator's state is restored)."""
+        state = self.noise_.get_state()
+        try:
+            with counting(self.net_) as tally:
+                self._forward(self.train_[0][:1], self._weights())
+        finally:
+            self.noise_.set_state(state)
+        return tally.macs
 
     def _weight_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
         # DARTS's cosine schedule from weight_lr down to LR_MIN over the planned epochs
@@ -374,6 +408,12 @@ class GradientSearch:
         self.arch_opt_.step()
 
     # ---- hooks ------------------------------------------------------------------------------
+    def _step_passes(self) -> tuple[float, float]:
+        """Forward-pass equivalents per sample of one step's train and val mini-batches
+        (first order: a weight step on the train batch and an architecture step on the val
+        batch, each a forward and a full backward)."""
+        return TRAIN_PASSES, TRAIN_PASSES
+
     def _setup(self, task: Task, rng: np.random.Generator) -> None:
         """Strategy-specific preparation at the end of ``start`` (cost models)."""
 

@@ -28,9 +28,10 @@ def check_trained_once_charged_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[OneShotBase, Architecture, Measurement, list[int], float]:
     """Two evaluator instances in one process (two runs): the network is trained once (counted
-    through ``module.train``), each run's first evaluation is charged its training time and
-    later ones only their own cost. Returns the first evaluator, the first architecture, its
-    measurement, the training calls and the training time, for the caller's own checks."""
+    through ``module.train``), each run's first evaluation is charged its simulated training
+    cost (the measured time rides along as ``supernet_wall_s``) and later ones only their own
+    simulated cost. Returns the first evaluator, the first architecture, its measurement, the
+    training calls and the training cost, for the caller's own checks."""
     calls: list[int] = []
     real = module.train
 
@@ -47,10 +48,13 @@ def check_trained_once_charged_once(
     second = make(space)  # another run in the same process: same network, charged again
     m3 = second.evaluate(other, 3.0, np.random.default_rng(1))
     assert len(calls) == 1
-    trained_s = first.supernet.cost_s
-    assert trained_s > 0 and second.supernet == first.supernet
-    assert m1.extra == (("supernet_cost_s", trained_s),) and m2.extra == ()
-    assert m3.extra == (("supernet_cost_s", trained_s),)
-    assert 0 < m1.cost_s - trained_s < trained_s and 0 < m2.cost_s < trained_s
-    assert m3.cost_s > trained_s and m3.val_acc == m2.val_acc and m3.test_acc == m2.test_acc
+    trained_s, wall_s = first.supernet.cost_s, first.supernet.wall_s
+    assert trained_s == first.training_cost_s(3) > 0 and wall_s > 0
+    assert second.supernet == first.supernet
+    charged = (("supernet_cost_s", trained_s), ("supernet_wall_s", wall_s))
+    assert m1.extra == charged and m2.extra == () and m3.extra == charged
+    assert m1.cost_s == trained_s + first.evaluation_cost_s(m1.macs)  # dense path MACs
+    assert m2.cost_s == first.evaluation_cost_s(m2.macs) and 0 < m2.cost_s < trained_s
+    assert m3.cost_s == trained_s + m2.cost_s
+    assert m3.val_acc == m2.val_acc and m3.test_acc == m2.test_acc
     return first, arch, m1, calls, trained_s

@@ -16,9 +16,11 @@ from nasbench.pruning import sparsity
 from nasbench.registry import datasets, spaces, strategies
 from nasbench.runner import run
 from nasbench.seeding import role_rng
+from nasbench.simcost import MACS_PER_S, training_cost_s
+from nasbench.space import SearchSpace
 from nasbench.strategy import SearchInfo
 from nasbench.suite import parse_suite
-from nasbench.supernet import path_weights
+from nasbench.supernet import derive, path_weights
 from nasbench.types import Architecture, Budget, Task
 
 NB201 = {"channels": 4, "cells_per_stage": 1}
@@ -85,7 +87,7 @@ def test_gdas_forward_weights_are_one_hot_with_soft_gradient() -> None:
     forward = gdas._forward
     gdas._forward = lambda x, w: (seen.append(w), forward(x, w))[1]
     gdas.ask(2)
-    assert len(seen) == 2 * 2 * 2  # (arch + weight step) x steps x epochs
+    assert len(seen) == (1 + 2 * 2) * 2  # (cost tally + (arch + weight step) x steps) x epochs
     for weights in seen:
         for w in weights.values():
             assert sorted(w.detach().tolist()).count(1.0) == 1 and float(w.detach().sum()) == 1.0
@@ -95,15 +97,57 @@ def test_gdas_forward_weights_are_one_hot_with_soft_gradient() -> None:
     assert gdas.tau() == pytest.approx(10 - 2 * (10 - 0.1) / 3)
 
 
-def test_search_cost_is_the_measured_epoch_time() -> None:
-    darts, _ = started("darts", "nb201", NB201, info(), epochs=2, batch_size=16, steps_per_epoch=8)
+def _all_of(space: SearchSpace, op: str) -> Architecture:
+    return space.make([op] * len(space.decisions()))
+
+
+def test_search_cost_is_the_simulated_epoch_cost() -> None:
+    darts, space = started("darts", "nb201", NB201, info(), epochs=2, batch_size=16,
+                           steps_per_epoch=8)  # fmt: skip
+    # the softmax computes every candidate on every edge: NB-201's edges preserve shapes, so
+    # the MACs are the all-conv3x3 network's plus the 1x1 convs (pools, skip and none: 0 MACs)
+    task = Task((1, 40), 10)
+    conv3, conv1, pool = (space.counts(_all_of(space, op), task).macs
+                          for op in ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3"))  # fmt: skip
+    assert darts.epoch_macs() == conv3 + conv1 - pool
+    per_epoch = 2 * training_cost_s(conv3 + conv1 - pool, 8 * 16, passes=3.0)  # weight + arch
     for _ in range(3):  # beyond the planned epochs: keeps training and proposing
         begin = time.perf_counter()
         (proposal,) = darts.ask(1)
         wall = time.perf_counter() - begin
-        assert 0 < proposal.search_cost_s <= wall
-        assert proposal.search_cost_s == darts.last_cost_s_ > 0.5 * wall
+        assert proposal.search_cost_s == darts.last_cost_s_ == per_epoch
+        assert 0 < darts.last_wall_s_ <= wall  # measured, kept apart
     assert darts.epoch_ == 3 and darts.step_ == 24
+    assert per_epoch == pytest.approx(6 * 128 * (conv3 + conv1 - pool) / MACS_PER_S)
+
+
+def test_second_order_darts_charges_its_extra_passes() -> None:
+    kwargs = {"epochs": 2, "batch_size": 16, "steps_per_epoch": 2}
+    second, _ = started("darts", "nb201", NB201, info(), order=2, **kwargs)
+    macs = second.epoch_macs()
+    (proposal,) = second.ask(1)
+    # weight step 3 + unrolled step 3 + two finite differences 2 + 2 on train; 3 on val
+    expected = training_cost_s(macs, 32, passes=10.0) + training_cost_s(macs, 32, passes=3.0)
+    assert proposal.search_cost_s == expected
+
+
+def test_gdas_charges_its_sampled_path_and_less_than_darts() -> None:
+    kwargs = {"epochs": 2, "batch_size": 16, "steps_per_epoch": 4}
+    gdas, space = started("gdas", "nb201", NB201, info(), **kwargs)
+    darts, _ = started("darts", "nb201", NB201, info(), **kwargs)
+    costs = []
+    for _ in range(2):
+        state = gdas.noise_.get_state()
+        sample = gdas._weights()  # the epoch's first sample, as the tally sees it
+        gdas.noise_.set_state(state)
+        arch = derive(space, {k: v.detach() for k, v in sample.items()})
+        macs = space.counts(arch, Task((1, 40), 10)).macs
+        assert gdas.epoch_macs() == macs and gdas.noise_.get_state().equal(state)
+        (proposal,) = gdas.ask(1)
+        assert proposal.search_cost_s == 2 * training_cost_s(macs, 64, passes=3.0)
+        costs.append(proposal.search_cost_s)
+    dense = [p.search_cost_s for p in darts.ask(2)]
+    assert max(costs) < min(dense)  # one path per decision against every candidate
 
 
 def test_pruning_reaches_the_target_sparsity_and_survives_restore() -> None:

@@ -21,6 +21,7 @@ from nasbench.evaluation.weight_sharing import WeightSharingEvaluator
 from nasbench.pruning import prunable
 from nasbench.registry import evaluators, spaces
 from nasbench.runner import run
+from nasbench.simcost import training_cost_s
 from nasbench.space import SearchSpace
 from nasbench.suite import parse_suite
 from nasbench.types import Architecture, Status
@@ -115,6 +116,11 @@ def test_trained_once_charged_once_and_cached_on_disk(
     info = json.loads(js.read_text())
     assert info["settings"]["hypernetwork"] == {"format": 1, "rank": 8}
     assert info["cost_s"] == trained_s and info["sparsity"] == 0.5
+    # charged as weight sharing (the same paths and samples) plus the generator's MACs: 8 x
+    # (every prunable element + the encoding) per generation, 3 passes, 30 steps per epoch
+    numel = sum(w.numel() for w in prunable(ws._net))
+    assert first._generator_macs() == 8 * (numel + space.encoding_size)
+    assert trained_s == ws.training_cost_s(3) + training_cost_s(first._generator_macs(), 3 * 30)
     assert {"embed", "heads.0"} <= set(saved["state"]) and all(
         n.startswith("net.") for n in saved["masks"])  # fmt: skip
     clear_supernet_cache()  # a later process: loaded, not trained, the same answers

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ def test_trained_once_charged_once_and_cached_on_disk(
     saved = torch.load(pt, weights_only=True)
     info = json.loads(js.read_text())
     assert info["cost_s"] == supernet_s and info["status"] == "ok" and info["sparsity"] == 0.5
+    assert info["wall_s"] == first.supernet.wall_s > 0
     for name, mask in saved["masks"].items():
         assert torch.equal(mask, saved["state"][name] != 0)
     zeros = sum(int((~m).sum()) for m in saved["masks"].values())
@@ -65,8 +67,13 @@ def test_trained_once_charged_once_and_cached_on_disk(
     later = make(space, cache_dir=str(tmp_path))
     m4 = later.evaluate(arch, 3.0, np.random.default_rng(2))
     assert len(calls) == 1 and later.supernet == first.supernet
-    assert (m4.val_acc, m4.test_acc, m4.sparsity, m4.cost_s > supernet_s) == (
-        m1.val_acc, m1.test_acc, m1.sparsity, True)  # fmt: skip
+    assert (m4.val_acc, m4.test_acc, m4.sparsity, m4.cost_s) == (
+        m1.val_acc, m1.test_acc, m1.sparsity, m1.cost_s)  # fmt: skip
+    # a record written before costs were simulated: its measured cost_s becomes wall_s
+    js.write_text(json.dumps({**{k: v for k, v in info.items() if k != "wall_s"}, "cost_s": 9.5}))
+    clear_supernet_cache()
+    old = make(space, cache_dir=str(tmp_path))
+    assert old.supernet == replace(first.supernet, wall_s=9.5) and len(calls) == 1
 
 
 def test_same_settings_give_identical_answers(space: SearchSpace) -> None:
@@ -182,6 +189,7 @@ name = "random"
     assert len(rec) == 3 and all(r.status == "ok" and r.fidelity == 3.0 for r in rec)
     assert rec[0].cost_s > supernet_s > max(r.cost_s for r in rec[1:])
     assert dict(rec[0].extra)["supernet_cost_s"] == supernet_s
+    assert dict(rec[0].extra)["supernet_wall_s"] == make(space).supernet.wall_s
     assert all(0.3 < r.sparsity < 0.7 and 0.0 < r.val_acc < 1.0 for r in rec)
 
 

@@ -1,0 +1,151 @@
+"""Simulated training cost: multiply-accumulates converted to seconds of a reference machine.
+
+Budgets are simulated seconds (DESIGN.md, "Rules that make comparisons fair"). Tabular and
+surrogate evaluators charge the training time a table recorded, so their runs are bit-identical;
+whatever trains *during* a run (a gradient strategy's supernet epochs, a one-shot evaluator's
+supernet) is charged by this module's deterministic model instead of its measured wall time:
+
+    cost_s = macs_per_sample * samples * passes / MACS_PER_S
+
+``passes`` counts forward-pass equivalents per sample: a forward is 1; a backward is 2 (the
+gradients of the activations and those of the weights, each about one forward's MACs), so a
+training step is :data:`TRAIN_PASSES` = 3 and a backward for the architecture gradient only
+(no weight gradients) makes :data:`ARCH_GRAD_PASSES` = 2. MACs are those of conv and linear
+layers, as everywhere in nasbench (:class:`nasbench.types.ModelCounts`); :class:`MacTally`
+counts them for any forward, including a supernet's mixed operations.
+
+>>> training_cost_s(1e6, 3000, passes=TRAIN_PASSES) == 3 * 1e6 * 3000 / MACS_PER_S
+True
+>>> from torch import nn
+>>> net = nn.Sequential(nn.Conv1d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 38, 10))
+>>> with counting(net) as tally:
+...     _ = net(torch.zeros(1, 1, 40))
+>>> tally.macs == 4 * 38 * 3 + 4 * 38 * 10
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+from torch.overrides import TorchFunctionMode
+
+from nasbench.errors import NasbenchError
+
+MACS_PER_S = 1.1e9
+"""Training throughput of the reference machine, in MACs per second with a training step's
+forward and backward counted as :data:`TRAIN_PASSES` forwards. Calibrated by :func:`calibrate`
+on nasbench's own MNIST-1D tables (:data:`CALIBRATION_TABLES`: 2 cores, torch 2.13 CPU): the
+median over their rows of ``3 * macs * train samples * epochs / train_time_s`` was 1.11e9 (1442
+rows; 1.16e9 on the 1062 rows of the first release). The recorded ``train_time_s`` includes the
+per-epoch validation pass, which the constant absorbs, as it absorbs per-step overhead: these
+networks are small, so the ratio spreads widely (10th to 90th percentile about 2e8 to 4e9) and
+the model is a currency, not a prediction of any one network's time. ``tests/test_simcost.py``
+recomputes the calibration and requires this value within 10 % of it."""
+
+CALIBRATION_TABLES = ("chain-mnist1d", "multibranch-mnist1d")
+"""The shipped tables :data:`MACS_PER_S` is calibrated on."""
+
+FORWARD_PASSES = 1.0  # a forward pass (batch-norm recalibration, validation)
+TRAIN_PASSES = 3.0  # forward + backward to activations and weights
+ARCH_GRAD_PASSES = 2.0  # forward + backward to activations only (architecture gradient)
+
+
+def training_cost_s(macs_per_sample: float, samples: int, passes: float = TRAIN_PASSES) -> float:
+    """Simulated seconds of ``samples`` samples through a network of ``macs_per_sample``
+    forward MACs, ``passes`` forward-pass equivalents each (:data:`TRAIN_PASSES` for a training
+    step): ``macs_per_sample * samples * passes / MACS_PER_S``. Draws nothing. Raises
+    NasbenchError for a negative or non-finite argument."""
+    for name, value in (("macs_per_sample", macs_per_sample), ("samples", samples),
+                        ("passes", passes)):  # fmt: skip
+        if not (math.isfinite(value) and value >= 0):
+            raise NasbenchError(f"training_cost_s needs {name} >= 0, got {value!r}")
+    return float(macs_per_sample) * samples * passes / MACS_PER_S
+
+
+def calibrate(table_paths: Iterable[str | PathLike[str]]) -> float:
+    """The reference throughput (MACs per second) that nasbench's own benchmark tables imply:
+    the median, over every row of the tables (shipped names or ``.parquet`` paths) with a
+    positive training time, of ``TRAIN_PASSES * macs * train samples * epochs / train_time_s``
+    (epochs and dataset from the table's build settings, train samples the size of the
+    dataset's train split). Raises NasbenchError for a table without build settings or when no
+    row is usable."""
+    import pyarrow.parquet as pq
+
+    from nasbench.benchmarks import resolve
+    from nasbench.datasets import load_dataset
+    from nasbench.tablebuild import BUILD_KEY, TableSpec
+
+    ratios: list[np.ndarray] = []
+    for name in table_paths:
+        path = resolve(name)
+        file = pq.ParquetFile(path)
+        build = (file.schema_arrow.metadata or {}).get(BUILD_KEY)
+        if build is None:
+            raise NasbenchError(f"{path} has no build settings ({BUILD_KEY.decode()} metadata)")
+        spec = TableSpec.from_json(build)
+        samples = len(load_dataset(spec.dataset).train.y)
+        data = file.read(columns=["macs", "train_time_s"])
+        macs = np.asarray(data.column("macs").to_pylist(), dtype=np.float64)
+        time_s = np.asarray(data.column("train_time_s").to_pylist(), dtype=np.float64)
+        keep = np.isfinite(time_s) & (time_s > 0) & (macs > 0)
+        ratios.append(TRAIN_PASSES * macs[keep] * samples * spec.epochs / time_s[keep])
+    pooled = np.concatenate(ratios) if ratios else np.empty(0)
+    if not len(pooled):
+        raise NasbenchError("calibrate needs at least one table row with a training time")
+    return float(np.median(pooled))
+
+
+class MacTally(TorchFunctionMode):
+    """Counts, while active, every conv and linear call with the weight tensor it actually uses
+    (the sliced part of a shared tensor, a candidate's own tensor, a generated one): ``macs``
+    per sample (output elements of the first sample x input channels per group x kernel),
+    ``weights`` and ``zeros`` the elements of those tensors (each call counted), ``effective``
+    the MACs scaled by each tensor's density."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights = self.zeros = self.macs = 0
+        self.effective = 0.0
+
+    def __torch_function__(
+        self,
+        func: Any,
+        types: Any,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if func in (F.conv1d, F.conv2d, F.conv3d, F.linear):
+            w = args[1] if len(args) > 1 else kwargs["weight"]
+            zeros = int((w == 0).sum())
+            macs = out[0].numel() * math.prod(w.shape[1:])
+            self.weights += w.numel()
+            self.zeros += zeros
+            self.macs += macs
+            self.effective += macs * (1 - zeros / w.numel())
+        return out
+
+
+@contextmanager
+def counting(module: nn.Module) -> Iterator[MacTally]:
+    """A :class:`MacTally` active over the block, with ``module`` in eval mode (batch norm
+    reads its statistics and updates nothing) and gradients off; the training flag is restored
+    on exit. Run one forward of a batch of one inside the block to count its MACs."""
+    was_training = module.training
+    module.train(False)
+    tally = MacTally()
+    try:
+        with tally, torch.no_grad():
+            yield tally
+    finally:
+        module.train(was_training)
