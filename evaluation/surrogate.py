@@ -82,11 +82,19 @@ class _Fitted:
         self.model.fit(data.inputs(self.kind, rows), data.val[rows], rng)
         self.test_map = np.polyfit(data.val, data.test, 1)
         X = data.vectors
+        self.bounds: dict[str, tuple[float, float]] = {}
         self.aux = {"log_cost": self._ridge(X, np.log(np.maximum(data.cost_s, 1e-9)))}
         if device is not None:
             keep = _table_rows(data)
             lat = data.table.latencies(device)[keep]
             self.aux["log_latency"] = self._ridge(X, np.log(np.maximum(lat, 1e-9)))
+        for name, y in (
+            ("log_cost", np.log(np.maximum(data.cost_s, 1e-9))),
+            *([("log_latency", np.log(np.maximum(lat, 1e-9)))] if device else []),
+        ):
+            finite = y[np.isfinite(y)]
+            if finite.size:  # answers stay within what the table recorded
+                self.bounds[name] = (float(finite.min()), float(finite.max()))
         for name, num, den in (("nonzero", "nonzero_params", "params"),
                                ("effective", "effective_macs", "macs")):  # fmt: skip
             top, bottom = data.column(num), data.column(den)
@@ -127,6 +135,8 @@ class _Fitted:
         for name, model in self.aux.items():
             if model is not None:  # Ridge.predict's own product, without its input checks
                 out[name] = X @ model.coef_.T + model.intercept_
+                if name in self.bounds:  # a linear model extrapolates without limit
+                    out[name] = np.clip(out[name], *self.bounds[name])
         return out
 
 

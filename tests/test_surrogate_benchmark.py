@@ -103,6 +103,21 @@ def test_evaluator_answers_unseen_archs_at_any_sparsity(toy_table: Path) -> None
     )
 
 
+def test_cost_and_latency_stay_in_the_recorded_range(toy_table: Path) -> None:
+    """Fitted on three architectures, the linear cost model would extrapolate far (to near-zero
+    costs that never exhaust a budget); answers are clipped to the table's recorded range."""
+    space = spaces.create("chain", max_layers=3)
+    ev = evaluators.create("surrogate", space=space, benchmark=str(toy_table), train_size=3,
+                           surrogate="random_forest", surrogate_params=RF,
+                           latency_device="cpu")  # fmt: skip
+    rng = np.random.default_rng(2)
+    ms = [ev.evaluate(space.sample(rng), 2.0, np.random.default_rng(0)) for _ in range(200)]
+    costs = [m.cost_s for m in ms]
+    assert min(costs) >= 5.0 - 1e-9 and max(costs) <= 11.0 + 1e-9  # fake: 5 + index % 7
+    assert max(costs) - min(costs) > 3.0  # still a model, not a constant
+    assert all(m.latency_ms == pytest.approx(0.5) for m in ms)
+
+
 def test_evaluator_refuses_bad_settings(toy_table: Path) -> None:
     space = spaces.create("chain", max_layers=3)
     bad = [
