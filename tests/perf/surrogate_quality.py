@@ -14,6 +14,7 @@ which the ``surrogate`` evaluator's ``surrogate = "best"`` reads.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -54,6 +55,10 @@ def run(tables: list[str]) -> None:
                           f"fit {q.fit_s:.1f}s", flush=True)  # fmt: skip
 
 
+def _rankable(tau: float) -> float:
+    return tau if math.isfinite(tau) else -math.inf
+
+
 def report() -> None:
     rows = read_jsonl(OUT / "quality.jsonl")
     groups: dict[tuple[str, str, int], list[dict]] = {}
@@ -81,8 +86,9 @@ def report() -> None:
             f"{m['fit_s']:.2f} | {m['predictions_per_s']:.0f} | {len(group)} |"
         )
         top = best.get(table)
-        key = (size, m["kendall"])
-        if top is None or key > (top["train_archs"], top["kendall"]):
+        # a surrogate whose predictions are constant has no rank correlation (NaN): it never wins
+        key = (size, _rankable(m["kendall"]))
+        if top is None or key > (top["train_archs"], _rankable(top["kendall"])):
             best[table] = {"surrogate": surrogate, "train_archs": size, "kendall": m["kendall"]}
     lines += ["", "Best per table (largest training size, highest mean Kendall tau):", ""]
     lines += [f"- {t}: {b['surrogate']} (tau {b['kendall']:.3f} at {b['train_archs']})"
