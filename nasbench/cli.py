@@ -277,7 +277,7 @@ def cmd_surrogate_eval(args: argparse.Namespace) -> None:
               f"{r['fit_s']:.2f} | {r['predictions_per_s']:.0f} |")  # fmt: skip
 
 
-DEFAULT_SUITE = Path(__file__).parent / "suites" / "nb201-protocol.toml"
+DEFAULT_SUITE = Path(__file__).parent / "suites" / "default.toml"
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -455,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_surrogate_eval)
 
     p = sub.add_parser("run", help="run a suite (default: the NAS-Bench-201 protocol)")
-    p.add_argument("config", nargs="?", help="suite TOML file (default: the shipped protocol)")
+    p.add_argument("config", nargs="?", help="suite TOML file (default: the shipped default suite)")
     p.add_argument("--out", help="results folder (default: results/<suite name>)")
     p.add_argument("--workers", type=int, default=None, help="parallel processes")
     p.add_argument("--resume", action="store_true", help="continue an existing results folder")
