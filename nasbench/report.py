@@ -363,6 +363,9 @@ def _rank_lines(stats: StatsReport) -> list[str]:
         if len(cd.strategies) > 1
         else "One strategy."
     )
+    if ranks.excluded:  # ranks need complete blocks: every ranked strategy ran on every task
+        text += (f" Left out, as not every strategy ran there: {', '.join(ranks.excluded)} "
+                 "(their scores are in the table above).")  # fmt: skip
     return ["## Average ranks", "",
             "Per task, strategies ranked by mean final test accuracy (1 = best, ties share the "
             "mean rank), averaged over tasks (Demšar 2006). " + text, "",
@@ -410,7 +413,7 @@ def format_stats(stats: StatsReport) -> str:
     lines = [*_score_lines(stats), "", *_rank_lines(stats), ""]
     lines += _pair_lines("## Wilcoxon signed-rank tests per task (paired by seed, Holm within "
                          "each task)", stats.pairwise, alpha)  # fmt: skip
-    if stats.pooled and len(stats.ranks.tasks) > 1:
+    if stats.pooled and len({r.task for r in stats.scores}) > 1:
         lines += ["", *_pair_lines("## Wilcoxon signed-rank tests over all tasks (paired by "
                                    "task and seed, Holm)", stats.pooled, alpha)]  # fmt: skip
     return "\n".join(lines).rstrip()

@@ -24,7 +24,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,7 @@ class Ranks:
     strategies: list[str]
     ranks: np.ndarray  # shape (tasks, strategies)
     mean: np.ndarray  # shape (strategies,): average rank over tasks
+    excluded: list[str] = field(default_factory=list)  # tasks left out: not every strategy ran
 
 
 def rank_row(values: np.ndarray) -> np.ndarray:
@@ -127,21 +128,30 @@ def rank_row(values: np.ndarray) -> np.ndarray:
 
 def average_ranks(scores: Scores) -> Ranks:
     """Rank strategies on every task by their mean (over seeds) score, then average over tasks
-    (Demšar 2006, Sec. 3.2.2). A strategy missing on a task, or with only NaN scores, ranks last
-    there.
+    (Demšar 2006, Sec. 3.2.2). A strategy with only NaN scores on a task ranks last there.
 
-    Returns :class:`Ranks` with tasks and strategies sorted by name. Raises NasbenchError when
-    ``scores`` is empty.
+    Ranks need complete blocks (every strategy run on every task ranked). When suites restrict
+    strategies to some tasks, the tasks are grouped by the set of strategies run on them and the
+    largest group (most tasks, then most strategies) is ranked; the other tasks are listed in
+    ``excluded``. Returns :class:`Ranks` with tasks and strategies sorted by name. Raises
+    NasbenchError when ``scores`` is empty.
     """
     if not scores:
         raise NasbenchError("no runs to rank")
-    tasks = sorted({t for t, _ in scores})
-    strategies = sorted({s for _, s in scores})
+    ran: dict[str, frozenset[str]] = {}
+    for t in sorted({t for t, _ in scores}):
+        ran[t] = frozenset(s for task, s in scores if task == t)
+    blocks: dict[frozenset[str], list[str]] = {}
+    for t, names in ran.items():
+        blocks.setdefault(names, []).append(t)
+    chosen = max(blocks, key=lambda names: (len(blocks[names]), len(names), sorted(names)))
+    tasks, strategies = blocks[chosen], sorted(chosen)
+    excluded = sorted(t for t in ran if t not in tasks)
     ranks = np.empty((len(tasks), len(strategies)))
     for i, task in enumerate(tasks):
         means = np.array([_mean_or_nan(scores.get((task, s), {})) for s in strategies])
         ranks[i] = rank_row(means)
-    return Ranks(tasks, strategies, ranks, ranks.mean(axis=0))
+    return Ranks(tasks, strategies, ranks, ranks.mean(axis=0), excluded)
 
 
 def _mean_or_nan(runs: dict[int, float]) -> float:

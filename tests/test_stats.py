@@ -138,13 +138,20 @@ def test_average_ranks_with_ties_and_nan() -> None:
     scores = {
         ("x", "a"): {0: 0.9, 1: 0.7}, ("x", "b"): {0: 0.8}, ("x", "c"): {0: 0.6},
         ("y", "a"): {0: 0.5}, ("y", "b"): {0: 0.5}, ("y", "c"): {0: NAN},
-        ("z", "a"): {0: 0.1}, ("z", "b"): {0: 0.2},  # c did not run on z: ranks last
+        ("z", "a"): {0: 0.1}, ("z", "b"): {0: 0.2},  # c did not run on z: not a full block
     }  # fmt: skip
     ranks = average_ranks(scores)
-    assert ranks.tasks == ["x", "y", "z"] and ranks.strategies == ["a", "b", "c"]
-    # x: a and b tie at 0.8 (mean of a's seeds); y: a and b tie, NaN last; z: b, a, c
-    assert ranks.ranks.tolist() == [[1.5, 1.5, 3.0], [1.5, 1.5, 3.0], [2.0, 1.0, 3.0]]
-    assert ranks.mean.tolist() == pytest.approx([5 / 3, 4 / 3, 3.0])
+    assert ranks.tasks == ["x", "y"] and ranks.strategies == ["a", "b", "c"]
+    assert ranks.excluded == ["z"]
+    # x: a and b tie at 0.8 (mean of a's seeds); y: a and b tie, NaN (ran, no score) last
+    assert ranks.ranks.tolist() == [[1.5, 1.5, 3.0], [1.5, 1.5, 3.0]]
+    assert ranks.mean.tolist() == pytest.approx([1.5, 1.5, 3.0])
+    # strategies restricted to disjoint tasks: the largest block of tasks is ranked
+    split = {("p", "a"): {0: 0.9}, ("p", "b"): {0: 0.8}, ("q", "a"): {0: 0.1},
+             ("q", "b"): {0: 0.2}, ("r", "a"): {0: 0.5}, ("r", "g"): {0: 0.6}}  # fmt: skip
+    block = average_ranks(split)
+    assert (block.tasks, block.strategies, block.excluded) == (["p", "q"], ["a", "b"], ["r"])
+    assert block.mean.tolist() == [1.5, 1.5]
     with pytest.raises(NasbenchError, match="no runs"):
         average_ranks({})
 
@@ -305,7 +312,9 @@ def test_cli_formats(capsys, synthetic, tmp_path) -> None:
     assert code == 0 and names == ["pairwise.csv", "ranks.csv", "summary.csv"]
     assert len(printed.splitlines()) == 3
     ranks = (tmp_path / "csv" / "ranks.csv").read_text().splitlines()
-    assert ranks[0] == "strategy,mean_rank,groups,cd,rank:t1,rank:t2"
+    # t1 lacks c: ranks use the complete block (t2) only, and say so
+    assert ranks[0] == "strategy,mean_rank,groups,cd,rank:t2"
+    assert "Left out, as not every strategy ran there: t1" in md
     pairs = (tmp_path / "csv" / "pairwise.csv").read_text().splitlines()
     assert len(pairs) == 1 + 4 + 3 and pairs[-1].startswith(f"{POOLED},b,c,3,")
     code, csv_out, _ = run(capsys, "report", str(synthetic), "--format", "csv")
