@@ -17,27 +17,16 @@ from nasbench.report import compare
 from nasbench.strategies.random import RandomSearch
 from nasbench.suite import parse_suite
 from nasbench.types import Proposal
+from tests.suites import nb201_suite
 
-SUITE = """
-[suite]
-name = "backends"
-seeds = 2
-[budget]
-evaluations = 30
-[[task]]
-space = "nb201"
-evaluator = "tabular"
-fidelity = 12
-label = "nb"
-[[strategy]]
-name = "random"
-[[strategy]]
-name = "regularized_evolution"
-[[strategy]]
+SUITE = (
+    nb201_suite("backends", evaluations=30)
+    + """[[strategy]]
 name = "tests.test_backends:Flaky"
 label = "flaky"
 flag = "{flag}"
 """
+)
 FAILED = "flaky: the flag file is there at the 6th proposal"
 
 

@@ -21,23 +21,9 @@ from nasbench.progress import (
     format_run,
 )
 from nasbench.types import Budget
+from tests.suites import nb201_suite
 
-SUITE = """
-[suite]
-name = "progress"
-seeds = 2
-[budget]
-evaluations = 12
-[[task]]
-space = "nb201"
-evaluator = "tabular"
-fidelity = 12
-label = "nb"
-[[strategy]]
-name = "random"
-[[strategy]]
-name = "regularized_evolution"
-"""
+SUITE = nb201_suite("progress", evaluations=12)
 
 
 # ---- what is displayed ---------------------------------------------------------------------

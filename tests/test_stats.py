@@ -32,6 +32,7 @@ from nasbench.stats import (
 )
 from nasbench.suite import parse_suite
 from nasbench.types import RunMeta, TrialRecord
+from tests.suites import nb201_suite
 
 NAN = math.nan
 
@@ -229,22 +230,7 @@ def test_cliques_and_critical_difference() -> None:
     ]
 
 
-SUITE = """
-[suite]
-name = "regret"
-seeds = 2
-[budget]
-evaluations = 10
-[[task]]
-space = "nb201"
-evaluator = "tabular"
-fidelity = 12
-label = "nb"
-[[strategy]]
-name = "random"
-[[strategy]]
-name = "regularized_evolution"
-"""
+SUITE = nb201_suite("regret", evaluations=10)
 
 
 @pytest.fixture(scope="module")
