@@ -1,7 +1,7 @@
 """Ray against local processes on a training-based suite, the must-show of issue 8: the same
 records from every backend and worker count, and the wall time and speed-up of 2 workers over 1.
 
-    python -m tests.perf.bench_backends [--epochs 6] [--evaluations 4] [--seeds 2] [--out DIR]
+    python -m tests.perf.bench_backends [--epochs 6] [--evaluations 6] [--seeds 4] [--out DIR]
 
 The suite trains chain-space networks on MNIST-1D (the ``train`` evaluator) with random search
 and regularized evolution. Each configuration is a real ``nasbench run CONFIG --backend B
@@ -100,8 +100,8 @@ def parallel_capacity() -> float:
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--evaluations", type=int, default=4)
-    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--evaluations", type=int, default=6)
+    parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--out", type=Path, default=None, help="folder for the four results")
     args = parser.parse_args(argv)
     root = args.out or Path(tempfile.mkdtemp(prefix="bench-backends-"))
