@@ -273,7 +273,7 @@ def _step(loop: _Loop, space: SearchSpace, strategy: Strategy, journal: RunJourn
         loop.replay(done, proposal, fid)
         m, feasible, evaluated = done.measurement, done.feasible, done.evaluated
         eval_s, search_cost_s = done.record.eval_wall_s, done.search_cost_s
-    charged = _with_search_cost(m, search_cost_s) if search_cost_s else m
+    charged = _charge(m, search_cost_s, proposal.monitor)
     obs = loop.record(proposal.arch, fid, charged, feasible, ask_s, eval_s)
     if done is not None:
         _check_replayed(loop, done.record)
@@ -297,9 +297,17 @@ def _check_replayed(loop: _Loop, journaled: TrialRecord) -> None:
             )
 
 
-def _with_search_cost(m: Measurement, search_cost_s: float) -> Measurement:
+def _charge(m: Measurement, search_cost_s: float, monitor: bool) -> Measurement:
+    """The measurement as charged: plus the proposal's search cost (recorded as the extra
+    ``search_cost_s``); for a monitor proposal the search cost alone, the evaluation's own
+    cost kept as the extra ``eval_cost_s`` (:class:`~nasbench.types.Proposal`)."""
     if not (math.isfinite(search_cost_s) and search_cost_s >= 0):
         raise NasbenchError(f"a proposal's search_cost_s must be >= 0 seconds, got {search_cost_s}")
+    if monitor:
+        extra = (*m.extra, ("search_cost_s", float(search_cost_s)), ("eval_cost_s", m.cost_s))
+        return replace(m, cost_s=float(search_cost_s), extra=extra)
+    if not search_cost_s:
+        return m
     extra = (*m.extra, ("search_cost_s", float(search_cost_s)))
     return replace(m, cost_s=m.cost_s + search_cost_s, extra=extra)
 

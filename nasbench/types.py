@@ -236,11 +236,19 @@ class Proposal:
     ``search_cost_s`` is what producing the proposal cost in simulated seconds, for strategies
     that train something themselves (a gradient method's supernet epoch, measured training
     time); the runner charges it with the evaluation's cost and records it as the extra metric
-    ``search_cost_s``. Black-box strategies leave it 0."""
+    ``search_cost_s``. Black-box strategies leave it 0.
+
+    ``monitor`` marks a proposal whose evaluation the strategy does not learn from: a gradient
+    method's currently derived architecture, evaluated only to draw its anytime curve (as the
+    NAS-Bench-201 protocol queries a weight-sharing method's architecture at every epoch). The
+    runner then charges ``search_cost_s`` alone and records what the evaluation would have cost
+    as the extra metric ``eval_cost_s``: the method's search cost is its supernet training, and
+    its final architecture is trained afterwards like every other strategy's incumbent."""
 
     arch: Architecture
     fidelity: float | None = None
     search_cost_s: float = 0.0
+    monitor: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,13 @@ True
 
 Every ``ask`` trains the space's supernet (:mod:`nasbench.supernet`) for one epoch and proposes
 the architecture derived from the current architecture parameters; the epoch's simulated cost
-is the proposal's ``search_cost_s``, which the runner charges like an evaluation (the strategy
-never charges anything itself). An epoch is ``steps_per_epoch`` mini-batches of the
-dataset's *train* split (0: one pass); per mini-batch, as in DARTS's alternating bilevel
-optimisation (Liu et al. ICLR 2019, Algorithm 1):
+is the proposal's ``search_cost_s``, which the runner charges (the strategy never charges
+anything itself). The proposal is a *monitor* proposal: the search never learns from its
+evaluation, which only draws the anytime curve, so the runner charges the epoch alone and
+records the evaluation's cost as ``eval_cost_s`` (:class:`~nasbench.types.Proposal`).
+An epoch is ``steps_per_epoch`` mini-batches of the dataset's *train* split (0: one pass);
+per mini-batch, as in DARTS's alternating bilevel optimisation (Liu et al. ICLR 2019,
+Algorithm 1):
 
 1. an architecture step on a mini-batch of the *val* split (Adam, the strategy's loss: cross
    entropy under its relaxed weights plus a cost term for Single-Path NAS and TAS);
@@ -302,7 +305,8 @@ class GradientSearch:
             begin = time.perf_counter()
             self.last_cost_s_ = self._epoch()
             self.last_wall_s_ = time.perf_counter() - begin
-            proposals.append(Proposal(self._derive(), search_cost_s=self.last_cost_s_))
+            derived = self._derive()
+            proposals.append(Proposal(derived, search_cost_s=self.last_cost_s_, monitor=True))
         return proposals
 
     def tell(self, observations: Sequence[Observation]) -> None:

@@ -250,3 +250,21 @@ def test_strategy_search_cost_is_charged_and_recorded() -> None:
         sum(r.cost_s for r in costly)
     )
     assert not any("search_cost_s" in dict(r.extra) for r in plain)
+
+
+class MonitorSearch(RandomSearch):
+    """Proposals a strategy does not learn from (a gradient method's derived architecture)."""
+
+    def ask(self, n: int = 1):  # type: ignore[no-untyped-def]
+        return [dataclasses.replace(p, search_cost_s=3.0, monitor=True) for p in super().ask(n)]
+
+
+def test_monitor_proposals_charge_the_search_cost_alone() -> None:
+    monitor = suite(strategy="tests.test_runner:MonitorSearch", budget="cost_s = 30").specs()[1]
+    random = suite(strategy="random", budget="evaluations = 10").specs()[1]
+    plain, monitored = run(random, 0).records, run(monitor, 0).records
+    assert [r.cost_s for r in monitored] == [3.0] * 10
+    assert [r.cum_cost_s for r in monitored][-1] == pytest.approx(30.0)
+    # the same architectures as random search (same streams), their evaluation cost recorded
+    assert [r.arch for r in monitored] == [r.arch for r in plain]
+    assert [dict(r.extra)["eval_cost_s"] for r in monitored] == [r.cost_s for r in plain]
