@@ -1,0 +1,82 @@
+"""The retraining script of the gradient-vs-black-box study (tests/perf/retrain.py): which final
+architectures it trains, that a table's own runs are read instead of retrained, and its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from nasbench import tablebuild
+from nasbench.execute import run_suite
+from nasbench.suite import parse_suite
+from nasbench.tablebuild import build_table
+from tests.perf import retrain
+from tests.perf.results import read_jsonl
+from tests.test_surrogate_benchmark import SPEC, fake_run
+
+SUITE = """
+[suite]
+name = "r"
+seeds = 2
+[budget]
+evaluations = 6
+sparsity = 0.8
+[[task]]
+space = "chain"
+space_params = {{ max_layers = 3 }}
+evaluator = "surrogate"
+surrogate = "random_forest"
+benchmark = "{table}"
+label = "toy"
+[[strategy]]
+name = "random"
+[[strategy]]
+name = "regularized_evolution"
+population = 3
+sample_size = 2
+"""
+
+
+def test_retrain_trains_each_groups_best_final_incumbent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = tmp_path / "toy-chain.parquet"
+    monkeypatch.setattr(tablebuild, "train_run", fake_run)
+    build_table(SPEC, table, n=30, sparsities=(0.0, 0.8), seeds=1)
+    text = SUITE.format(table=table)
+    out = tmp_path / "results"
+    run_suite(parse_suite(text), text, out)
+
+    jobs = retrain.jobs(out, top=1, seeds=2)
+    assert [(j.strategy, j.seed, j.rank) for j in jobs] == [
+        ("random", 0, 0), ("random", 1, 0), ("regularized_evolution", 0, 0),
+        ("regularized_evolution", 1, 0),
+    ]  # fmt: skip
+    for job in jobs:
+        finals = []
+        for path in sorted((out / "runs").glob(f"toy__{job.strategy}__seed*.parquet")):
+            rows = pq.read_table(path).to_pylist()
+            finals.append((rows[-1]["incumbent_val_acc"], rows[-1]["incumbent_arch"]))
+        assert (job.bench_val, job.arch) == max(finals)  # the better seed's final incumbent
+        assert job.sparsity == 0.8 and job.benchmark == str(table)
+    two = retrain.jobs(out, top=2, seeds=1)
+    assert {j.rank for j in two} == {0, 1} and len({(j.strategy, j.arch) for j in two}) == 4
+
+    monkeypatch.setattr(retrain, "train_run", fake_run)
+    retrain.run(out, top=1, seeds=2, workers=1)
+    rows = read_jsonl(out / "retrain.jsonl")
+    assert len(rows) == 4
+    in_table = {(r["key"], r["seed"]) for r in tablebuild.read_runs(table)[1].values()
+                if r["sparsity"] == 0.8}  # fmt: skip
+    space = SPEC.create_space()
+    for row in rows:
+        expected = fake_run(SPEC.to_json(), -1, row["arch"], 0.8, row["seed"])
+        assert row["val_acc"] == pytest.approx(expected["val_acc"])
+        key = space.parse(row["arch"]).key
+        assert row["source"] == ("table" if (key, row["seed"]) in in_table else "trained")
+    retrain.run(out, top=1, seeds=2, workers=1)  # resumable: nothing left to train
+    assert len(read_jsonl(out / "retrain.jsonl")) == 4
+    md = retrain.report(out)
+    assert md.count("| toy |") == 2 and (out / "retrain.md").read_text() == md
