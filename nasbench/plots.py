@@ -62,7 +62,7 @@ class Run:
 
     meta: RunMeta
     target_sparsity: float  # the budget's sparsity in the run's resolved config
-    problem: str  # the task's resolved config without its label: equal across sparsity levels
+    problem: str  # the task's config without its label and sparsity: equal across levels
     cols: dict[str, np.ndarray]
 
     def metric(self, name: str) -> np.ndarray:
@@ -91,6 +91,8 @@ def load_runs(folders: Path | Sequence[Path]) -> list[Run]:
         cols = {name: table.column(name).to_numpy(zero_copy_only=False) for name in names}
         config = json.loads(meta.config_json)
         task = {k: v for k, v in config.get("task", {}).items() if k != "label"}
+        if "budget" in task:  # a task's own budget: its sparsity level is the sweep's axis
+            task["budget"] = [kv for kv in task["budget"] if kv[0] != "sparsity"]
         sparsity = float(config.get("budget", {}).get("sparsity", 0.0))
         runs.append(Run(meta, sparsity, json.dumps(task, sort_keys=True), cols))
     return runs

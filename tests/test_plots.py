@@ -35,7 +35,7 @@ def trial(cost: float, val: float, test: float, *, feasible: bool = True, status
 
 
 def write(folder: Path, task: str, strategy: str, seed: int, trials: list[dict],
-          sparsity: float = 0.0, space: str = "chain") -> None:  # fmt: skip
+          sparsity: float = 0.0, space: str = "chain", overrides: list | None = None) -> None:  # fmt: skip
     """One run record as the runner would write it: cumulative cost, incumbent = best feasible
     ok validation accuracy so far; the budget's sparsity and the task config in the metadata."""
     records, best, cum = [], None, 0.0
@@ -53,6 +53,8 @@ def write(folder: Path, task: str, strategy: str, seed: int, trials: list[dict],
         ))  # fmt: skip
     config = {"budget": {"sparsity": sparsity, "cost_s": 100},
               "task": {"label": task, "space": space, "evaluator": "tabular"}}  # fmt: skip
+    if overrides is not None:  # a task's own budget fields, as the suite's resolved config has
+        config["task"]["budget"] = overrides
     meta = RunMeta("s", f"{task}__{strategy}__seed{seed}", task, strategy, seed,
                    json.dumps(config), "cost_s", len(trials), "0", "3", "os", "x", "now", 0.0)  # fmt: skip
     (folder / "runs").mkdir(parents=True, exist_ok=True)
@@ -192,6 +194,19 @@ def test_load_runs_reads_the_target_sparsity_and_problem(tmp_path) -> None:
     assert by_task[("c-s0", "a", 0)].target_sparsity == 0.0
     assert by_task[("c-s50", "a", 0)].problem == by_task[("c-s0", "b", 1)].problem
     assert by_task[("other", "a", 0)].problem != by_task[("c-s0", "a", 0)].problem
+
+
+def test_sparsity_levels_set_by_task_budgets_form_one_problem(tmp_path) -> None:
+    """Tasks that differ only in their own budget's sparsity (``budget = { sparsity = 0.5 }``)
+    are one problem at several levels; another budget field keeps problems apart."""
+    for level in (0.0, 0.5):
+        own = [["cost_s", 150], ["sparsity", level]]
+        write(tmp_path, f"c-{level}", "a", 0, [trial(1, 0.9, 0.9, sparsity=level)], level,
+              overrides=own)  # fmt: skip
+    write(tmp_path, "d", "a", 0, [trial(1, 0.9, 0.9)], 0.5, overrides=[["cost_s", 99]])
+    points = sparsity_sweep(tmp_path)
+    assert [(p.problem, p.sparsity) for p in points] == [("c-0.0, c-0.5", 0.0),
+                                                         ("c-0.0, c-0.5", 0.5), ("d", 0.5)]  # fmt: skip
 
 
 def test_figures_are_reproducible_files(tmp_path) -> None:
