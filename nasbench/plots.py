@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import textwrap
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -350,7 +351,7 @@ def plot_sparsity(
                 mean, std = np.array([getattr(p, field) for p in line]).reshape(-1, 2).T
                 ax.plot(x, mean, marker="o", color=color, label=strategy)
                 ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
-            ax.set(title=problem, xlabel="target sparsity", ylabel=label)
+            ax.set(title=textwrap.fill(problem, 40), xlabel="target sparsity", ylabel=label)
     return _save(fig, list(grid.flat), stem, formats)
 
 
