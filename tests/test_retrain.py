@@ -64,10 +64,18 @@ def test_retrain_trains_each_groups_best_final_incumbent(
     two = retrain.jobs(out, top=2, seeds=1)
     assert {j.rank for j in two} == {0, 1} and len({(j.strategy, j.arch) for j in two}) == 4
 
-    monkeypatch.setattr(retrain, "train_run", fake_run)
+    calls: list[tuple] = []
+
+    def counted(*args: object) -> dict:
+        calls.append(args)
+        return fake_run(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(retrain, "train_run", counted)
     retrain.run(out, top=1, seeds=2, workers=1)
     rows = read_jsonl(out / "retrain.jsonl")
     assert len(rows) == 4
+    trained = {(r["arch"], r["seed"]) for r in rows if r["source"] == "trained"}
+    assert sorted((a[2], a[4]) for a in calls) == sorted(trained)  # each one once
     in_table = {(r["key"], r["seed"]) for r in tablebuild.read_runs(table)[1].values()
                 if r["sparsity"] == 0.8}  # fmt: skip
     space = SPEC.create_space()

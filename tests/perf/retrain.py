@@ -95,22 +95,32 @@ def train(job: Job) -> dict:
     run = (
         recorded[0] if recorded else train_run(spec.to_json(), -1, job.arch, job.sparsity, job.seed)
     )
-    return {**job.__dict__, "source": "table" if recorded else "trained",
+    return {"source": "table" if recorded else "trained",
             **{k: run[k] for k in ("status", "val_acc", "test_acc", "train_time_s", "params",
                                    "nonzero_params", "macs", "effective_macs", "latency_ms")}}  # fmt: skip
 
 
 def run(folder: Path, top: int, seeds: int, workers: int) -> None:
+    """Train what :func:`jobs` asks for and is not yet in ``retrain.jsonl``; an architecture
+    several strategies found is trained once (training is a function of the architecture,
+    sparsity and seed) and recorded for each of them."""
     path = folder / "retrain.jsonl"
     done = {(r["task"], r["strategy"], r["arch"], r["seed"]) for r in read_jsonl(path)}
     todo = [j for j in jobs(folder, top, seeds) if j.key not in done]
-    print(f"{len(todo)} trainings to do ({len(done)} done)", flush=True)
+    same: dict[tuple, list[Job]] = defaultdict(list)
+    for job in todo:
+        same[(job.benchmark, job.arch, job.sparsity, job.seed)].append(job)
+    print(f"{len(same)} trainings to do ({len(done)} done)", flush=True)
+    firsts = [group[0] for group in same.values()]
     with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
-        for row in pool.map(train, todo) if pool else map(train, todo):
-            append_jsonl(path, row)
-            print(f"{row['task']} {row['strategy']}: benchmark val {row['bench_val']:.4f}, real "
-                  f"val {row['val_acc']:.4f} test {row['test_acc']:.4f} ({row['source']})",
-                  flush=True)  # fmt: skip
+        results = pool.map(train, firsts) if pool else map(train, firsts)
+        for group, measured in zip(same.values(), results, strict=True):
+            for job in group:
+                row = {**job.__dict__, **measured}
+                append_jsonl(path, row)
+                print(f"{row['task']} {row['strategy']}: benchmark val {row['bench_val']:.4f}, "
+                      f"real val {row['val_acc']:.4f} test {row['test_acc']:.4f} "
+                      f"({row['source']})", flush=True)  # fmt: skip
 
 
 def report(folder: Path) -> str:
