@@ -13,9 +13,10 @@ Each dataset is a class in the ``datasets`` registry (constructor ``(root=None, 
 are fixed constants: loading draws no randomness and leaves global RNG state unchanged.
 
 - ``mnist1d`` (the default; Greydanus 2020): generated offline by the ``mnist1d`` package, equal
-  to the official frozen dataset. train = the first 3000 of the 4000 official training samples,
-  val = the last 1000, test = the official 1000. Kept as generated: the generator standardises
-  all 5000 samples to mean 0, std 1, and the paper's published accuracies are on those values.
+  to the official frozen dataset, and cached across processes (:func:`mnist1d_arrays`).
+  train = the first 3000 of the 4000 official training samples, val = the last 1000, test =
+  the official 1000. Kept as generated: the generator standardises all 5000 samples to mean 0,
+  std 1, and the paper's published accuracies are on those values.
 - ``digits``: scikit-learn's bundled 8x8 digits (1797 images, values 0..16); a fixed
   ``default_rng(0)`` permutation gives 1197 train, 300 val, 300 test images.
 - ``cifar10``, ``cifar100`` (Krizhevsky 2009; CIFAR-100 with its fine labels) from the binary
@@ -49,6 +50,7 @@ import functools
 import gzip
 import os
 import random
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,12 +198,63 @@ class Mnist1d:
         self.root = root
 
     def load(self) -> Dataset:
-        raw = generate_mnist1d()
+        raw = mnist1d_arrays()
         x = raw["x"][:, None, :]
         train = (x[: -self.VAL_SIZE], raw["y"][: -self.VAL_SIZE])
         val = (x[-self.VAL_SIZE :], raw["y"][-self.VAL_SIZE :])
         test = (raw["x_test"][:, None, :], raw["y_test"])
         return _build("mnist1d", train, val, test, normalise=False)
+
+
+CACHE_ENV = "NASBENCH_CACHE"
+MNIST1D_SHAPES = {"x": (4000, 40), "y": (4000,), "x_test": (1000, 40), "y_test": (1000,)}
+
+
+def cache_dir() -> Path | None:
+    """Where generated data is cached across processes: ``$NASBENCH_CACHE`` (``off``: nowhere),
+    else ``$XDG_CACHE_HOME/nasbench``, else ``~/.cache/nasbench``."""
+    raw = os.environ.get(CACHE_ENV, "")
+    if raw.lower() == "off":
+        return None
+    if raw:
+        return Path(raw)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nasbench"
+
+
+def mnist1d_arrays() -> dict[str, np.ndarray]:
+    """:func:`generate_mnist1d`'s arrays, read from the cache folder (:func:`cache_dir`) when an
+    earlier process stored them for this version of the ``mnist1d`` package; generated (about
+    8 s: the package's import and its 5000 transforms) and stored otherwise. A cache file that
+    cannot be read, or holds other keys, shapes or dtypes, is regenerated and replaced; a folder
+    that cannot be written only costs the generation."""
+    from importlib.metadata import version
+
+    folder = cache_dir()
+    path = None if folder is None else folder / f"mnist1d-{version('mnist1d')}.npz"
+    if path is not None and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                arrays = {key: stored[key] for key in MNIST1D_SHAPES}
+            if all(
+                arrays[k].shape == shape
+                and arrays[k].dtype == (np.float32 if k[0] == "x" else np.int64)
+                for k, shape in MNIST1D_SHAPES.items()
+            ):
+                return arrays
+        except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile):
+            pass  # unreadable or foreign: regenerate below
+    arrays = generate_mnist1d()
+    if path is not None:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                tmp, x=arrays["x"], y=arrays["y"], x_test=arrays["x_test"], y_test=arrays["y_test"]
+            )
+            os.replace(tmp, path)  # atomic: concurrent processes never read a partial file
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return arrays
 
 
 def generate_mnist1d() -> dict[str, np.ndarray]:

@@ -98,7 +98,8 @@ class LookupTableLatency:
 
     A new table is calibrated on ``calibration`` architectures sampled from the space with a
     fixed stream (seed 0, role ``"latency_calibration"``), so every run calibrates on the same
-    networks. With ``table_dir`` a table is loaded from, and saved back to (after it grows),
+    networks. With ``table_dir`` (created if missing) a table is loaded from, and saved back to
+    (after it grows),
     ``<table_dir>/<space>-<hash of its parameters>-<shape>-<device>.json``; a stored table
     recorded with another torch version or timing is rebuilt.
     """
@@ -151,6 +152,7 @@ class LookupTableLatency:
         table.calibrate([self.space.build(a, task, rng).to(self.device) for a in archs])
         self._tables[shape] = table
         if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
             table.save(path)
         return table
 

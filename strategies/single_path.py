@@ -32,8 +32,10 @@ latencies weighted by the indicators; here the model is fitted once in ``start``
 ``latency_samples`` architectures sampled with the strategy's ``rng``, regressed by least
 squares on their one-hot encodings (:func:`~nasbench.strategies.gradient.fit_linear_cost`).
 The lookup table times ops on this machine, so the fitted coefficients (and, through them, the
-search) can differ slightly between machines and processes; ``latency_weight = 0`` skips the
-model. The derived architecture takes the thresholds' choices and the largest logit elsewhere.
+search) can differ slightly between machines and processes, unless ``latency_tables`` names a
+folder of stored tables (:class:`~nasbench.latency_models.LookupTableLatency`'s ``table_dir``):
+a table found there is read, not re-timed, and one built is saved there for the next search.
+``latency_weight = 0`` skips the model. The derived architecture takes the thresholds' choices and the largest logit elsewhere.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class SinglePath(GradientSearch):
         "epochs": "Single-Path NAS Sec. 4: the search takes 8 epochs",
         "latency_weight": "ours: the paper tunes lambda per latency target (Eq. 6)",
         "latency_samples": "ours: enough samples to fit one coefficient per choice",
+        "latency_tables": "ours: a folder of stored lookup tables ('' times ops in-process)",
     }
     spaces: ClassVar[tuple[str, ...] | None] = ("hierarchical",)
     conformance: ClassVar[dict[str, Any]] = {**GradientSearch.conformance, "latency_weight": 0.0}
@@ -81,6 +84,7 @@ class SinglePath(GradientSearch):
         weight_decay: float = 3e-4,
         arch_lr: float = 3e-4,
         arch_weight_decay: float = 1e-3,
+        latency_tables: str = "",
     ) -> None:
         _check("latency_weight", latency_weight, lambda v: v >= 0, ">= 0")
         _check_int("latency_samples", latency_samples, 1)
@@ -89,12 +93,13 @@ class SinglePath(GradientSearch):
             arch_weight_decay,
         )  # fmt: skip
         self.latency_weight, self.latency_samples = latency_weight, latency_samples
+        self.latency_tables = latency_tables
 
     def _setup(self, task: Task, rng: np.random.Generator) -> None:
         self.universe_ = {d.name: d.choices for d in self.space_.decisions()}
         self.latency_: LinearCost | None = None
         if self.latency_weight > 0:
-            model = latency_model("lut:cpu", self.space_)
+            model = latency_model("lut:cpu", self.space_, table_dir=self.latency_tables or None)
             archs = [self.space_.sample(rng) for _ in range(self.latency_samples)]
             latencies = [model.latency_ms(a, None, task) for a in archs]
             self.latency_ = fit_linear_cost(self.space_, archs, latencies)

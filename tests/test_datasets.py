@@ -458,3 +458,40 @@ def test_split_and_dataset_validate_their_arrays() -> None:
         Dataset("mnist1d", task_for("mnist1d"), Split(np.zeros((4, 1, 41), np.float32), y), ok, ok)
     with pytest.raises(NasbenchError, match=r"labels outside 0\.\.9"):
         Dataset("mnist1d", task_for("mnist1d"), ok, Split(x, y + 10), ok)
+
+
+def test_mnist1d_cache_is_written_read_back_and_replaced_when_corrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import version
+
+    import nasbench.datasets as ds
+
+    monkeypatch.setenv(ds.CACHE_ENV, str(tmp_path / "cache"))
+    made = generate_mnist1d()
+    first = ds.mnist1d_arrays()  # generated and stored
+    path = tmp_path / "cache" / f"mnist1d-{version('mnist1d')}.npz"
+    assert path.is_file() and sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+    def no_generation() -> dict:
+        raise AssertionError("generated although the cache holds the arrays")
+
+    monkeypatch.setattr(ds, "generate_mnist1d", no_generation)
+    second = ds.mnist1d_arrays()
+    for key in ("x", "y", "x_test", "y_test"):
+        np.testing.assert_array_equal(first[key], made[key])
+        np.testing.assert_array_equal(second[key], made[key])
+        assert second[key].dtype == made[key].dtype
+    calls = []
+    monkeypatch.setattr(ds, "generate_mnist1d", lambda: calls.append(1) or made)
+    for corrupt in (b"PK\x03\x04 truncated", b"not a zip file"):
+        path.write_bytes(corrupt)
+        again = ds.mnist1d_arrays()
+        np.testing.assert_array_equal(again["x"], made["x"])
+    assert len(calls) == 2
+    np.savez(path, x=made["x"][:10], y=made["y"], x_test=made["x_test"], y_test=made["y_test"])
+    ds.mnist1d_arrays()  # wrong shape: regenerated and replaced
+    assert len(calls) == 3 and np.load(path)["x"].shape == (4000, 40)
+    monkeypatch.setenv(ds.CACHE_ENV, "off")
+    ds.mnist1d_arrays()
+    assert len(calls) == 4

@@ -182,7 +182,7 @@ def _arch(space, kernel: str, op: str) -> Architecture:
 class MacsLatency:
     """A noise-free stand-in for the ``lut:cpu`` model: 0.5 ms plus 1 ms per million MACs."""
 
-    def __init__(self, device: str, space) -> None:
+    def __init__(self, device: str, space, **options) -> None:
         self.device, self.space = device, space
 
     def latency_ms(self, arch, module, task) -> float:
@@ -227,6 +227,22 @@ def test_single_path_lookup_table_model_fits() -> None:
     table = [lut.latency_ms(a, None, Task((1, 40), 10)) for a in held_out]
     fitted = [float(sp.latency_(path_weights(space, a))) for a in held_out]
     assert np.corrcoef(table, fitted)[0, 1] > 0.8
+
+
+def test_single_path_stored_lookup_tables_give_identical_latency_models(tmp_path) -> None:
+    def fitted(folder: str):
+        sp, space = started("single_path", "hierarchical", SINGLE_PATH, info(), epochs=1,
+                            batch_size=8, steps_per_epoch=1, latency_samples=40,
+                            latency_tables=folder)  # fmt: skip
+        return sp.latency_.to_json()
+
+    folder = tmp_path / "lut"  # created on first use
+    first = fitted(str(folder))
+    stored = sorted(p.name for p in folder.iterdir())
+    assert len(stored) == 1 and stored[0].startswith("hierarchical-")
+    assert stored[0].endswith("-1x40-cpu.json")
+    assert fitted(str(folder)) == first  # read back, not re-timed: the same coefficients
+    assert sorted(p.name for p in folder.iterdir()) == stored
 
 
 def test_single_path_latency_term_lowers_the_derived_latency(monkeypatch) -> None:

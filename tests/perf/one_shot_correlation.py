@@ -11,7 +11,7 @@ table's own noise ceiling: the tau between its two training seeds on the archite
 both. Resumable: each finished combination appends a line to
 ``results/one_shot/correlation.jsonl``.
 
-    python -m tests.perf.one_shot_correlation run TABLE [--archs 50] [--epochs 20]
+    python -m tests.perf.one_shot_correlation run TABLE|FILE [--archs 50] [--epochs 20]
         [--sparsity 0,0.8] [--evaluators weight_sharing,hypernetwork]
     python -m tests.perf.one_shot_correlation report      # results/one_shot/correlation.md
 """
@@ -74,7 +74,7 @@ def run_one(name: str, evaluator: str, sparsity: float, n: int, epochs: int) -> 
     rho = float(stats.spearmanr(scores[ok], ref[ok]).statistic)
     noise_tau, noise_pairs = _seed_tau(seeds)
     return {
-        "table": name, "evaluator": evaluator, "sparsity": sparsity, "archs": int(ok.sum()),
+        "table": table.name, "table_archs": len(set(table.arch)), "evaluator": evaluator, "sparsity": sparsity, "archs": int(ok.sum()),
         "epochs": epochs, "kendall": tau, "spearman": rho,
         "one_shot_val_mean": float(np.nanmean(scores)), "table_val_mean": float(np.mean(ref)),
         "seed_kendall": noise_tau, "seed_pairs": noise_pairs,
@@ -91,9 +91,10 @@ def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     done = {(r["table"], r["evaluator"], r["sparsity"], r["archs_asked"], r["epochs"])
             for r in read_jsonl(path)}  # fmt: skip
+    name = load_benchmark(args.table).name  # TABLE may be a path to a table file
     for sparsity in (float(s) for s in args.sparsity.split(",")):
         for evaluator in args.evaluators.split(","):
-            key = (args.table, evaluator, sparsity, args.archs, args.epochs)
+            key = (name, evaluator, sparsity, args.archs, args.epochs)
             if key in done:
                 continue
             row = {**run_one(args.table, evaluator, sparsity, args.archs, args.epochs),

@@ -6,15 +6,20 @@ without a target (``latency_weight = 0``, the reference); the targets are then f
 (``--fractions``) of the lookup-table CPU latency (``lut:cpu``) of that reference architecture,
 so every target is below what the search finds unconstrained and has to bind. (Quantiles of
 uniform samples do not: the unconstrained search already finds architectures far faster than
-most of the space.) For each target, :class:`~nasbench.strategies.single_path.SinglePath`
-searches for ``--epochs`` supernet epochs of ``--steps`` mini-batches with the loss
-``CE + latency_weight * max(0, log(E[lat] / T))`` (Eq. 6 with the budget's limit T), and the
-derived architecture's latency is read from the same lookup table and measured (batch 1,
-median) on this machine. The report also gives the sampled space's latency range. Resumable:
-each finished (target, seed) appends a line to ``results/single_path/latency.jsonl``.
+most of the space.) For each target and each latency weight of the grid (Single-Path NAS tunes
+lambda per target, Eq. 6), :class:`~nasbench.strategies.single_path.SinglePath` searches for
+``--epochs`` supernet epochs of ``--steps`` mini-batches with the loss
+``CE + latency_weight * max(0, log(E[lat] / T))`` (Eq. 6 with the budget's limit T) and
+architecture learning rate ``--arch-lr`` (the thresholds start at 0 against superkernel norms of
+about 4-5, so DARTS's 3e-4 cannot move them within a short search). The derived architecture's
+latency is read from the same lookup table and measured (batch 1, median) on this machine. Every
+search and the report read one stored lookup table (``results/single_path/lut``), so targets and
+results share op timings. The report adds, per target, the tuned weight (the smallest of the
+grid that meets it) and the sampled space's latency range. Resumable: each finished (target,
+weight, seed) appends a line to ``results/single_path/latency.jsonl``.
 
     python -m tests.perf.single_path_latency run [--epochs 8] [--steps 16] [--seeds 0,1]
-        [--fractions 0.8,0.6,0.4] [--latency-weight 1.0] [--width 0.5]
+        [--fractions 0.8,0.6,0.4] [--latency-weights 1,2,3,5,10] [--arch-lr 0.1] [--width 0.5]
     python -m tests.perf.single_path_latency report     # results/single_path/latency.md
 """
 
@@ -40,28 +45,39 @@ from tests.perf.results import append_jsonl, read_jsonl
 OUT = Path("results/single_path")
 
 
+LUT = OUT / "lut"
+"""The stored ``lut:cpu`` lookup tables: every search and every report reads the same op timings
+(timed once, on the machine that first ran the study)."""
+
+
 def space_latencies(space: SearchSpace, task: Task) -> np.ndarray:
     """``lut:cpu`` latencies (ms) of 500 seeded uniform samples of the space."""
-    lut = latency_model("lut:cpu", space)
+    lut = latency_model("lut:cpu", space, table_dir=LUT)
     rng = role_rng(0, "single-path-targets")
     return np.array([lut.latency_ms(space.sample(rng), None, task) for _ in range(500)])
 
 
 def search(
-    space: SearchSpace, target: float | None, weight: float, epochs: int, steps: int, seed: int
+    space: SearchSpace,
+    target: float | None,
+    weight: float,
+    settings: dict,
+    seed: int,
 ) -> dict:
+    epochs, steps = settings["epochs"], settings["steps"]
     task = task_for("mnist1d")
     device = None if target is None else "lut:cpu"
     budget = Budget(evaluations=epochs, latency_ms=target, latency_device=device)
     info = SearchInfo(float(epochs), (), budget, dataset="mnist1d")
-    strategy = SinglePath(latency_weight=weight, epochs=epochs, steps_per_epoch=steps)
+    strategy = SinglePath(latency_weight=weight, epochs=epochs, steps_per_epoch=steps,
+                          arch_lr=settings["arch_lr"], latency_tables=str(LUT))  # fmt: skip
     start = time.perf_counter()
     strategy.start(space, info, role_rng(seed, "strategy"), role_rng(seed, "initial_design"))
     for _ in range(epochs):
         (proposal,) = strategy.ask(1)
     arch = proposal.arch
     wall = time.perf_counter() - start
-    lut = latency_model("lut:cpu", space).latency_ms(arch, None, task)
+    lut = latency_model("lut:cpu", space, table_dir=LUT).latency_ms(arch, None, task)
     measured = latency_model("cpu", space).latency_ms(arch, None, task)
     return {"arch": space.format(arch), "lut_ms": lut, "measured_ms": measured, "wall_s": wall}
 
@@ -71,7 +87,8 @@ def run(args: argparse.Namespace) -> None:
     path = OUT / "latency.jsonl"
     torch.set_num_threads(1)
     space: SearchSpace = spaces.create("hierarchical", preset="single_path", width=args.width)
-    settings = {"epochs": args.epochs, "steps": args.steps, "width": args.width}
+    settings = {"epochs": args.epochs, "steps": args.steps, "width": args.width,
+                "arch_lr": args.arch_lr}  # fmt: skip
 
     def done(fraction: float | None, seed: int, weight: float) -> dict | None:
         for r in read_jsonl(path):
@@ -80,10 +97,11 @@ def run(args: argparse.Namespace) -> None:
                 return r
         return None
 
+    weights = [float(w) for w in args.latency_weights.split(",")]
     for seed in (int(s) for s in args.seeds.split(",")):
-        goals: list[float | None] = [None, *(float(f) for f in args.fractions.split(","))]
-        for fraction in goals:
-            weight = 0.0 if fraction is None else args.latency_weight
+        jobs: list[tuple[float | None, float]] = [(None, 0.0)]
+        jobs += [(float(f), w) for f in args.fractions.split(",") for w in weights]
+        for fraction, weight in jobs:
             if done(fraction, seed, weight):
                 continue
             reference = done(None, seed, 0.0)
@@ -92,22 +110,52 @@ def run(args: argparse.Namespace) -> None:
             )
             row = {"fraction": fraction, "target_ms": target, "seed": seed,
                    "latency_weight": weight, **settings,
-                   **search(space, target, weight, args.epochs, args.steps, seed)}  # fmt: skip
+                   **search(space, target, weight, settings, seed)}  # fmt: skip
             append_jsonl(path, row)
             print(f"target {target} (x{fraction}) seed {seed}: lut {row['lut_ms']:.3f} ms, "
                   f"measured {row['measured_ms']:.3f} ms, {row['wall_s']:.0f} s", flush=True)  # fmt: skip
+
+
+def tuned(rows: list[dict]) -> list[str]:
+    """Single-Path NAS tunes lambda per target (Eq. 6): per target and seed, the smallest
+    grid weight whose architecture meets the target (the largest weight when none does)."""
+    picks: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if r["fraction"] is not None:
+            key = (r["arch_lr"], r["epochs"], r["steps"], -r["fraction"], r["seed"])
+            picks.setdefault(key, []).append(r)
+    per_target: dict[tuple, list[dict]] = {}
+    for key, rs in sorted(picks.items()):
+        rs = sorted(rs, key=lambda r: r["latency_weight"])
+        met = [r for r in rs if r["lut_ms"] <= r["target_ms"] * 1.0000001]
+        per_target.setdefault(key[:4], []).append(met[0] if met else rs[-1])
+    lines = ["Tuned latency weight (the smallest of the grid that meets the target, per seed):",
+             "", "| target | arch lr | epochs x steps | seeds | target (ms) | weights picked | "
+             "found, lookup table (ms) | found / target | within target |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for (lr, epochs, steps, f), rs in sorted(per_target.items()):
+        lut = np.array([r["lut_ms"] for r in rs])
+        t = np.array([r["target_ms"] for r in rs])
+        within = int(np.sum(lut <= t * 1.0000001))
+        picked = ", ".join(f"{r['latency_weight']:g}" for r in rs)
+        lines.append(
+            f"| {-f:g} x reference | {lr:g} | {epochs} x {steps} | {len(rs)} | {t.mean():.3f} | "
+            f"{picked} | {lut.mean():.3f} ± {lut.std():.3f} | {np.mean(lut / t):.3f} | "
+            f"{within}/{len(rs)} |"
+        )
+    return lines
 
 
 def report(width: float = 0.5) -> str:
     rows = read_jsonl(OUT / "latency.jsonl")
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        key = (r["fraction"] is not None, -(r["fraction"] or 0.0), r["epochs"], r["steps"],
-               r["latency_weight"])  # fmt: skip
+        key = (r["arch_lr"], r["epochs"], r["steps"], r["fraction"] is not None,
+               -(r["fraction"] or 0.0), r["latency_weight"])  # fmt: skip
         groups.setdefault(key, []).append(r)
-    lines = ["| target | latency weight | epochs x steps | seeds | target (ms) | "
+    lines = ["| target | arch lr | latency weight | epochs x steps | seeds | target (ms) | "
              "found, lookup table (ms) | found / target | within target | found, measured (ms) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for key in sorted(groups):
         rs = groups[key]
         lut = np.array([r["lut_ms"] for r in rs])
@@ -121,10 +169,11 @@ def report(width: float = 0.5) -> str:
             ratio = f"{np.mean(lut / t):.3f}"
             within = f"{int(np.sum(lut <= t * 1.0000001))}/{len(rs)}"
         lines.append(
-            f"| {name} | {rs[0]['latency_weight']} | {rs[0]['epochs']} x {rs[0]['steps']} | "
-            f"{len(rs)} | {target} | {lut.mean():.3f} ± {lut.std():.3f} | {ratio} | {within} | "
+            f"| {name} | {rs[0]['arch_lr']:g} | {rs[0]['latency_weight']:g} | "
+            f"{rs[0]['epochs']} x {rs[0]['steps']} | {len(rs)} | {target} | {lut.mean():.3f} ± {lut.std():.3f} | {ratio} | {within} | "
             f"{np.mean(meas):.3f} ± {np.std(meas):.3f} |"
         )
+    lines += ["", *tuned(rows)]
     space: SearchSpace = spaces.create("hierarchical", preset="single_path", width=width)
     lat = space_latencies(space, task_for("mnist1d"))
     q = np.quantile(lat, [0.0, 0.1, 0.5, 1.0])
@@ -145,8 +194,15 @@ def main() -> None:
     r.add_argument("--steps", type=int, default=16, help="mini-batches per epoch (0: a pass)")
     r.add_argument("--seeds", default="0,1")
     r.add_argument("--fractions", default="0.8,0.6,0.4")
-    r.add_argument("--latency-weight", type=float, default=1.0)
+    r.add_argument(
+        "--latency-weights",
+        default="1,2,3,5,10",
+        help="the grid of lambda (Eq. 6) searched per target",
+    )
     r.add_argument("--width", type=float, default=0.5)
+    r.add_argument("--arch-lr", type=float, default=0.1,
+                   help="Adam learning rate of thresholds and logits (DARTS's 3e-4 barely moves "
+                        "them in a short search)")  # fmt: skip
     sub.add_parser("report")
     args = parser.parse_args()
     if args.cmd == "run":
