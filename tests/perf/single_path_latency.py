@@ -39,7 +39,7 @@ from nasbench.space import SearchSpace
 from nasbench.strategies.single_path import SinglePath
 from nasbench.strategy import SearchInfo
 from nasbench.tasks import task_for
-from nasbench.types import Budget, Task
+from nasbench.types import Architecture, Budget, Task
 from tests.perf.results import append_jsonl, read_jsonl
 
 OUT = Path("results/single_path")
@@ -116,6 +116,21 @@ def run(args: argparse.Namespace) -> None:
                   f"measured {row['measured_ms']:.3f} ms, {row['wall_s']:.0f} s", flush=True)  # fmt: skip
 
 
+def shallowest(space: SearchSpace) -> dict[tuple[str, str], Architecture]:
+    """The preset's architectures with every block that may be dropped dropped (``l-1``), the
+    others at the smallest and at the largest MBConv op and kernel: a floor of the space's
+    latency (block count dominates it here)."""
+    names = {d.name: d.choices for d in space.decisions()}
+    blocks = 1 + max(int(n.split(".")[0].removeprefix("block")) for n in names)
+    out = {}
+    for op, k in ((min(names["block0.op"]), min(names["block0.kernel"], key=int)),
+                  (max(names["block0.op"]), max(names["block0.kernel"], key=int))):  # fmt: skip
+        kept = f"{op}-k{k}-se0.0-id-f1.0-l+0"
+        text = "|".join("l-1" if f"block{b}.layers" in names else kept for b in range(blocks))
+        out[op, k] = space.parse(text)
+    return out
+
+
 def tuned(rows: list[dict]) -> list[str]:
     """Single-Path NAS tunes lambda per target (Eq. 6): per target and seed, the smallest
     grid weight whose architecture meets the target (the largest weight when none does)."""
@@ -180,6 +195,13 @@ def report(width: float = 0.5) -> str:
     lines.append(
         f"\nThe space (500 uniform samples, lookup table): min {q[0]:.3f}, q10 {q[1]:.3f}, "
         f"median {q[2]:.3f}, max {q[3]:.3f} ms."
+    )
+    lut = latency_model("lut:cpu", space, table_dir=LUT)
+    floors = [f"{op}-k{k}: {lut.latency_ms(a, None, task_for('mnist1d')):.3f} ms"
+              for (op, k), a in shallowest(space).items()]  # fmt: skip
+    lines.append(
+        "The shallowest architectures (every droppable block dropped), by the op of the blocks "
+        f"left: {', '.join(floors)}."
     )
     text = "\n".join(lines) + "\n"
     (OUT / "latency.md").write_text(text)
