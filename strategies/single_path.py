@@ -35,7 +35,8 @@ The lookup table times ops on this machine, so the fitted coefficients (and, thr
 search) can differ slightly between machines and processes, unless ``latency_tables`` names a
 folder of stored tables (:class:`~nasbench.latency_models.LookupTableLatency`'s ``table_dir``):
 a table found there is read, not re-timed, and one built is saved there for the next search.
-``latency_weight = 0`` skips the model. The derived architecture takes the thresholds' choices and the largest logit elsewhere.
+``latency_weight = 0`` skips the model. The derived architecture takes the thresholds' choices
+and the largest logit elsewhere.
 """
 
 from __future__ import annotations

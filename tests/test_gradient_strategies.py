@@ -231,9 +231,9 @@ def test_single_path_lookup_table_model_fits() -> None:
 
 def test_single_path_stored_lookup_tables_give_identical_latency_models(tmp_path) -> None:
     def fitted(folder: str):
-        sp, space = started("single_path", "hierarchical", SINGLE_PATH, info(), epochs=1,
-                            batch_size=8, steps_per_epoch=1, latency_samples=40,
-                            latency_tables=folder)  # fmt: skip
+        sp, _ = started("single_path", "hierarchical", SINGLE_PATH, info(), epochs=1,
+                        batch_size=8, steps_per_epoch=1, latency_samples=40,
+                        latency_tables=folder)  # fmt: skip
         return sp.latency_.to_json()
 
     folder = tmp_path / "lut"  # created on first use
