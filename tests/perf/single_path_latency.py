@@ -131,6 +131,11 @@ def shallowest(space: SearchSpace) -> dict[tuple[str, str], Architecture]:
     return out
 
 
+def _met(lut_ms: np.ndarray | float, target_ms: np.ndarray | float) -> np.ndarray | bool:
+    """Whether a found latency meets its target (float round-off tolerated)."""
+    return lut_ms <= target_ms * 1.0000001
+
+
 def tuned(rows: list[dict]) -> list[str]:
     """Single-Path NAS tunes lambda per target (Eq. 6): per target and seed, the smallest
     grid weight whose architecture meets the target (the largest weight when none does)."""
@@ -142,7 +147,7 @@ def tuned(rows: list[dict]) -> list[str]:
     per_target: dict[tuple, list[dict]] = {}
     for key, rs in sorted(picks.items()):
         rs = sorted(rs, key=lambda r: r["latency_weight"])
-        met = [r for r in rs if r["lut_ms"] <= r["target_ms"] * 1.0000001]
+        met = [r for r in rs if _met(r["lut_ms"], r["target_ms"])]
         per_target.setdefault(key[:4], []).append(met[0] if met else rs[-1])
     lines = ["Tuned latency weight (the smallest of the grid that meets the target, per seed):",
              "", "| target | arch lr | epochs x steps | seeds | target (ms) | weights picked | "
@@ -151,7 +156,7 @@ def tuned(rows: list[dict]) -> list[str]:
     for (lr, epochs, steps, f), rs in sorted(per_target.items()):
         lut = np.array([r["lut_ms"] for r in rs])
         t = np.array([r["target_ms"] for r in rs])
-        within = int(np.sum(lut <= t * 1.0000001))
+        within = int(np.sum(_met(lut, t)))
         picked = ", ".join(f"{r['latency_weight']:g}" for r in rs)
         lines.append(
             f"| {-f:g} x reference | {lr:g} | {epochs} x {steps} | {len(rs)} | {t.mean():.3f} | "
@@ -182,10 +187,11 @@ def report(width: float = 0.5) -> str:
             t = np.array([r["target_ms"] for r in rs])
             name, target = f"{f:g} x reference", f"{t.mean():.3f}"
             ratio = f"{np.mean(lut / t):.3f}"
-            within = f"{int(np.sum(lut <= t * 1.0000001))}/{len(rs)}"
+            within = f"{int(np.sum(_met(lut, t)))}/{len(rs)}"
         lines.append(
             f"| {name} | {rs[0]['arch_lr']:g} | {rs[0]['latency_weight']:g} | "
-            f"{rs[0]['epochs']} x {rs[0]['steps']} | {len(rs)} | {target} | {lut.mean():.3f} ± {lut.std():.3f} | {ratio} | {within} | "
+            f"{rs[0]['epochs']} x {rs[0]['steps']} | {len(rs)} | {target} | "
+            f"{lut.mean():.3f} ± {lut.std():.3f} | {ratio} | {within} | "
             f"{np.mean(meas):.3f} ± {np.std(meas):.3f} |"
         )
     lines += ["", *tuned(rows)]
