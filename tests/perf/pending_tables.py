@@ -1,0 +1,175 @@
+"""The MNIST-1D tables that still grow in ``results/tables-pending/`` (issue 6): how far each
+is from its planned size, folding journals in, and the final move into ``nasbench/data/``.
+
+    python -m tests.perf.pending_tables status [--write]   # progress; --write updates the README
+    python -m tests.perf.pending_tables compact            # fold journals in, rewrite datasheets
+    python -m tests.perf.pending_tables fold [--force]     # complete tables -> nasbench/data/
+
+Stop the ``nasbench build-table`` processes before ``compact`` or ``fold``: both rewrite the
+table and empty its journal. The plan of every table: the first 500 uniform samples at
+sparsity 0, 0.5 and 0.8, two training seeds for the first 100 of them (1,800 runs). After
+``fold``, rerun ``tests.perf.surrogate_quality`` and regenerate the surrogate-scored suites
+(see ``results/tables-pending/README.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from nasbench.tablebuild import RunId, _journal, _level, datasheet, read_runs, write_table
+
+PENDING = Path("results/tables-pending")
+DATA = Path("nasbench/data")
+STATUS = re.compile(r"^Status \(.*?(?=\n\n|\Z)", re.S | re.M)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planned size of a table: ``n`` architectures at ``levels``, ``seeds`` training
+    seeds for the first ``multi`` architectures and one for the rest."""
+
+    n: int = 500
+    levels: tuple[float, ...] = (0.0, 0.5, 0.8)
+    multi: int = 100
+    seeds: int = 2
+
+    def runs(self) -> set[RunId]:
+        return {
+            (i, _level(s), k)
+            for i in range(self.n)
+            for s in self.levels
+            for k in range(self.seeds if i < self.multi else 1)
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    name: str
+    archs: int
+    runs: int
+    planned: int
+    done: int
+    run_s: float  # median worker seconds per run over the last 50 recorded runs
+
+    @property
+    def left(self) -> int:
+        return self.planned - self.done
+
+    @property
+    def core_hours_left(self) -> float:
+        return self.left * self.run_s / 3600
+
+
+def progress(path: Path, plan: Plan) -> Progress:
+    _, runs = read_runs(path)
+    recent = [r["job_wall_s"] for r in list(runs.values())[-50:]]
+    return Progress(
+        name=path.stem,
+        archs=len({index for index, _, _ in runs}),
+        runs=len(runs),
+        planned=len(plan.runs()),
+        done=len(plan.runs() & runs.keys()),
+        run_s=float(np.median(recent)) if recent else float("nan"),
+    )
+
+
+def report(items: list[Progress]) -> str:
+    lines = [
+        "| table | architectures | runs | planned runs done | left | s per run (last 50) "
+        "| core-hours left |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in items:
+        lines.append(
+            f"| {p.name} | {p.archs} | {p.runs} | {p.done}/{p.planned} | {p.left} | "
+            f"{p.run_s:.1f} | {p.core_hours_left:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def status_paragraph(items: list[Progress], today: date) -> str:
+    sizes = ", ".join(
+        f"{p.name.split('-')[0]} {p.archs} architectures ({p.runs} runs, {p.done}/{p.planned} "
+        "planned)"
+        for p in items
+    )
+    hours = sum(p.core_hours_left for p in items)
+    return (
+        f"Status ({today.isoformat()}, `python -m tests.perf.pending_tables status`): {sizes}; "
+        f"about {hours:.1f} core-hours left at the recent seconds per run."
+    )
+
+
+def write_status(readme: Path, paragraph: str) -> None:
+    text = readme.read_text()
+    new, count = STATUS.subn(paragraph, text)
+    readme.write_text(new if count else text.rstrip("\n") + "\n\n" + paragraph + "\n")
+
+
+def compact(path: Path) -> None:
+    """Fold the journal into the table file and rewrite its datasheet."""
+    spec, runs = read_runs(path)
+    assert spec is not None
+    write_table(path, spec, runs)
+    _drop_empty_journal(path)
+    path.with_suffix(".md").write_text(datasheet(path))
+
+
+def fold(path: Path, dest_dir: Path) -> Path:
+    """Write a pending table (journal included) into ``dest_dir`` with its datasheet."""
+    spec, runs = read_runs(path)
+    assert spec is not None
+    dest = dest_dir / path.name
+    write_table(dest, spec, runs)
+    _drop_empty_journal(dest)
+    dest.with_suffix(".md").write_text(datasheet(dest))
+    return dest
+
+
+def _drop_empty_journal(path: Path) -> None:
+    journal = _journal(path)
+    if journal.exists() and journal.stat().st_size == 0:
+        journal.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.perf.pending_tables")
+    parser.add_argument("command", choices=("status", "compact", "fold"))
+    parser.add_argument("--dir", type=Path, default=PENDING)
+    parser.add_argument("--dest", type=Path, default=DATA)
+    parser.add_argument("--write", action="store_true", help="status: update the README")
+    parser.add_argument("--force", action="store_true", help="fold: also incomplete tables")
+    args = parser.parse_args(argv)
+    tables = sorted(args.dir.glob("*.parquet"))
+    if not tables:
+        print(f"error: no tables in {args.dir}", file=sys.stderr)
+        return 2
+    if args.command == "compact":
+        for path in tables:
+            compact(path)
+    items = [progress(path, Plan()) for path in tables]
+    if args.command == "fold":
+        short = [p.name for p in items if p.left]
+        if short and not args.force:
+            print(
+                f"error: not complete: {', '.join(short)} (--force folds anyway)", file=sys.stderr
+            )
+            return 2
+        for path in tables:
+            print(f"{path} -> {fold(path, args.dest)}")
+        return 0
+    print(report(items))
+    if args.write:
+        write_status(args.dir / "README.md", status_paragraph(items, date.today()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

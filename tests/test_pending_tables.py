@@ -1,0 +1,87 @@
+"""The growing-table helper (tests/perf/pending_tables.py): progress against the plan, the
+README status line, folding journals in and moving tables into the package."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from nasbench import tablebuild
+from nasbench.tablebuild import build_table, read_runs
+from tests.perf import pending_tables as pt
+from tests.test_tablebuild import SPEC, fake_run
+
+PLAN = pt.Plan(n=3, levels=(0.0, 0.8), multi=1, seeds=2)  # 1*2*2 + 2*2 = 8 planned runs
+
+
+@pytest.fixture
+def pending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A pending folder with one table: 2 architectures x 2 levels x 2 seeds, the second
+    seed's runs still in the journal (as a killed build leaves them)."""
+    monkeypatch.setattr(tablebuild, "train_run", fake_run)
+    folder = tmp_path / "pending"
+    folder.mkdir()
+    out = folder / "chain-mnist1d.parquet"
+    build_table(SPEC, out, n=2, sparsities=(0.0, 0.8), seeds=1)
+    for index, arch in enumerate(tablebuild.sample_architectures(SPEC.create_space(), 2, 0)):
+        for level in (0.0, 0.8):
+            run = fake_run(SPEC.to_json(), index, arch.text, level, 1)
+            tablebuild._append(tablebuild._journal(out), run, SPEC)
+    (folder / "README.md").write_text("# Pending\n\nStatus (old): stale.\nsecond line\n\nEnd.\n")
+    return out
+
+
+def test_plan_counts_runs() -> None:
+    assert len(pt.Plan().runs()) == 100 * 3 * 2 + 400 * 3
+    assert sorted(PLAN.runs())[:4] == [(0, 0.0, 0), (0, 0.0, 1), (0, 0.8, 0), (0, 0.8, 1)]
+
+
+def test_progress_counts_planned_runs_only(pending: Path) -> None:
+    p = pt.progress(pending, PLAN)
+    # architecture 1's second seed is recorded but not planned; architecture 2 is missing
+    assert (p.archs, p.runs, p.planned, p.done, p.left) == (2, 8, 8, 6, 2)
+    assert p.run_s == 1.0 and p.core_hours_left == pytest.approx(2 / 3600)
+    table = pt.report([p])
+    assert "| chain-mnist1d | 2 | 8 | 6/8 | 2 | 1.0 | 0.00 |" in table
+
+
+def test_status_paragraph_replaces_the_old_one(pending: Path) -> None:
+    readme = pending.parent / "README.md"
+    paragraph = pt.status_paragraph([pt.progress(pending, PLAN)], date(2026, 11, 26))
+    assert paragraph.startswith("Status (2026-11-26, ")
+    assert "chain 2 architectures (8 runs, 6/8 planned)" in paragraph
+    pt.write_status(readme, paragraph)
+    assert readme.read_text() == f"# Pending\n\n{paragraph}\n\nEnd.\n"
+    readme.write_text("# No status yet\n")
+    pt.write_status(readme, paragraph)
+    assert readme.read_text() == f"# No status yet\n\n{paragraph}\n"
+
+
+def test_compact_folds_the_journal_in(pending: Path) -> None:
+    journal = tablebuild._journal(pending)
+    assert journal.stat().st_size > 0
+    before = read_runs(pending)
+    pt.compact(pending)
+    assert not journal.exists() and read_runs(pending) == before
+    assert [len(r["run_seed"]) for r in pq.read_table(pending).to_pylist()] == [2, 2, 2, 2]
+    assert "4 (architecture, sparsity) rows have more than one seed" in (
+        pending.with_suffix(".md").read_text()
+    )
+
+
+def test_fold_refuses_incomplete_tables_unless_forced(pending: Path, capsys) -> None:
+    dest = pending.parent.parent / "data"
+    dest.mkdir()
+    argv = ["fold", "--dir", str(pending.parent), "--dest", str(dest)]
+    assert pt.main(argv) == 2
+    assert "not complete: chain-mnist1d" in capsys.readouterr().err
+    assert not list(dest.iterdir())
+    assert pt.main([*argv, "--force"]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == ["chain-mnist1d.md", "chain-mnist1d.parquet"]
+    assert read_runs(dest / pending.name)[1] == read_runs(pending)[1]
+    sheet = (dest / "chain-mnist1d.md").read_text()
+    assert f"--out {dest / pending.name}" in sheet  # the rebuild command names the new home
+    assert pt.main(["status", "--dir", str(dest.parent / "empty")]) == 2
