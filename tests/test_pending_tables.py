@@ -75,13 +75,22 @@ def test_compact_folds_the_journal_in(pending: Path) -> None:
 def test_fold_refuses_incomplete_tables_unless_forced(pending: Path, capsys) -> None:
     dest = pending.parent.parent / "data"
     dest.mkdir()
-    argv = ["fold", "--dir", str(pending.parent), "--dest", str(dest)]
+    quality = pending.parent.parent / "quality.jsonl"
+    quality.write_text('{"benchmark": "chain-mnist1d", "kendall": 0.1}\n'
+                       '{"benchmark": "nb201-cifar10", "kendall": 0.7}\n')  # fmt: skip
+    argv = ["fold", "--dir", str(pending.parent), "--dest", str(dest), "--quality", str(quality)]
     assert pt.main(argv) == 2
     assert "not complete: chain-mnist1d" in capsys.readouterr().err
-    assert not list(dest.iterdir())
+    assert not list(dest.iterdir()) and len(quality.read_text().splitlines()) == 2
     assert pt.main([*argv, "--force"]) == 0
     assert sorted(p.name for p in dest.iterdir()) == ["chain-mnist1d.md", "chain-mnist1d.parquet"]
     assert read_runs(dest / pending.name)[1] == read_runs(pending)[1]
+    assert quality.read_text() == '{"benchmark": "nb201-cifar10", "kendall": 0.7}\n'
     sheet = (dest / "chain-mnist1d.md").read_text()
     assert f"--out {dest / pending.name}" in sheet  # the rebuild command names the new home
     assert pt.main(["status", "--dir", str(dest.parent / "empty")]) == 2
+    (dest / "other.parquet").write_bytes(b"not parquet")
+    capsys.readouterr()
+    assert pt.main(["status", "--dir", str(dest)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "other.parquet" in err and len(err.splitlines()) == 1

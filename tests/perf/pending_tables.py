@@ -7,14 +7,17 @@ is from its planned size, folding journals in, and the final move into ``nasbenc
 
 Stop the ``nasbench build-table`` processes before ``compact`` or ``fold``: both rewrite the
 table and empty its journal. The plan of every table: the first 500 uniform samples at
-sparsity 0, 0.5 and 0.8, two training seeds for the first 100 of them (1,800 runs). After
-``fold``, rerun ``tests.perf.surrogate_quality`` and regenerate the surrogate-scored suites
-(see ``results/tables-pending/README.md``).
+sparsity 0, 0.5 and 0.8, two training seeds for the first 100 of them (1,800 runs). ``fold`` also
+drops the folded tables' rows from ``results/surrogates/quality.jsonl`` (they describe the
+smaller tables); then rerun ``tests.perf.surrogate_quality`` and regenerate the
+surrogate-scored suites (see ``results/tables-pending/README.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -23,10 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from nasbench.errors import NasbenchError
 from nasbench.tablebuild import RunId, _journal, _level, datasheet, read_runs, write_table
+from tests.perf.results import read_jsonl
 
 PENDING = Path("results/tables-pending")
 DATA = Path("nasbench/data")
+QUALITY = Path("results/surrogates/quality.jsonl")
 STATUS = re.compile(r"^Status \(.*?(?=\n\n|\Z)", re.S | re.M)
 
 
@@ -133,6 +139,16 @@ def fold(path: Path, dest_dir: Path) -> Path:
     return dest
 
 
+def forget_quality(path: Path, tables: set[str]) -> int:
+    """Drop the rows of ``tables`` from a surrogate-quality file (atomically); the count."""
+    rows = read_jsonl(path)
+    keep = [r for r in rows if r["benchmark"] not in tables]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
+    os.replace(tmp, path)
+    return len(rows) - len(keep)
+
+
 def _drop_empty_journal(path: Path) -> None:
     journal = _journal(path)
     if journal.exists() and journal.stat().st_size == 0:
@@ -140,10 +156,19 @@ def _drop_empty_journal(path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except NasbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.perf.pending_tables")
     parser.add_argument("command", choices=("status", "compact", "fold"))
     parser.add_argument("--dir", type=Path, default=PENDING)
     parser.add_argument("--dest", type=Path, default=DATA)
+    parser.add_argument("--quality", type=Path, default=QUALITY, help="fold: rows to drop")
     parser.add_argument("--write", action="store_true", help="status: update the README")
     parser.add_argument("--force", action="store_true", help="fold: also incomplete tables")
     args = parser.parse_args(argv)
@@ -164,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         for path in tables:
             print(f"{path} -> {fold(path, args.dest)}")
+        if args.quality.exists():
+            dropped = forget_quality(args.quality, {p.stem for p in tables})
+            print(f"{args.quality}: dropped {dropped} rows of the smaller tables")
         return 0
     print(report(items))
     if args.write:
