@@ -94,3 +94,12 @@ def test_fold_refuses_incomplete_tables_unless_forced(pending: Path, capsys) -> 
     assert pt.main(["status", "--dir", str(dest)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "other.parquet" in err and len(err.splitlines()) == 1
+
+
+def test_medians_set_the_suites_budgets(pending: Path, capsys) -> None:
+    # rows average their seeds: training 10 s (architecture 0) and 11 s (1), latency 0.5 ms
+    assert pt.medians(pending) == (10.5, 0.5)
+    assert pt.main(["medians", str(pending)]) == 0
+    assert "| chain-mnist1d | 10.50 | 525 | 32 | 0.5000 |" in capsys.readouterr().out
+    assert pt.main(["medians", str(pending.with_name("missing.parquet"))]) == 2
+    assert "missing.parquet is not a readable table" in capsys.readouterr().err

@@ -4,13 +4,16 @@ is from its planned size, folding journals in, and the final move into ``nasbenc
     python -m tests.perf.pending_tables status [--write]   # progress; --write updates the README
     python -m tests.perf.pending_tables compact            # fold journals in, rewrite datasheets
     python -m tests.perf.pending_tables fold [--force]     # complete tables -> nasbench/data/
+    python -m tests.perf.pending_tables medians [TABLE ...] # the suites' budgets and limits
 
 Stop the ``nasbench build-table`` processes before ``compact`` or ``fold``: both rewrite the
 table and empty its journal. The plan of every table: the first 500 uniform samples at
 sparsity 0, 0.5 and 0.8, two training seeds for the first 100 of them (1,800 runs). ``fold`` also
 drops the folded tables' rows from ``results/surrogates/quality.jsonl`` (they describe the
 smaller tables); then rerun ``tests.perf.surrogate_quality`` and regenerate the
-surrogate-scored suites (see ``results/tables-pending/README.md``).
+surrogate-scored suites (see ``results/tables-pending/README.md``), with budgets and latency
+limits from ``medians``: the suites charge about 50 (default, own-spaces-surrogate) or 3
+(gradient-mnist1d) median trainings of a table and limit latency at its median.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from nasbench.errors import NasbenchError
 from nasbench.tablebuild import RunId, _journal, _level, datasheet, read_runs, write_table
@@ -119,6 +124,32 @@ def write_status(readme: Path, paragraph: str) -> None:
     readme.write_text(new if count else text.rstrip("\n") + "\n\n" + paragraph + "\n")
 
 
+def medians(path: Path) -> tuple[float, float]:
+    """Median training seconds and median latency (ms) over a table's rows (architecture x
+    sparsity; seeds averaged), what the suites' budgets and latency limits are set from."""
+    try:
+        rows = pq.read_table(path, columns=["train_time_s", "latency_ms"]).to_pylist()
+    except (OSError, KeyError, pa.ArrowException) as exc:
+        raise NasbenchError(f"{path} is not a readable table ({exc})") from None
+    return (
+        float(np.nanmedian([r["train_time_s"] for r in rows])),
+        float(np.nanmedian([r["latency_ms"] for r in rows])),
+    )
+
+
+def medians_report(paths: list[Path]) -> str:
+    lines = [
+        "| table | median training s | 50x (cost_s) | 3x (gradient cost_s) | median latency ms |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for path in paths:
+        train, latency = medians(path)
+        lines.append(
+            f"| {path.stem} | {train:.2f} | {50 * train:.0f} | {3 * train:.0f} | {latency:.4f} |"
+        )
+    return "\n".join(lines)
+
+
 def compact(path: Path) -> None:
     """Fold the journal into the table file and rewrite its datasheet."""
     spec, runs = read_runs(path)
@@ -165,17 +196,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.perf.pending_tables")
-    parser.add_argument("command", choices=("status", "compact", "fold"))
+    parser.add_argument("command", choices=("status", "compact", "fold", "medians"))
+    parser.add_argument("tables", nargs="*", type=Path, help="default: every table in --dir")
     parser.add_argument("--dir", type=Path, default=PENDING)
     parser.add_argument("--dest", type=Path, default=DATA)
     parser.add_argument("--quality", type=Path, default=QUALITY, help="fold: rows to drop")
     parser.add_argument("--write", action="store_true", help="status: update the README")
     parser.add_argument("--force", action="store_true", help="fold: also incomplete tables")
     args = parser.parse_args(argv)
-    tables = sorted(args.dir.glob("*.parquet"))
+    tables = args.tables or sorted(args.dir.glob("*.parquet"))
     if not tables:
         print(f"error: no tables in {args.dir}", file=sys.stderr)
         return 2
+    if args.command == "medians":
+        print(medians_report(tables))
+        return 0
     if args.command == "compact":
         for path in tables:
             compact(path)
