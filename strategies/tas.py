@@ -9,7 +9,7 @@
 >>> search = Tas(epochs=2, batch_size=16, steps_per_epoch=2, cost_samples=50)
 >>> search.start(space, info, role_rng(0, "strategy"), role_rng(0, "initial_design"))
 >>> (proposal,) = search.ask(1)
->>> float(search.expected_macs_m()) > 0
+>>> float(search.expected_macs_m().detach()) > 0
 True
 
 Dong & Yang, "Network Pruning via Transformable Architecture Search" (NeurIPS 2019), on the
