@@ -152,15 +152,11 @@ def medians_report(paths: list[Path]) -> str:
 
 def compact(path: Path) -> None:
     """Fold the journal into the table file and rewrite its datasheet."""
-    spec, runs = read_runs(path)
-    assert spec is not None
-    write_table(path, spec, runs)
-    _drop_empty_journal(path)
-    path.with_suffix(".md").write_text(datasheet(path))
+    fold(path, path.parent)
 
 
 def fold(path: Path, dest_dir: Path) -> Path:
-    """Write a pending table (journal included) into ``dest_dir`` with its datasheet."""
+    """Write a table (journal included) into ``dest_dir`` with its datasheet; the new path."""
     spec, runs = read_runs(path)
     assert spec is not None
     dest = dest_dir / path.name
