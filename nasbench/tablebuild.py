@@ -125,7 +125,8 @@ def sample_architectures(space: SearchSpace, n: int, sample_seed: int) -> list[A
     return archs
 
 
-def _level(sparsity: float) -> float:
+def sparsity_level(sparsity: float) -> float:
+    """A sparsity as a table level: rounded to 6 decimals, so 0.8 and 0.8000000001 are one."""
     return round(float(sparsity), 6)
 
 
@@ -161,11 +162,12 @@ def train_run(spec_json: str, index: int, arch_text: str, sparsity: float, seed:
 
 
 def _run_id(run: dict) -> RunId:
-    return int(run["index"]), _level(run["sparsity"]), int(run["seed"])
+    return int(run["index"]), sparsity_level(run["sparsity"]), int(run["seed"])
 
 
 # ---- reading what is recorded --------------------------------------------------------------
-def _journal(out: Path) -> Path:
+def journal_path(out: Path) -> Path:
+    """Where a build appends its finished runs before they are folded into ``out``."""
     return out.with_name(out.name + ".journal")
 
 
@@ -192,7 +194,7 @@ def read_runs(out: Path) -> tuple[TableSpec | None, dict[RunId, dict]]:
                     runs.setdefault(_run_id(run), run)
         except (TypeError, ValueError) as exc:  # ragged or mistyped run lists
             raise NasbenchError(f"{out} holds malformed runs ({exc})") from None
-    journal = _journal(out)
+    journal = journal_path(out)
     for entry in read_lines(journal):
         if "build" in entry:  # the header of a journal
             header = TableSpec.from_json(json.dumps(entry["build"]))
@@ -227,7 +229,7 @@ def _mean(values: Iterable[float]) -> float:
 def _rows(runs: Iterable[dict]) -> list[dict]:
     groups: dict[tuple[int, float], list[dict]] = {}
     for run in runs:
-        groups.setdefault((int(run["index"]), _level(run["sparsity"])), []).append(run)
+        groups.setdefault((int(run["index"]), sparsity_level(run["sparsity"])), []).append(run)
     rows = []
     for (index, level), group in sorted(groups.items()):
         group.sort(key=lambda r: r["seed"])
@@ -282,7 +284,7 @@ def write_table(out: Path, spec: TableSpec, runs: dict[RunId, dict]) -> None:
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, out)
-    _journal(out).write_text("")
+    journal_path(out).write_text("")
 
 
 def _append(journal: Path, run: dict, spec: TableSpec) -> None:
@@ -295,7 +297,7 @@ def _append(journal: Path, run: dict, spec: TableSpec) -> None:
 def planned_runs(archs: list[Architecture], sparsities: Iterable[float], seeds: int) -> list[tuple]:
     """(index, arch text, sparsity, seed) in build order: architecture by architecture, so
     the table is useful at any point of a long build."""
-    levels = sorted({_level(s) for s in sparsities})
+    levels = sorted({sparsity_level(s) for s in sparsities})
     return [(i, a.text, s, k) for i, a in enumerate(archs) for s in levels for k in range(seeds)]
 
 
@@ -329,17 +331,17 @@ def build_table(
             f"{out} was built with other settings ({recorded.to_json()}); "
             "give the same space, parameters, dataset, epochs and recipe, or another --out"
         )
-    if _journal(out).exists():  # fold what a killed build left (a torn last line included)
+    if journal_path(out).exists():  # fold what a killed build left (a torn last line included)
         if runs:
             write_table(out, spec, runs)
         else:
-            _journal(out).unlink()
+            journal_path(out).unlink()
     _evaluator(spec.to_json(), 0.0)  # bad space / dataset / recipe / device: fail before work
     archs = sample_architectures(spec.create_space(), n, spec.sample_seed)
     todo = [job for job in planned_runs(archs, levels, seeds)
-            if (job[0], _level(job[2]), job[3]) not in runs]  # fmt: skip
+            if (job[0], sparsity_level(job[2]), job[3]) not in runs]  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
-    journal, total, fresh = _journal(out), len(runs) + len(todo), 0
+    journal, total, fresh = journal_path(out), len(runs) + len(todo), 0
 
     def record(run: dict) -> None:
         nonlocal fresh

@@ -29,7 +29,7 @@ def pending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for index, arch in enumerate(tablebuild.sample_architectures(SPEC.create_space(), 2, 0)):
         for level in (0.0, 0.8):
             run = fake_run(SPEC.to_json(), index, arch.text, level, 1)
-            tablebuild._append(tablebuild._journal(out), run, SPEC)
+            tablebuild._append(tablebuild.journal_path(out), run, SPEC)
     (folder / "README.md").write_text("# Pending\n\nStatus (old): stale.\nsecond line\n\nEnd.\n")
     return out
 
@@ -61,7 +61,7 @@ def test_status_paragraph_replaces_the_old_one(pending: Path) -> None:
 
 
 def test_compact_folds_the_journal_in(pending: Path) -> None:
-    journal = tablebuild._journal(pending)
+    journal = tablebuild.journal_path(pending)
     assert journal.stat().st_size > 0
     before = read_runs(pending)
     pt.compact(pending)

@@ -63,7 +63,8 @@ def test_real_build_records_every_run(tmp_path: Path) -> None:
             assert row["effective_macs"] < row["macs"]
     # the two seeds train different networks
     assert data[0]["run_val_acc"][0] != data[0]["run_val_acc"][1]
-    assert not tablebuild._journal(out).exists() or tablebuild._journal(out).read_text() == ""
+    journal = tablebuild.journal_path(out)
+    assert not journal.exists() or journal.read_text() == ""
 
 
 def test_parallel_build_equals_serial(tmp_path: Path) -> None:
@@ -96,7 +97,7 @@ def test_extending_trains_only_missing_runs(tmp_path: Path, fake: list[tuple]) -
 def test_resume_after_kill_loses_and_duplicates_nothing(tmp_path: Path, fake: list[tuple]) -> None:
     out = tmp_path / "t.parquet"
     build_table(SPEC, out, n=2, sparsities=(0.0,), seeds=1, flush_every=1)
-    journal = tablebuild._journal(out)
+    journal = tablebuild.journal_path(out)
     # a kill after two more runs were journalled, the second half-written
     archs = tablebuild.sample_architectures(SPEC.create_space(), 4, 0)
     runs = [fake_run(SPEC.to_json(), i, archs[i].text, 0.0, 0) for i in (2, 3)]

@@ -32,7 +32,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nasbench.errors import NasbenchError
-from nasbench.tablebuild import RunId, _journal, _level, datasheet, read_runs, write_table
+from nasbench.tablebuild import (
+    RunId,
+    datasheet,
+    journal_path,
+    read_runs,
+    sparsity_level,
+    write_table,
+)
 from tests.perf.results import read_jsonl
 
 PENDING = Path("results/tables-pending")
@@ -53,7 +60,7 @@ class Plan:
 
     def runs(self) -> set[RunId]:
         return {
-            (i, _level(s), k)
+            (i, sparsity_level(s), k)
             for i in range(self.n)
             for s in self.levels
             for k in range(self.seeds if i < self.multi else 1)
@@ -177,7 +184,7 @@ def forget_quality(path: Path, tables: set[str]) -> int:
 
 
 def _drop_empty_journal(path: Path) -> None:
-    journal = _journal(path)
+    journal = journal_path(path)
     if journal.exists() and journal.stat().st_size == 0:
         journal.unlink()
 
