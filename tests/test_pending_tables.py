@@ -3,6 +3,7 @@ README status line, folding journals in and moving tables into the package."""
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -103,3 +104,46 @@ def test_medians_set_the_suites_budgets(pending: Path, capsys) -> None:
     assert "| chain-mnist1d | 10.50 | 525 | 32 | 0.5000 |" in capsys.readouterr().out
     assert pt.main(["medians", str(pending.with_name("missing.parquet"))]) == 2
     assert "missing.parquet is not a readable table" in capsys.readouterr().err
+
+
+SUITE = """# a comment that names cost_s = 1
+[suite]
+name = "x"
+
+[budget]
+cost_s = 300
+latency_ms = 1.0
+
+[[task]]
+space = "chain"
+benchmark = "chain-mnist1d"
+budget = { cost_s = 150, latency_ms = 0.6 }
+
+[[task]]
+budget = { evaluations = 5, cost_s = 470 }
+benchmark = "chain-mnist1d"
+
+[[task]]
+benchmark = "other-mnist1d"
+budget = { cost_s = 10, latency_ms = 2.0 }
+"""
+
+
+def test_medians_write_sets_budget_lines_only(pending: Path, tmp_path: Path, capsys) -> None:
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    for name in pt.BUDGET_FACTORS:
+        (suites / f"{name}.toml").write_text(SUITE)
+    argv = ["medians", str(pending), "--write", "--suites", str(suites)]
+    assert pt.main(argv) == 0
+    assert f"{suites / 'default.toml'}: 2 budget lines changed" in capsys.readouterr().out
+    # 50 x 10.5 s = 525; latency 0.5 ms; the suite's own budget, comments and the task of
+    # another table keep their values; a line without latency_ms gets none
+    fifty = (suites / "default.toml").read_text()
+    assert fifty == SUITE.replace("cost_s = 150, latency_ms = 0.6", "cost_s = 525, latency_ms = 0.5"
+                                  ).replace("cost_s = 470 }", "cost_s = 525 }")  # fmt: skip
+    three = tomllib.loads((suites / "gradient-mnist1d.toml").read_text())
+    assert [t["budget"]["cost_s"] for t in three["task"]] == [31.5, 31.5, 10]
+    assert pt.set_budgets(suites / "default.toml", {"chain-mnist1d": (10.5, 0.5)}, 50.0) == 0
+    assert pt.set_budgets(suites / "default.toml", {"chain-mnist1d": (48.437, 13.68531)}, 50) == 2
+    assert "budget = { cost_s = 2420, latency_ms = 13.69 }" in (suites / "default.toml").read_text()

@@ -4,7 +4,7 @@ is from its planned size, folding journals in, and the final move into ``nasbenc
     python -m tests.perf.pending_tables status [--write]   # progress; --write updates the README
     python -m tests.perf.pending_tables compact            # fold journals in, rewrite datasheets
     python -m tests.perf.pending_tables fold [--force]     # complete tables -> nasbench/data/
-    python -m tests.perf.pending_tables medians [TABLE ...] # the suites' budgets and limits
+    python -m tests.perf.pending_tables medians [TABLE ...] [--write]  # the suites' budgets
 
 Stop the ``nasbench build-table`` processes before ``compact`` or ``fold``: both rewrite the
 table and empty its journal. The plan of every table: the first 500 uniform samples at
@@ -13,12 +13,15 @@ drops the folded tables' rows from ``results/surrogates/quality.jsonl`` (they de
 smaller tables); then rerun ``tests.perf.surrogate_quality`` and regenerate the
 surrogate-scored suites (see ``results/tables-pending/README.md``), with budgets and latency
 limits from ``medians``: the suites charge about 50 (default, own-spaces-surrogate) or 3
-(gradient-mnist1d) median trainings of a table and limit latency at its median.
+(gradient-mnist1d) median trainings of a table and limit latency at its median; ``medians
+--write`` sets them in those suites' task lines (3 significant digits for ``cost_s``, 4 for
+``latency_ms``; a task line without ``latency_ms`` keeps having none).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -45,7 +48,11 @@ from tests.perf.results import read_jsonl
 PENDING = Path("results/tables-pending")
 DATA = Path("nasbench/data")
 QUALITY = Path("results/surrogates/quality.jsonl")
+SUITES = Path("nasbench/suites")
 STATUS = re.compile(r"^Status \(.*?(?=\n\n|\Z)", re.S | re.M)
+BENCHMARK = re.compile(r'^benchmark = "([^"]+)"')
+BUDGET_FACTORS = {"default": 50.0, "own-spaces-surrogate": 50.0, "gradient-mnist1d": 3.0}
+"""Median trainings of a table that each suite's search budget (``cost_s``) buys."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,36 @@ def medians_report(paths: list[Path]) -> str:
     return "\n".join(lines)
 
 
+def _digits(value: float, significant: int) -> str:
+    return f"{float(f'{value:.{significant}g}'):g}"
+
+
+def set_budgets(suite: Path, values: dict[str, tuple[float, float]], factor: float) -> int:
+    """Rewrite, in a suite file, the ``budget`` line of every task whose ``benchmark`` is a key
+    of ``values`` (table name -> median training s, median latency ms): ``cost_s`` becomes
+    ``factor`` median trainings, ``latency_ms`` (where the line has one) the median latency.
+    Comments and every other line stay as they are. Returns the number of lines changed."""
+    lines = suite.read_text().splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.startswith("[")] + [len(lines)]
+    changed = 0
+    for start, end in itertools.pairwise(starts):
+        names = [m[1] for line in lines[start:end] if (m := BENCHMARK.match(line))]
+        if not names or names[0] not in values:
+            continue
+        train, latency = values[names[0]]
+        for i in range(start, end):
+            if not lines[i].startswith("budget = {"):
+                continue
+            new = re.sub(
+                r"\bcost_s = [0-9.e+-]+", f"cost_s = {_digits(factor * train, 3)}", lines[i]
+            )
+            new = re.sub(r"\blatency_ms = [0-9.e+-]+", f"latency_ms = {_digits(latency, 4)}", new)
+            changed += new != lines[i]
+            lines[i] = new
+    suite.write_text("".join(lines))
+    return changed
+
+
 def compact(path: Path) -> None:
     """Fold the journal into the table file and rewrite its datasheet."""
     fold(path, path.parent)
@@ -204,7 +241,11 @@ def _main(argv: list[str] | None) -> int:
     parser.add_argument("--dir", type=Path, default=PENDING)
     parser.add_argument("--dest", type=Path, default=DATA)
     parser.add_argument("--quality", type=Path, default=QUALITY, help="fold: rows to drop")
-    parser.add_argument("--write", action="store_true", help="status: update the README")
+    parser.add_argument("--suites", type=Path, default=SUITES, help="medians --write: where")
+    parser.add_argument(
+        "--write", action="store_true",
+        help="status: update the README; medians: set the suites' budgets and latency limits",
+    )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="fold: also incomplete tables")
     args = parser.parse_args(argv)
     tables = args.tables or sorted(args.dir.glob("*.parquet"))
@@ -213,6 +254,11 @@ def _main(argv: list[str] | None) -> int:
         return 2
     if args.command == "medians":
         print(medians_report(tables))
+        if args.write:
+            values = {path.stem: medians(path) for path in tables}
+            for name, factor in BUDGET_FACTORS.items():
+                suite = args.suites / f"{name}.toml"
+                print(f"{suite}: {set_budgets(suite, values, factor)} budget lines changed")
         return 0
     if args.command == "compact":
         for path in tables:
