@@ -46,3 +46,14 @@ def test_readme_surrogate_example_runs(tmp_path, monkeypatch, capsys) -> None:
                  "--max-test", "2000", "--json"]) == 0  # fmt: skip
     (row,) = json.loads(capsys.readouterr().out)
     assert row["surrogate"] == "knn_surrogate:KNN" and row["kendall"] > 0.3
+
+
+def test_readme_default_table_is_the_committed_summary() -> None:
+    """The default suite's table in the README is ``results/default/summary.md``'s, so
+    regenerating the committed results without updating the README fails here."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("\n## The default suite\n", 1)[1].split("\n## ", 1)[0]
+    readme_rows = [line for line in section.splitlines() if line.startswith("| ")]
+    summary = (REPO / "results" / "default" / "summary.md").read_text()
+    summary_rows = [line for line in summary.splitlines() if line.startswith("| ")]
+    assert len(readme_rows) > 2 and readme_rows == summary_rows
