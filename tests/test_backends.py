@@ -52,6 +52,7 @@ def journals(folder: Path, *fields: str) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
+@pytest.mark.slow  # CI runs it (.ci/run: pytest -m slow)
 def test_ray_gives_the_local_records_failures_and_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -67,6 +67,7 @@ def test_darts_moves_toward_the_op_that_minimises_the_loss() -> None:
     assert darts.ask(1)[0].arch.values == ("avg_pool_3x3",) * 6  # derived from the logits
 
 
+@pytest.mark.slow  # CI runs it (.ci/run: pytest -m slow)
 def test_darts_second_order_differs_and_learns() -> None:
     kwargs = {"epochs": 3, "batch_size": 32, "steps_per_epoch": 15, "arch_lr": 1e-2}
     first, space = started("darts", "nb201", NB201, info("toy_mean"), **kwargs)

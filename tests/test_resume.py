@@ -321,6 +321,7 @@ def test_resume_deletes_half_written_records_and_stale_journals(tmp_path: Path) 
 
 
 # ---- (c) kill -9 ---------------------------------------------------------------------------
+@pytest.mark.slow  # CI runs it (.ci/run: pytest -m slow)
 def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
     text = suite_text("regularized_evolution", "cost_s = 200000", seeds="[0, 1]")
     text += '[[strategy]]\nname = "random"\n'

@@ -127,6 +127,7 @@ steps_per_epoch = 2
 """
 
 
+@pytest.mark.slow  # CI runs it (.ci/run: pytest -m slow)
 def test_supernet_suites_repeat_bit_for_bit(tmp_path: Path) -> None:
     """Gradient strategies on a weight-sharing task: search and supernet costs are simulated, so
     a rerun (supernet retrained, global seeds scrambled) records the same costs, and the budget
