@@ -7,7 +7,9 @@ What an evaluation returns:
   Gaussian noise whose standard deviation is the table's seed-to-seed spread at that sparsity
   (pooled over rows with several training seeds, interpolated between levels); ``val_acc_std``
   is the surrogate's own uncertainty;
-- ``test_acc``: the prediction mapped by the table's linear val -> test relation;
+- ``test_acc``: the noise-free prediction mapped by the table's linear val -> test relation
+  (the architecture's expected test accuracy, like the seed mean the tabular evaluator
+  reports; an incumbent picked on a lucky draw keeps a val-test gap);
 - ``cost_s`` and ``latency_ms``: ridge regressions of the recorded log training time and log
   latency on the same features; ``params`` and ``macs``: the space's exact counts; nonzero
   params and effective MACs: the counts scaled by the recorded density ratios (regressed).
