@@ -49,7 +49,7 @@ PENDING = Path("results/tables-pending")
 DATA = Path("nasbench/data")
 QUALITY = Path("results/surrogates/quality.jsonl")
 SUITES = Path("nasbench/suites")
-STATUS = re.compile(r"^Status \(.*?(?=\n\n|\Z)", re.S | re.M)
+STATUS = re.compile(r"^Status \(.*?(?=\n\n|\n?\Z)", re.S | re.M)
 BENCHMARK = re.compile(r'^benchmark = "([^"]+)"')
 BUDGET_FACTORS = {"default": 50.0, "own-spaces-surrogate": 50.0, "gradient-mnist1d": 3.0}
 """Median trainings of a table that each suite's search budget (``cost_s``) buys."""
