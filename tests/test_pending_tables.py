@@ -60,8 +60,9 @@ def test_status_paragraph_replaces_the_old_one(pending: Path) -> None:
     pt.write_status(readme, paragraph)
     assert readme.read_text() == f"# No status yet\n\n{paragraph}\n"
     # a status paragraph that ends the file keeps the final newline when replaced
-    pt.write_status(readme, paragraph.replace("2026-11-26", "2026-11-27"))
-    assert readme.read_text() == f"# No status yet\n\n{paragraph.replace('-26', '-27')}\n"
+    newer = paragraph.replace("2026-11-26", "2026-11-27")
+    pt.write_status(readme, newer)
+    assert readme.read_text() == f"# No status yet\n\n{newer}\n"
 
 
 def test_compact_folds_the_journal_in(pending: Path) -> None:
