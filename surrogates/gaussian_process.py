@@ -13,7 +13,15 @@ accuracies), hyperparameters by maximising the log marginal likelihood (eq. 5.8)
 from the initial point plus ``n_restarts`` random starts, as scikit-learn's
 ``GaussianProcessRegressor`` does. Targets are normalised (``normalize_y``) and inputs
 standardised per column, so one set of hyperparameter bounds suits accuracies in [0, 1] or
-[0, 100] and one-hot or continuous encodings alike. ``std`` is the posterior predictive standard
+[0, 100] and one-hot or continuous encodings alike. The length scale is sought in units of the
+typical distance between standardised points, ``sqrt(d)`` for ``d`` features (starting there,
+bounded to [0.1, 100] times it), and the noise starts at a tenth of the normalised variance.
+With absolute bounds (1e-2 to 1e3, starting at 1) and the noise starting at 1e-2, the optimiser,
+restarts included, ended at the pure-noise optimum on the MNIST-1D cell and multi-branch
+encodings (169 and 57 features): every prediction the training mean, Kendall tau undefined. From
+the scaled start one optimiser run reaches the optimum the restarts find (100 multi-branch
+architectures: log marginal likelihood -353.3 against -425.7 with the old settings, Kendall tau
+0.655 on held-out ones). ``std`` is the posterior predictive standard
 deviation (noise included): it grows away from the data. This is the GP predictor of White et al.
 (NeurIPS 2021).
 
@@ -84,9 +92,10 @@ class GaussianProcess:
             keep = np.sort(rng.choice(len(x), size=self.max_train, replace=False))
             x, t = x[keep], t[keep]
         self.scaler_ = Standardizer.fit(x)
+        scale = math.sqrt(x.shape[1])  # standardised points lie about sqrt(2 d) apart
         kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
-            length_scale=1.0, length_scale_bounds=(1e-2, 1e3), nu=self.nu
-        ) + WhiteKernel(noise_level=1e-2, noise_level_bounds=(1e-8, 1.0))
+            length_scale=scale, length_scale_bounds=(0.1 * scale, 100.0 * scale), nu=self.nu
+        ) + WhiteKernel(noise_level=0.1, noise_level_bounds=(1e-8, 1.0))
         gp = GaussianProcessRegressor(
             kernel, normalize_y=True, n_restarts_optimizer=self.n_restarts, random_state=seed
         )
