@@ -105,7 +105,7 @@ def test_medians_set_the_suites_budgets(pending: Path, capsys) -> None:
     # rows average their seeds: training 10 s (architecture 0) and 11 s (1), latency 0.5 ms
     assert pt.medians(pending) == (10.5, 0.5)
     assert pt.main(["medians", str(pending)]) == 0
-    assert "| chain-mnist1d | 10.50 | 525 | 32 | 0.5000 |" in capsys.readouterr().out
+    assert "| chain-mnist1d | 10.50 | 525 | 0.5000 |" in capsys.readouterr().out
     assert pt.main(["medians", str(pending.with_name("missing.parquet"))]) == 2
     assert "missing.parquet is not a readable table" in capsys.readouterr().err
 
@@ -146,8 +146,9 @@ def test_medians_write_sets_budget_lines_only(pending: Path, tmp_path: Path, cap
     fifty = (suites / "default.toml").read_text()
     assert fifty == SUITE.replace("cost_s = 150, latency_ms = 0.6", "cost_s = 525, latency_ms = 0.5"
                                   ).replace("cost_s = 470 }", "cost_s = 525 }")  # fmt: skip
-    three = tomllib.loads((suites / "gradient-mnist1d.toml").read_text())
-    assert [t["budget"]["cost_s"] for t in three["task"]] == [31.5, 31.5, 10]
+    other = tomllib.loads((suites / "own-spaces-surrogate.toml").read_text())
+    assert [t["budget"]["cost_s"] for t in other["task"]] == [525, 525, 10]
+    assert not (suites / "gradient-mnist1d.toml").exists()  # its budget is not the tables'
     assert pt.set_budgets(suites / "default.toml", {"chain-mnist1d": (10.5, 0.5)}, 50.0) == 0
     assert pt.set_budgets(suites / "default.toml", {"chain-mnist1d": (48.437, 13.68531)}, 50) == 2
     assert "budget = { cost_s = 2420, latency_ms = 13.69 }" in (suites / "default.toml").read_text()

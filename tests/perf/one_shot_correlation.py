@@ -122,8 +122,8 @@ def report() -> str:
         )
     lines.append(
         "\narchs (of the table's): the architectures scored, and how many the table held when "
-        "they were (`-`: not recorded). A table larger than the shipped one was read from "
-        "`results/tables-pending/`, where the tables grow."
+        "they were (`-`: not recorded); rows scored while the tables grew read them from "
+        "`results/tables-pending/`, before they were folded into the package."
     )
     text = "\n".join(lines) + "\n"
     (OUT / "correlation.md").write_text(text)
