@@ -175,8 +175,7 @@ class Pruner:
                 self._update_masks(level)
         if self.masks:
             with torch.no_grad():
-                for weight, mask in zip(self.weights, self.masks, strict=True):
-                    weight.mul_(mask)
+                torch._foreach_mul_(self.weights, self.masks)  # one call for all layers
 
     def _update_masks(self, level: float) -> None:
         if not self.masks:  # first pruning step: allocate masks and block gradients from now on
