@@ -16,6 +16,7 @@ DATASET_TASKS: dict[str, Task] = {
     t.name: t
     for t in (
         Task((1, 40), 10, "mnist1d"),  # Greydanus 2020: 40-sample 1-D digits
+        Task((1, 40), 10, "mnist1d_large"),  # the same, with 5000-sample val and test splits
         Task((3, 32, 32), 10, "cifar10"),
         Task((3, 32, 32), 100, "cifar100"),
         Task((3, 16, 16), 120, "imagenet16_120"),  # Chrabaszcz et al. 2017, as in NAS-Bench-201

@@ -1,0 +1,1 @@
+"""Experiments that regenerate committed ``results/`` folders (``python -m experiments.<name>``)."""
