@@ -32,7 +32,8 @@ from nasbench.records import SCHEMA, read_run
 from nasbench.types import RunMeta
 
 if TYPE_CHECKING:  # stats imports this module; the renderers below only read its dataclasses
-    from nasbench.stats import CriticalDifference, PairRow, StatsReport
+    from nasbench.power import PairRow, TaskPower
+    from nasbench.stats import CriticalDifference, Friedman, ScoreRow, StatsReport
 
 
 @dataclass(frozen=True)
@@ -327,26 +328,81 @@ def _md(head: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(r) + " |" for r in rows)]  # fmt: skip
 
 
-def _score_lines(stats: StatsReport) -> list[str]:
+def _pp(fraction: float) -> str:
+    return f"{100 * fraction:.2f}"
+
+
+def _power_line(p: TaskPower) -> str:
+    """The detectable difference of a task, as a sentence (:mod:`nasbench.power`)."""
+    if p.note:
+        return f"Detectable difference: none ({p.note})."
+    family = "against random" if p.baseline else "of every pair of strategies"
+    return (f"Detectable difference: {_pp(p.mdd)} pp (paired Wilcoxon signed-rank tests {family}, "
+            f"Holm over {p.comparisons} comparison(s) at alpha {p.alpha:g}, power {p.power:g}; "
+            f"{p.pairs} paired seeds, paired spread sd {_pp(p.spread_sd)} pp; normal "
+            f"approximation {_pp(p.mdd_normal)} pp).")  # fmt: skip
+
+
+def _reference_line(r: ScoreRow) -> str:
+    """The regret references of a task, as a sentence."""
+    observed = f"no benchmark table (regret to the best observed, {_pp(r.ref_test_acc)}%)"
+    parts = [f"table best {_pp(r.table_best_acc)}%" if r.regret_ref == "table" else observed]
+    if r.reachable_surrogate:
+        value = f"{_pp(r.reachable_acc)}%" if math.isfinite(r.reachable_acc) else "unknown"
+        parts.append(f"surrogate reachable maximum {value} ({r.reachable_surrogate})")
+    return "Regret references: " + "; ".join(parts) + "."
+
+
+def _versus(r: ScoreRow, baseline: str) -> str:
+    if r.strategy == baseline:
+        return "(baseline)"
+    return f"{r.vs_random} (p {r.vs_random_p_holm:.3g}, {r.vs_random_pairs} pairs)"
+
+
+def _task_table(rows: list[ScoreRow], stats: StatsReport, baseline: str) -> list[str]:
     summary = {(r.task, r.strategy): r for r in stats.summary}
-    rows = []
-    for r in stats.scores:
+    reach = any(math.isfinite(r.reachable_acc) for r in rows)
+    head = ["task", "strategy", "seeds", "without feasible incumbent", "test acc (%) [95% CI]",
+            "median (%)", "regret (%), reference", *(["regret to reachable (%)"] if reach else []),
+            "anytime AUC (%)", "evals", "feasible evals",
+            *([f"vs {baseline} (p Holm, pairs)"] if baseline else [])]  # fmt: skip
+    body = []
+    for r in rows:
         s = summary.get((r.task, r.strategy))
-        rows.append([
-            r.task, r.strategy, str(r.seeds),
-            f"{100 * r.test_mean:.2f} [{100 * r.test_ci_low:.2f}, {100 * r.test_ci_high:.2f}]",
-            f"{100 * r.test_median:.2f}", f"{100 * r.regret_mean:.2f} ({r.regret_ref})",
-            f"{100 * r.auc_mean:.2f}", f"{s.evaluations_mean:.1f}" if s else "",
-            f"{s.feasible_rate:.3f}" if s else "",
+        body.append([
+            r.task, r.strategy, str(r.seeds), f"{r.infeasible} of {r.seeds}",
+            f"{_pp(r.test_mean)} [{_pp(r.test_ci_low)}, {_pp(r.test_ci_high)}]",
+            _pp(r.test_median), f"{_pp(r.regret_mean)} ({r.regret_ref})",
+            *([_pp(r.regret_reachable_mean)] if reach else []), _pp(r.auc_mean),
+            f"{s.evaluations_mean:.1f}" if s else "", f"{s.feasible_rate:.3f}" if s else "",
+            *([_versus(r, baseline)] if baseline else []),
         ])  # fmt: skip
-    head = ["task", "strategy", "seeds", "test acc (%) [95% CI]", "median (%)",
-            "regret (%), reference", "anytime AUC (%)", "evals", "feasible"]  # fmt: skip
-    return ["## Final test accuracy", "",
-            "Final incumbent test accuracy over seeds: mean with a 95% Student-t interval, median; "
-            "regret to the best test accuracy of the task's benchmark table (table) or, without "
-            "one, the best final accuracy observed for the task (observed); anytime AUC: mean "
-            "incumbent test accuracy over log simulated cost (nasbench.stats.anytime_auc).",
-            "", *_md(head, rows)]  # fmt: skip
+    return _md(head, body)
+
+
+def _score_lines(stats: StatsReport) -> list[str]:
+    power = {p.task: p for p in stats.power}
+    lines = ["## Final test accuracy", "",
+             "Final incumbent test accuracy over the seeds whose run ended with a feasible "
+             "incumbent (runs without one are counted apart and never scored as 0): mean with a "
+             "95% Student-t interval, median; regret to the best test accuracy of the task's "
+             "benchmark table (table) or, without one, the best final accuracy observed for the "
+             "task (observed), and for a surrogate benchmark to the surrogate's reachable "
+             "maximum; anytime AUC: mean incumbent test accuracy over log simulated cost "
+             "(nasbench.stats.anytime_auc); feasible evals: the feasible fraction of evaluations. "
+             "vs random: paired Wilcoxon signed-rank test against random search over the seeds "
+             "where both runs have a feasible incumbent, Holm-adjusted over the task's "
+             "comparisons with random search (Holm 1979): better or worse at p < "
+             f"{stats.critical_difference.alpha:g}, else n.s. Detectable difference: the "
+             "smallest shift of the paired differences those tests detect with power 0.8, from "
+             "the task's observed paired spread (nasbench.power)."]  # fmt: skip
+    for task in sorted({r.task for r in stats.scores}):
+        rows = [r for r in stats.scores if r.task == task]
+        p = power.get(task)
+        lines += ["", f"### {task}", "", *([_power_line(p)] if p else []),
+                  _reference_line(rows[0]), "",
+                  *_task_table(rows, stats, p.baseline if p else "")]  # fmt: skip
+    return lines
 
 
 def _rank_lines(stats: StatsReport) -> list[str]:
@@ -357,20 +413,36 @@ def _rank_lines(stats: StatsReport) -> list[str]:
                                           for t in range(len(ranks.tasks)))]
             for s, m in zip(cd.strategies, cd.mean_ranks, strict=True)]  # fmt: skip
     text = (
-        f"Nemenyi test at alpha = {cd.alpha:g}: critical difference {cd.cd:.3f} for "
-        f"{len(cd.strategies)} strategies over {cd.tasks} task(s). Strategies sharing a group "
-        "letter do not differ significantly."
+        _friedman_text(stats.friedman) + f" Nemenyi test at alpha = {cd.alpha:g}: critical "
+        f"difference {cd.cd:.3f} for {len(cd.strategies)} strategies over {cd.tasks} task(s). "
+        "Strategies sharing a group letter do not differ significantly."
         if len(cd.strategies) > 1
         else "One strategy."
+        if cd.strategies
+        else "No strategy has a score on every task."
     )
     if ranks.excluded:  # ranks need complete blocks: every ranked strategy ran on every task
-        text += (f" Left out, as not every strategy ran there: {', '.join(ranks.excluded)} "
-                 "(their scores are in the table above).")  # fmt: skip
+        text += (" Left out, as not every strategy ran there or ended a run with a feasible "
+                 f"incumbent there: {', '.join(ranks.excluded)} (their scores are in the table "
+                 "above).")  # fmt: skip
     return ["## Average ranks", "",
             "Per task, strategies ranked by mean final test accuracy (1 = best, ties share the "
             "mean rank), averaged over tasks (Demšar 2006). " + text, "",
             *_md(["strategy", "mean rank", "group", *ranks.tasks], rows),
             *(["", "```", *cd_diagram(cd), "```"] if len(rows) > 1 else [])]  # fmt: skip
+
+
+def _friedman_text(f: Friedman) -> str:
+    """The Friedman test as sentences, said before the Nemenyi test (Demšar 2006)."""
+    if f.note:
+        return (f"Friedman test: not run ({f.note}); without it the critical-difference "
+                "diagram is not evidence of any difference.")  # fmt: skip
+    said = (f"Friedman test over the {f.tasks} tasks as blocks: chi-square {f.statistic:.3f}, "
+            f"df {f.df}, p {f.p_value:.3g}")  # fmt: skip
+    if f.rejects:
+        return said + f": the mean ranks differ at alpha = {f.alpha:g}."
+    return (said + f": no difference between the mean ranks at alpha = {f.alpha:g}, so the "
+            "critical-difference diagram below is not evidence of any difference.")  # fmt: skip
 
 
 def cd_diagram(cd: CriticalDifference, width: int = 50) -> list[str]:
@@ -406,16 +478,20 @@ def _pair_lines(title: str, rows: list[PairRow], alpha: float) -> list[str]:
 
 
 def format_stats(stats: StatsReport) -> str:
-    """The statistics sections in Markdown: final test accuracy per (task, strategy), average
-    ranks with the critical-difference groups and a text diagram, pairwise Wilcoxon tests per
-    task and pooled over tasks (* marks Holm-adjusted p below alpha)."""
+    """The statistics sections in Markdown: per task its detectable difference, regret
+    references and final test accuracy per strategy (with runs without a feasible incumbent
+    and the test against random search); average ranks with the Friedman test, the
+    critical-difference groups and a text diagram; pairwise Wilcoxon tests per task and pooled
+    over tasks (* marks Holm-adjusted p below alpha)."""
     alpha = stats.critical_difference.alpha
     lines = [*_score_lines(stats), "", *_rank_lines(stats), ""]
-    lines += _pair_lines("## Wilcoxon signed-rank tests per task (paired by seed, Holm within "
-                         "each task)", stats.pairwise, alpha)  # fmt: skip
+    lines += _pair_lines("## Wilcoxon signed-rank tests per task (paired by seed where both "
+                         "runs have a feasible incumbent, Holm over all pairs of each task)",
+                         stats.pairwise, alpha)  # fmt: skip
     if stats.pooled and len({r.task for r in stats.scores}) > 1:
         lines += ["", *_pair_lines("## Wilcoxon signed-rank tests over all tasks (paired by "
-                                   "task and seed, Holm)", stats.pooled, alpha)]  # fmt: skip
+                                   "task and seed where both runs have a feasible incumbent, "
+                                   "Holm)", stats.pooled, alpha)]  # fmt: skip
     return "\n".join(lines).rstrip()
 
 
@@ -440,8 +516,10 @@ def rows_csv(rows: Sequence[Any]) -> str:
 def stats_csv(stats: StatsReport) -> dict[str, str]:
     """The statistics as CSV files by name: ``summary.csv`` (the summary columns, extra test
     metrics as ``extra_test_mean:<name>``, then the :class:`~nasbench.stats.ScoreRow` columns),
-    ``pairwise.csv`` (per task, then pooled rows) and ``ranks.csv`` (per strategy: mean rank,
-    critical-difference groups, the CD, the rank on each task as ``rank:<task>``)."""
+    ``pairwise.csv`` (per task, then pooled rows), ``power.csv`` (per task: the detectable
+    difference, :class:`~nasbench.power.TaskPower`) and ``ranks.csv`` (per strategy: mean rank,
+    critical-difference groups, the CD, the Friedman statistic and p-value, the rank on each
+    task as ``rank:<task>``)."""
     extras = sorted({k for r in stats.summary for k in r.extra_test_mean})
     base = [f.name for f in fields(SummaryRow) if f.name != "extra_test_mean"]
     scores = {(r.task, r.strategy): asdict(r) for r in stats.scores}
@@ -452,15 +530,17 @@ def stats_csv(stats: StatsReport) -> dict[str, str]:
                for r in stats.summary]  # fmt: skip
     ranks, cd, groups = stats.ranks, stats.critical_difference, _groups(stats)
     column = {s: i for i, s in enumerate(ranks.strategies)}
-    rank_rows = [[s, m, groups[s], cd.cd, *ranks.ranks[:, column[s]].tolist()]
+    fr = stats.friedman
+    rank_rows = [[s, m, groups[s], cd.cd, fr.statistic, fr.p_value,
+                  *ranks.ranks[:, column[s]].tolist()]
                  for s, m in zip(cd.strategies, cd.mean_ranks, strict=True)]  # fmt: skip
+    rank_head = ["strategy", "mean_rank", "groups", "cd", "friedman_statistic", "friedman_p",
+                 *(f"rank:{t}" for t in ranks.tasks)]  # fmt: skip
     return {
         "summary.csv": _csv(base + [f"extra_test_mean:{k}" for k in extras] + more, summary),
         "pairwise.csv": rows_csv([*stats.pairwise, *stats.pooled]),
-        "ranks.csv": _csv(
-            ["strategy", "mean_rank", "groups", "cd", *(f"rank:{t}" for t in ranks.tasks)],
-            rank_rows,
-        ),
+        "power.csv": rows_csv(stats.power),
+        "ranks.csv": _csv(rank_head, rank_rows),
     }
 
 
@@ -482,7 +562,9 @@ def stats_json(report: StatsReport) -> str:
     body = {
         "summary": [asdict(r) for r in report.summary],
         "scores": [asdict(r) for r in report.scores],
+        "power": [asdict(r) for r in report.power],
         "ranks": asdict(report.ranks),
+        "friedman": asdict(report.friedman),
         "critical_difference": asdict(report.critical_difference),
         "pairwise": [asdict(r) for r in report.pairwise],
         "pooled": [asdict(r) for r in report.pooled],

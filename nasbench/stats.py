@@ -2,14 +2,21 @@
 
 Pure functions of the run records (``nasbench report`` and the end of every suite call them).
 The score of a run is its final incumbent test accuracy (a fraction; NaN when the run ended
-without a feasible incumbent). Per (task, strategy) :func:`score_rows` gives the mean with a 95%
-Student-t interval over seeds, the median, the regret to a reference (the best test accuracy of
-the benchmark table the task's evaluator answers from, else the best final accuracy observed for
-the task) and the area under the anytime curve (:func:`anytime_auc`). Across tasks, strategies
-are ranked per task by mean score and the ranks averaged; the Nemenyi critical difference says
-which mean ranks differ significantly, and Wilcoxon signed-rank tests paired by seed, with Holm's
-correction, compare every pair of strategies per task and pooled over tasks (Demšar 2006,
-"Statistical Comparisons of Classifiers over Multiple Data Sets", JMLR 7; Holm 1979).
+without a feasible incumbent). Feasibility is counted apart from accuracy: a run without a
+feasible incumbent is counted per (task, strategy) and left out of every accuracy statistic
+(means, intervals, anytime area, ranks, paired tests), never scored as 0.
+
+Per (task, strategy) :func:`score_rows` gives the mean with a 95% Student-t interval over seeds,
+the median, the regret to a reference (the best test accuracy of the benchmark table the task's
+evaluator answers from, else the best final accuracy observed for the task; beside it, for a
+surrogate benchmark, the surrogate's reachable maximum), the area under the anytime curve
+(:func:`anytime_auc`) and a paired test against random search. Per task
+:func:`nasbench.power.task_power` states the smallest difference the tests can detect. Across
+tasks, strategies are ranked per task by mean score and the ranks averaged; the Friedman test
+says whether the mean ranks differ at all, the Nemenyi critical difference which of them do,
+and Wilcoxon signed-rank tests paired by seed, with Holm's correction, compare every pair of
+strategies per task and pooled over tasks (Demšar 2006, "Statistical Comparisons of Classifiers
+over Multiple Data Sets", JMLR 7; Holm 1979).
 
 >>> round(nemenyi_cd(4, 10), 3)
 1.483
@@ -19,12 +26,13 @@ correction, compare every pair of strategies per task and pooled over tasks (Dem
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -35,17 +43,25 @@ from scipy import stats as sps
 
 from nasbench.benchmarks import load_benchmark
 from nasbench.errors import NasbenchError
+from nasbench.power import POOLED as POOLED
+from nasbench.power import PairRow as PairRow
+from nasbench.power import Scores as Scores
+from nasbench.power import (
+    TaskPower,
+    paired,
+    paired_test,
+    task_power,
+    verdict,
+    versus_random,
+    with_holm,
+)
+from nasbench.power import holm as holm
+from nasbench.power import wilcoxon_p as wilcoxon_p
 from nasbench.registry import evaluators
 from nasbench.report import SummaryRow, read_runs, summary_rows
 from nasbench.types import RunMeta
 
 log = logging.getLogger(__name__)
-
-Scores = dict[tuple[str, str], dict[int, float]]
-"""(task, strategy) -> {seed: final incumbent test accuracy (fraction; NaN: no incumbent)}."""
-
-POOLED = "(pooled)"
-"""The task name of the pooled comparisons (paired by task and seed)."""
 
 
 @dataclass(frozen=True)
@@ -128,30 +144,39 @@ def rank_row(values: np.ndarray) -> np.ndarray:
 
 def average_ranks(scores: Scores) -> Ranks:
     """Rank strategies on every task by their mean (over seeds) score, then average over tasks
-    (Demšar 2006, Sec. 3.2.2). A strategy with only NaN scores on a task ranks last there.
+    (Demšar 2006, Sec. 3.2.2). Runs without a feasible incumbent (NaN) are left out of the
+    means; a strategy none of whose runs on a task has one has no score there.
 
-    Ranks need complete blocks (every strategy run on every task ranked). When suites restrict
-    strategies to some tasks, the tasks are grouped by the set of strategies run on them and the
-    largest group (most tasks, then most strategies) is ranked; the other tasks are listed in
-    ``excluded``. Returns :class:`Ranks` with tasks and strategies sorted by name. Raises
-    NasbenchError when ``scores`` is empty.
+    Ranks need complete blocks (every strategy scored on every task ranked). When suites
+    restrict strategies to some tasks, or a strategy has no score on a task, the tasks are
+    grouped by the set of strategies scored on them and the largest group (most tasks, then
+    most strategies) is ranked; the other tasks are listed in ``excluded`` (no task and no
+    strategy is ranked when no run has a score). Returns :class:`Ranks` with tasks and
+    strategies sorted by name. Raises NasbenchError when ``scores`` is empty.
     """
     if not scores:
         raise NasbenchError("no runs to rank")
     ran: dict[str, frozenset[str]] = {}
     for t in sorted({t for t, _ in scores}):
-        ran[t] = frozenset(s for task, s in scores if task == t)
+        ran[t] = frozenset(s for task, s in scores if task == t and _scored(scores[(t, s)]))
     blocks: dict[frozenset[str], list[str]] = {}
     for t, names in ran.items():
         blocks.setdefault(names, []).append(t)
-    chosen = max(blocks, key=lambda names: (len(blocks[names]), len(names), sorted(names)))
-    tasks, strategies = blocks[chosen], sorted(chosen)
+    # a block of no scored strategy ranks nothing; it wins only when nothing else is left
+    chosen = max(blocks, key=lambda names: (len(names) > 0, len(blocks[names]), len(names),
+                                            sorted(names)))  # fmt: skip
+    tasks, strategies = (blocks[chosen], sorted(chosen)) if chosen else ([], [])
     excluded = sorted(t for t in ran if t not in tasks)
-    ranks = np.empty((len(tasks), len(strategies)))
+    ranks = np.zeros((len(tasks), len(strategies)))
     for i, task in enumerate(tasks):
         means = np.array([_mean_or_nan(scores.get((task, s), {})) for s in strategies])
         ranks[i] = rank_row(means)
-    return Ranks(tasks, strategies, ranks, ranks.mean(axis=0), excluded)
+    mean = ranks.mean(axis=0) if tasks else np.zeros(len(strategies))
+    return Ranks(tasks, strategies, ranks, mean, excluded)
+
+
+def _scored(runs: dict[int, float]) -> bool:
+    return any(not math.isnan(v) for v in runs.values())
 
 
 def _mean_or_nan(runs: dict[int, float]) -> float:
@@ -222,16 +247,19 @@ def table_reference(config_json: str, fidelity: float) -> float | None:
     when the evaluator takes no ``benchmark`` parameter (it does not answer from a table) or
     the table does not record the budget's sparsity level.
 
-    The table is the run's ``benchmark`` evaluator parameter, else the evaluator's default
-    (found through the evaluator registry); rows count at the budget's sparsity with a finite
-    test accuracy and, when ``fidelity`` is one of the table's, a finite validation accuracy
-    there (other rows cannot become an incumbent). Constraints are not applied: the reference
-    is the table's unconstrained best. Raises NasbenchError for an unknown evaluator or table.
+    The table is the run's ``benchmark`` evaluator parameter, else the default of a registered
+    evaluator (a ``module:Class`` evaluator named by the record is never imported: None); rows
+    count at the budget's sparsity with a finite test accuracy and, when ``fidelity`` is one of
+    the table's, a finite validation accuracy there (other rows cannot become an incumbent).
+    Constraints are not applied: the reference is the table's unconstrained best. Raises
+    NasbenchError for an unknown evaluator or table.
     """
     spec = json.loads(config_json)
     task, budget = spec["task"], spec["budget"]
     name = dict(task["evaluator_params"]).get("benchmark")
     if name is None:  # the evaluator's default, if it takes a table at all
+        if ":" in task["evaluator"]:  # records must not make the report import their plugins
+            return None
         name = evaluators.params(task["evaluator"]).get("benchmark")
         if not isinstance(name, str):
             return None
@@ -244,20 +272,62 @@ def table_reference(config_json: str, fidelity: float) -> float | None:
     return float(table.test[ok].max()) if ok.any() else None
 
 
+def reachable_reference(config_json: str) -> tuple[float | None, str]:
+    """The best test accuracy the surrogate benchmark a run's evaluator queries can answer
+    (:func:`nasbench.surrogate_benchmark.reachable_max`) and the surrogate's name; ``(None,
+    "")`` for an evaluator other than the built-in ``surrogate``, ``(None, name)`` when the
+    value is unknown (no ``reachable_max``, no value stored for the table, surrogate and the
+    budget's sparsity, or a ``module:Class`` surrogate, which is never imported).
+    ``surrogate = "best"`` (or another choice) resolves as the evaluator does
+    (:func:`nasbench.surrogate_benchmark.surrogate_choice`). Raises NasbenchError for a table
+    that does not resolve or a choice not recorded for it."""
+    spec = json.loads(config_json)
+    task = spec["task"]
+    if task["evaluator"] != "surrogate":
+        return None, ""
+    params = dict(task["evaluator_params"])
+    table = load_benchmark(params.get("benchmark") or evaluators.params("surrogate")["benchmark"])
+    from nasbench import surrogate_benchmark
+
+    surrogate = str(params.get("surrogate", "best"))
+    choice = getattr(surrogate_benchmark, "surrogate_choice", None)
+    if choice is not None and surrogate in getattr(surrogate_benchmark, "CHOICES", ()):
+        surrogate = str(choice(table.name, surrogate)[0])  # reads a JSON file, imports nothing
+    if ":" in surrogate:
+        return None, surrogate
+    lookup = getattr(surrogate_benchmark, "reachable_max", None)
+    if lookup is None:
+        return None, surrogate
+    at = {"sparsity": float(spec["budget"]["sparsity"])}
+    if "sparsity" not in inspect.signature(lookup).parameters:
+        at = {}  # the reachable maximum over the table's levels
+    value = lookup(table.name, surrogate, **at)
+    return (float(value) if value is not None and math.isfinite(value) else None), surrogate
+
+
 @dataclass(frozen=True)
 class ScoreRow:
     """Final-score statistics of one (task, strategy); accuracies are fractions.
 
-    ``regret_mean`` is ``ref_test_acc - test_mean``; ``regret_ref`` says where the reference
-    comes from: ``"table"`` (the best in the task's benchmark table, :func:`table_reference`)
-    or ``"observed"`` (the best final test accuracy of any run of the task in the report).
-    ``auc_mean`` is :func:`anytime_auc` averaged over seeds, with the task's cost window
-    ``auc_low_s`` to ``auc_high_s``.
+    ``infeasible`` counts the ``seeds`` runs that ended without a feasible incumbent; they are
+    left out of every accuracy field. ``regret_mean`` is ``ref_test_acc - test_mean``;
+    ``regret_ref`` says where the reference comes from: ``"table"`` (the best in the task's
+    benchmark table, :func:`table_reference`, also in ``table_best_acc``, NaN without one) or
+    ``"observed"`` (the best final test accuracy of any run of the task in the report).
+    ``reachable_acc`` is the surrogate benchmark's reachable maximum (:func:`reachable_reference`
+    of surrogate ``reachable_surrogate``; NaN when unknown or not a surrogate task) and
+    ``regret_reachable_mean`` the regret to it. ``auc_mean`` is :func:`anytime_auc` averaged
+    over the seeds with an incumbent, with the task's cost window ``auc_low_s`` to
+    ``auc_high_s``. ``vs_random`` is ``"better"`` or ``"worse"`` when the paired Wilcoxon test
+    against random search (:func:`versus_random`) rejects at ``p_holm < alpha`` (direction: the
+    larger signed-rank sum), ``"n.s."`` when not, ``""`` for random itself or a task without
+    it; ``vs_random_pairs`` and ``vs_random_p_holm`` are that test's pairs and p-value.
     """
 
     task: str
     strategy: str
     seeds: int
+    infeasible: int
     test_mean: float
     test_ci_low: float
     test_ci_high: float
@@ -268,28 +338,63 @@ class ScoreRow:
     auc_mean: float
     auc_low_s: float
     auc_high_s: float
+    table_best_acc: float
+    reachable_acc: float
+    reachable_surrogate: str
+    regret_reachable_mean: float
+    vs_random: str
+    vs_random_pairs: int
+    vs_random_p_holm: float
 
 
-def _task_reference(runs: list[RunCurve]) -> tuple[float, str]:
-    """The regret reference of one task's runs and its source (see :class:`ScoreRow`): the
-    table's best when every run names the same table reference, else the best observed."""
+@dataclass(frozen=True)
+class Reference:
+    """The regret references of one task (see :class:`ScoreRow`)."""
+
+    acc: float
+    source: str
+    table_best: float
+    reachable: float
+    surrogate: str
+
+
+def _unique(found: set[Any]) -> Any:
+    return next(iter(found)) if len(found) == 1 and None not in found else None
+
+
+def _task_reference(runs: list[RunCurve]) -> Reference:
+    """The regret references of one task's runs: the table's best when every run names the
+    same table reference, else the best observed; the reachable maximum when every run names
+    the same one."""
     refs: dict[tuple[str, float], float | None] = {}
+    reach: dict[str, tuple[float | None, str]] = {}
     for run in runs:
         spec = json.loads(run.config_json)
         fidelity = float(spec["task"].get("fidelity") or run.first_fidelity)
-        key = (json.dumps([spec["task"], spec["budget"]], sort_keys=True), fidelity)
-        if key in refs:
-            continue
-        try:
-            refs[key] = table_reference(run.config_json, fidelity)
-        except NasbenchError as exc:  # e.g. a table path that does not resolve from here
-            log.warning("task %s: no table reference (%s); using the best observed", run.task, exc)
-            refs[key] = None
-    found = set(refs.values())
-    if len(found) == 1 and None not in found:
-        return float(found.pop() or 0.0), "table"
+        settings = json.dumps([spec["task"], spec["budget"]], sort_keys=True)
+        if (settings, fidelity) not in refs:
+            try:
+                refs[(settings, fidelity)] = table_reference(run.config_json, fidelity)
+            except NasbenchError as exc:  # e.g. a table path that does not resolve from here
+                log.warning("task %s: no table reference (%s); using the best observed",
+                            run.task, exc)  # fmt: skip
+                refs[(settings, fidelity)] = None
+        if settings not in reach:
+            try:
+                reach[settings] = reachable_reference(run.config_json)
+            except NasbenchError as exc:
+                log.warning("task %s: no reachable maximum (%s)", run.task, exc)
+                reach[settings] = (None, "")
+    table = _unique(set(refs.values()))
+    reachable = _unique({r for r, _ in reach.values()})
+    names = sorted({name for _, name in reach.values()})
+    surrogate = names[0] if len(names) == 1 else ""
+    top = math.nan if table is None else float(table)
+    up = math.nan if reachable is None else float(reachable)
+    if table is not None:
+        return Reference(float(table), "table", top, up, surrogate)
     finals = [r.final for r in runs if not math.isnan(r.final)]
-    return (max(finals) if finals else math.nan), "observed"
+    return Reference(max(finals) if finals else math.nan, "observed", top, up, surrogate)
 
 
 def _cost_window(runs: list[RunCurve]) -> tuple[float, float]:
@@ -301,14 +406,17 @@ def _cost_window(runs: list[RunCurve]) -> tuple[float, float]:
     return (min(starts) if starts else high), high
 
 
-def score_rows(curves: Sequence[RunCurve]) -> list[ScoreRow]:
-    """:class:`ScoreRow` per (task, strategy), sorted by task, then strategy."""
+def score_rows(curves: Sequence[RunCurve], alpha: float = 0.05) -> list[ScoreRow]:
+    """:class:`ScoreRow` per (task, strategy), sorted by task, then strategy; ``alpha`` is the
+    level of the test against random search."""
     by_task: dict[str, list[RunCurve]] = defaultdict(list)
     for c in curves:
         by_task[c.task].append(c)
+    scores = scores_of(curves)
+    versus = {(r.task, r.a): r for r in versus_random(scores)}
     rows = []
     for task, runs in sorted(by_task.items()):
-        ref, source = _task_reference(runs)
+        ref = _task_reference(runs)
         low, high = _cost_window(runs)
         by_strategy: dict[str, list[RunCurve]] = defaultdict(list)
         for r in runs:
@@ -318,83 +426,25 @@ def score_rows(curves: Sequence[RunCurve]) -> list[ScoreRow]:
             mean, ci_low, ci_high = t_interval(finals)
             kept = [v for v in finals if not math.isnan(v)]
             aucs = [anytime_auc(r.cum_cost_s, r.incumbent_test, low, high) for r in group
-                    if len(r.cum_cost_s)]  # fmt: skip
+                    if not math.isnan(r.final)]  # fmt: skip
+            test = versus.get((task, strategy))
             rows.append(ScoreRow(
-                task=task, strategy=strategy, seeds=len(group), test_mean=mean,
+                task=task, strategy=strategy, seeds=len(group),
+                infeasible=len(finals) - len(kept), test_mean=mean,
                 test_ci_low=ci_low, test_ci_high=ci_high,
                 test_median=float(np.median(kept)) if kept else math.nan,
-                regret_mean=ref - mean, regret_ref=source, ref_test_acc=ref,
+                regret_mean=ref.acc - mean, regret_ref=ref.source, ref_test_acc=ref.acc,
                 auc_mean=float(np.mean(aucs)) if aucs else math.nan, auc_low_s=low,
-                auc_high_s=high,
+                auc_high_s=high, table_best_acc=ref.table_best, reachable_acc=ref.reachable,
+                reachable_surrogate=ref.surrogate, regret_reachable_mean=ref.reachable - mean,
+                vs_random=verdict(test, scores, alpha) if test else "",
+                vs_random_pairs=test.pairs if test else 0,
+                vs_random_p_holm=test.p_holm if test else math.nan,
             ))  # fmt: skip
     return rows
 
 
-# ---- paired tests -----------------------------------------------------------------------------
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values (Holm 1979, "A Simple Sequentially Rejective Multiple
-    Test Procedure"): the i-th smallest of m p-values becomes ``max_{j <= i} min(1, (m - j + 1)
-    p_(j))``. Returns them in the input order; rejecting where adjusted < alpha controls the
-    family-wise error rate at alpha."""
-    p = np.asarray(p_values, dtype=float)
-    order = np.argsort(p, kind="stable")
-    scaled = np.minimum(1.0, (len(p) - np.arange(len(p))) * p[order])
-    adjusted = np.empty_like(p)
-    adjusted[order] = np.maximum.accumulate(scaled) if len(p) else scaled
-    return adjusted
-
-
-def wilcoxon_p(
-    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
-) -> tuple[float, float]:
-    """Two-sided Wilcoxon signed-rank test of paired samples (Wilcoxon 1945) with scipy's
-    defaults (zero differences dropped, exact distribution for small samples without ties).
-    Returns ``(statistic, p)``; ``(0, 1)`` when every difference is zero or there is no pair."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if not np.any(d != 0):
-        return 0.0, 1.0
-    result = sps.wilcoxon(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
-    return float(result.statistic), float(result.pvalue)
-
-
-@dataclass(frozen=True)
-class PairRow:
-    """One paired comparison of strategies ``a`` and ``b`` on a task (or :data:`POOLED`).
-
-    ``pairs`` counts the seeds (pooled: the (task, seed) pairs) both ran; a run without an
-    incumbent scores 0 here. ``mean_diff`` is the mean of ``a - b`` (fraction); ``p_holm`` is
-    ``p_value`` adjusted over all pairs of the same task (:func:`holm`).
-    """
-
-    task: str
-    a: str
-    b: str
-    pairs: int
-    a_better: int
-    b_better: int
-    mean_diff: float
-    statistic: float
-    p_value: float
-    p_holm: float
-
-
-def _paired(task: str, a: str, b: str, x: np.ndarray, y: np.ndarray) -> PairRow:
-    stat, p = wilcoxon_p(x, y)
-    diff = float(np.mean(x - y)) if len(x) else math.nan
-    return PairRow(task, a, b, len(x), int(np.sum(x > y)), int(np.sum(y > x)), diff, stat, p, p)
-
-
-def _with_holm(rows: list[PairRow]) -> list[PairRow]:
-    adjusted = holm([r.p_value for r in rows])
-    return [replace(r, p_holm=float(q)) for r, q in zip(rows, adjusted, strict=True)]
-
-
-def _common(x: dict[Any, float], y: dict[Any, float]) -> tuple[np.ndarray, np.ndarray]:
-    keys = sorted(x.keys() & y.keys())
-    return (np.nan_to_num(np.array([x[k] for k in keys], dtype=float), nan=0.0),
-            np.nan_to_num(np.array([y[k] for k in keys], dtype=float), nan=0.0))  # fmt: skip
-
-
+# ---- tests across tasks ----------------------------------------------------------------------
 def pairwise_tests(scores: Scores) -> list[PairRow]:
     """Wilcoxon signed-rank tests of every pair of strategies on every task, paired by seed,
     Holm-adjusted within each task; rows sorted by task, then ``a``, then ``b`` (``a < b``)."""
@@ -403,9 +453,9 @@ def pairwise_tests(scores: Scores) -> list[PairRow]:
         names = sorted(s for t, s in scores if t == task)
         task_rows = []
         for a, b in combinations(names, 2):
-            x, y = _common(scores[(task, a)], scores[(task, b)])
-            task_rows.append(_paired(task, a, b, x, y))
-        rows += _with_holm(task_rows)
+            x, y = paired(scores[(task, a)], scores[(task, b)])
+            task_rows.append(paired_test(task, a, b, x, y))
+        rows += with_holm(task_rows)
     return rows
 
 
@@ -418,9 +468,49 @@ def pooled_tests(scores: Scores) -> list[PairRow]:
             by_strategy[strategy][(task, seed)] = value
     rows = []
     for a, b in combinations(sorted(by_strategy), 2):
-        x, y = _common(by_strategy[a], by_strategy[b])
-        rows.append(_paired(POOLED, a, b, x, y))
-    return _with_holm(rows)
+        x, y = paired(by_strategy[a], by_strategy[b])
+        rows.append(paired_test(POOLED, a, b, x, y))
+    return with_holm(rows)
+
+
+@dataclass(frozen=True)
+class Friedman:
+    """The Friedman test of equal mean ranks (Friedman 1937; Demšar 2006, Sec. 3.2.2), run
+    before the Nemenyi post-hoc test on the blocks :func:`average_ranks` ranks: each task is a
+    block, the strategies' mean scores on it the treatments (tasks as blocks, as Demšar runs
+    it over data sets, so the test and the critical difference see the same ranks).
+
+    ``statistic`` is scipy's chi-square with ties corrected, ``df = strategies - 1``;
+    ``rejects`` says ``p_value < alpha``. When the test does not reject, a critical-difference
+    diagram of the same ranks is not evidence of any difference. ``note`` says why there is no
+    test (fewer than 3 strategies or 2 tasks, or every task tying every strategy), else ``""``.
+    """
+
+    tasks: int
+    strategies: int
+    statistic: float
+    df: int
+    p_value: float
+    alpha: float
+    rejects: bool
+    note: str
+
+
+def friedman(ranks: Ranks, alpha: float = 0.05) -> Friedman:
+    """:class:`Friedman` of the ranked block (``scipy.stats.friedmanchisquare`` over the rows
+    of ``ranks.ranks``: ranking ranks again changes nothing, so this is the test of the mean
+    scores). Draws no randomness."""
+    n, k = ranks.ranks.shape
+    note = ""
+    if k < 3 or n < 2:
+        note = f"needs at least 3 strategies and 2 tasks, got {k} and {n}"
+    elif np.all(ranks.ranks == ranks.ranks[:, :1]):
+        note = "every task ties every strategy"
+    if note:
+        return Friedman(n, k, math.nan, max(k - 1, 0), math.nan, alpha, False, note)
+    result = sps.friedmanchisquare(*ranks.ranks.T)
+    stat, p = float(result.statistic), float(result.pvalue)
+    return Friedman(n, k, stat, k - 1, p, alpha, p < alpha, "")
 
 
 # ---- critical difference ----------------------------------------------------------------------
@@ -475,7 +565,9 @@ class StatsReport:
 
     summary: list[SummaryRow]
     scores: list[ScoreRow]
+    power: list[TaskPower]
     ranks: Ranks
+    friedman: Friedman
     critical_difference: CriticalDifference
     pairwise: list[PairRow]
     pooled: list[PairRow]
@@ -485,16 +577,20 @@ def build_report(
     folders: Path | Sequence[Path], alpha: float = 0.05, summary: list[SummaryRow] | None = None
 ) -> StatsReport:
     """All statistics of the runs in ``folders`` (``summary``: the summary rows when already
-    built, to skip reading the records twice for them). Reads the records; draws no randomness.
-    Raises NasbenchError for folders without records or with unreadable ones."""
+    built, to skip reading the records twice for them). Reads the records; the detectable
+    differences draw from fixed generators (:func:`nasbench.power.task_power`), so the same
+    records give the same report. Raises NasbenchError for folders without records or with
+    unreadable ones."""
     runs = read_runs(folders)
     curves = curves_of(runs)
     scores = scores_of(curves)
     ranks = average_ranks(scores)
     return StatsReport(
         summary=summary_rows(runs) if summary is None else summary,
-        scores=score_rows(curves),
+        scores=score_rows(curves, alpha),
+        power=[task_power(scores, t, alpha) for t in sorted({t for t, _ in scores})],
         ranks=ranks,
+        friedman=friedman(ranks, alpha),
         critical_difference=critical_difference(ranks, alpha),
         pairwise=pairwise_tests(scores),
         pooled=pooled_tests(scores),

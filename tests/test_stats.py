@@ -14,7 +14,7 @@ from nasbench.cli import main
 from nasbench.errors import NasbenchError
 from nasbench.execute import run_suite
 from nasbench.records import write_run
-from nasbench.report import cd_diagram, stats_json
+from nasbench.report import cd_diagram, format_stats, stats_json
 from nasbench.stats import (
     POOLED,
     anytime_auc,
@@ -23,10 +23,12 @@ from nasbench.stats import (
     cliques,
     critical_difference,
     final_scores,
+    friedman,
     holm,
     nemenyi_cd,
     pairwise_tests,
     pooled_tests,
+    reachable_reference,
     table_reference,
     wilcoxon_p,
 )
@@ -131,22 +133,33 @@ def test_anytime_auc_in_the_report(synthetic) -> None:
     # window 10 s (first charged evaluation) to 100 s: incumbent 0.5 until 100 s
     assert (a.auc_low_s, a.auc_high_s) == (10.0, 100.0)
     assert a.auc_mean == pytest.approx(0.5)
-    t2 = rows[("t2", "b")]  # a window of one cost: each run's final value, no incumbent 0
-    assert t2.auc_mean == pytest.approx((0.7 + 0.7 + 0.0) / 3)
+    t2 = rows[("t2", "b")]  # a window of one cost: each run's final value; the run without an
+    assert t2.auc_mean == pytest.approx(0.7)  # incumbent is counted apart, not averaged as 0
+    assert (t2.seeds, t2.infeasible) == (3, 1) and rows[("t2", "a")].infeasible == 0
 
 
 def test_average_ranks_with_ties_and_nan() -> None:
     scores = {
-        ("x", "a"): {0: 0.9, 1: 0.7}, ("x", "b"): {0: 0.8}, ("x", "c"): {0: 0.6},
-        ("y", "a"): {0: 0.5}, ("y", "b"): {0: 0.5}, ("y", "c"): {0: NAN},
+        ("x", "a"): {0: 0.9, 1: 0.7}, ("x", "b"): {0: 0.8}, ("x", "c"): {0: 0.6, 1: NAN},
+        ("y", "a"): {0: 0.5}, ("y", "b"): {0: 0.5}, ("y", "c"): {0: 0.4},
         ("z", "a"): {0: 0.1}, ("z", "b"): {0: 0.2},  # c did not run on z: not a full block
     }  # fmt: skip
     ranks = average_ranks(scores)
     assert ranks.tasks == ["x", "y"] and ranks.strategies == ["a", "b", "c"]
     assert ranks.excluded == ["z"]
-    # x: a and b tie at 0.8 (mean of a's seeds); y: a and b tie, NaN (ran, no score) last
+    # x: a and b tie at 0.8 (mean of a's seeds); c's run without incumbent is left out of its
+    # mean (0.6), not scored as 0; y: a and b tie
     assert ranks.ranks.tolist() == [[1.5, 1.5, 3.0], [1.5, 1.5, 3.0]]
     assert ranks.mean.tolist() == pytest.approx([1.5, 1.5, 3.0])
+    # a strategy none of whose runs found a feasible incumbent has no score on that task: the
+    # task is not a complete block (it used to rank last there, as if it scored lowest)
+    scores[("y", "c")] = {0: NAN}
+    scores[("z", "c")] = {0: 0.3}
+    ranks = average_ranks(scores)
+    assert (ranks.tasks, ranks.excluded) == (["x", "z"], ["y"])
+    assert ranks.ranks.tolist() == [[1.5, 1.5, 3.0], [3.0, 2.0, 1.0]]
+    nothing = average_ranks({("x", "a"): {0: NAN}})
+    assert (nothing.tasks, nothing.strategies, nothing.excluded) == ([], [], ["x"])
     # strategies restricted to disjoint tasks: the largest block of tasks is ranked
     split = {("p", "a"): {0: 0.9}, ("p", "b"): {0: 0.8}, ("q", "a"): {0: 0.1},
              ("q", "b"): {0: 0.2}, ("r", "a"): {0: 0.5}, ("r", "g"): {0: 0.6}}  # fmt: skip
@@ -188,13 +201,15 @@ def test_wilcoxon_per_task_and_pooled_match_scipy(synthetic) -> None:
     assert (t1.pairs, t1.a_better, t1.b_better) == (5, 4, 0)
     assert t1.mean_diff == pytest.approx(np.mean(A) - np.mean(B))
     t2 = rows[1:]
-    # b's run without incumbent scores 0 in the pairing: differences 0.1, 0.1, 0.8
-    assert t2[0].p_value == sps.wilcoxon([0.8] * 3, [0.7, 0.7, 0.0]).pvalue
+    # b's run without incumbent (seed 2) is not paired, never scored as 0: 2 pairs, not 3
+    assert [r.pairs for r in t2] == [2, 3, 2]
+    assert t2[0].p_value == sps.wilcoxon([0.8] * 2, [0.7, 0.7]).pvalue
+    assert t2[0].mean_diff == pytest.approx(0.1)  # not (0.1 + 0.1 + 0.8) / 3
     assert [r.p_holm for r in t2] == pytest.approx(holm([r.p_value for r in t2]).tolist())
     pooled = pooled_tests(scores)
     assert [(r.task, r.a, r.b, r.pairs) for r in pooled] == [
-        (POOLED, "a", "b", 8), (POOLED, "a", "c", 3), (POOLED, "b", "c", 3)]  # fmt: skip
-    x, y = [*A, 0.8, 0.8, 0.8], [*B, 0.7, 0.7, 0.0]
+        (POOLED, "a", "b", 7), (POOLED, "a", "c", 3), (POOLED, "b", "c", 2)]  # fmt: skip
+    x, y = [*A, 0.8, 0.8], [*B, 0.7, 0.7]
     assert pooled[0].p_value == sps.wilcoxon(x, y).pvalue
 
 
@@ -285,26 +300,30 @@ def test_cli_formats(capsys, synthetic, tmp_path) -> None:
     assert code == 0 and md.startswith("| task | strategy | seeds | test acc (%)")
     for section in ["## Final test accuracy", "## Average ranks", "per task", "over all tasks"]:
         assert section in md
-    assert "| t1 | a | 5 | 91.00 [" in md
+    assert "| t1 | a | 5 | 0 of 5 | 91.00 [" in md and "| t2 | b | 3 | 1 of 3 | 70.00 [" in md
     code, as_json, _ = run(capsys, "report", str(synthetic), "--format", "json")
     body = json.loads(as_json)
-    assert code == 0 and sorted(body) == ["critical_difference", "pairwise", "pooled", "ranks",
-                                          "scores", "summary"]  # fmt: skip
+    assert code == 0 and sorted(body) == ["critical_difference", "friedman", "pairwise", "pooled",
+                                          "power", "ranks", "scores", "summary"]  # fmt: skip
     assert body["ranks"]["strategies"] == ["a", "b", "c"] and len(body["pairwise"]) == 4
     assert "NaN" not in as_json  # strict JSON: NaN written as null
     code, printed, _ = run(capsys, "report", str(synthetic), "--format", "csv", "--out",
                            str(tmp_path / "csv"))  # fmt: skip
     names = sorted(p.name for p in (tmp_path / "csv").iterdir())
-    assert code == 0 and names == ["pairwise.csv", "ranks.csv", "summary.csv"]
-    assert len(printed.splitlines()) == 3
+    assert code == 0 and names == ["pairwise.csv", "power.csv", "ranks.csv", "summary.csv"]
+    assert len(printed.splitlines()) == 4
     ranks = (tmp_path / "csv" / "ranks.csv").read_text().splitlines()
     # t1 lacks c: ranks use the complete block (t2) only, and say so
-    assert ranks[0] == "strategy,mean_rank,groups,cd,rank:t2"
-    assert "Left out, as not every strategy ran there: t1" in md
+    assert ranks[0] == "strategy,mean_rank,groups,cd,friedman_statistic,friedman_p,rank:t2"
+    assert "Left out, as not every strategy ran there" in md and "there: t1" in md
     pairs = (tmp_path / "csv" / "pairwise.csv").read_text().splitlines()
-    assert len(pairs) == 1 + 4 + 3 and pairs[-1].startswith(f"{POOLED},b,c,3,")
+    assert len(pairs) == 1 + 4 + 3 and pairs[-1].startswith(f"{POOLED},b,c,2,")
+    power = (tmp_path / "csv" / "power.csv").read_text().splitlines()
+    assert power[0].startswith("task,baseline,comparisons,pairs,") and len(power) == 3
+    summary = (tmp_path / "csv" / "summary.csv").read_text().splitlines()
+    assert ",infeasible," in summary[0] and ",vs_random," in summary[0]
     code, csv_out, _ = run(capsys, "report", str(synthetic), "--format", "csv")
-    assert code == 0 and csv_out.count("# ") == 3 and "# ranks.csv\n" in csv_out
+    assert code == 0 and csv_out.count("# ") == 4 and "# ranks.csv\n" in csv_out
     code, at_csv, _ = run(capsys, "report", str(synthetic), "--at", "1,2", "--format", "csv")
     assert code == 0 and at_csv.splitlines()[0].startswith("task,strategy,evaluations,seeds")
     assert len(at_csv.splitlines()) == 1 + 5 * 2
@@ -322,3 +341,175 @@ def test_cli_errors_are_one_line(capsys, synthetic, argv, message) -> None:
     args = argv if argv[0].startswith("/") else [str(synthetic), *argv]
     code, printed, err = run(capsys, "report", *args)
     assert code == 2 and printed == "" and len(err.strip().splitlines()) == 1 and message in err
+
+
+# ---- the report states its power (issue 21) ----------------------------------------------------
+@pytest.fixture(scope="module")
+def versus(tmp_path_factory) -> Path:
+    """Task t, 12 seeds: random; good (random + 1 pp, one run without incumbent); bad (random -
+    1 pp); same (random, shuffled noise). Task u: two strategies, no random."""
+    root = tmp_path_factory.mktemp("vs")
+    rng = np.random.default_rng(11)
+    base, noise = rng.normal(0.80, 0.02, 12), rng.normal(0.0, 0.002, (3, 12))
+    finals = {"random": base, "good": base + 0.01 + noise[0], "bad": base - 0.01 + noise[1],
+              "same": base + noise[2] - noise[2].mean()}  # fmt: skip
+    for strategy, values in finals.items():
+        for seed, value in enumerate(values):
+            final = NAN if (strategy, seed) == ("good", 11) else float(value)
+            write(root, "t", strategy, seed, [(1.0, final)])
+    for seed in range(3):
+        write(root, "u", "a", seed, [(1.0, 0.5 + 0.01 * seed)])
+        write(root, "u", "b", seed, [(1.0, 0.6)])
+    return root
+
+
+def test_scores_mark_the_test_against_random_and_count_infeasible_runs(versus) -> None:
+    from nasbench.power import task_power
+
+    report = build_report(versus)
+    rows = {(r.task, r.strategy): r for r in report.scores}
+    assert [(s, rows[("t", s)].vs_random, rows[("t", s)].vs_random_pairs) for s in
+            ("bad", "good", "random", "same")] == [
+        ("bad", "worse", 12), ("good", "better", 11), ("random", "", 0), ("same", "n.s.", 12)]  # fmt: skip
+    good = rows[("t", "good")]
+    assert (good.seeds, good.infeasible) == (12, 1)
+    kept = [v for v in final_scores(versus)[("t", "good")].values() if not math.isnan(v)]
+    assert len(kept) == 11 and good.test_mean == pytest.approx(np.mean(kept))  # no 0 averaged
+    assert rows[("u", "a")].vs_random == "" and math.isnan(rows[("u", "a")].vs_random_p_holm)
+    power = {p.task: p for p in report.power}
+    assert power["t"] == task_power(final_scores(versus), "t")
+    assert (power["t"].comparisons, power["t"].pairs) == (3, 11)
+    md = format_stats(report)
+    assert "### t\n\nDetectable difference: " + f"{100 * power['t'].mdd:.2f} pp" in md
+    assert "Holm over 3 comparison(s) at alpha 0.05, power 0.8; 11 paired seeds" in md
+    assert "| t | good | 12 | 1 of 12 |" in md and "| better (p " in md and ", 11 pairs) |" in md
+    assert "| t | random | 12 | 0 of 12 |" in md and "| (baseline) |" in md
+    # u has no random: no mark column, and its one pair of 3 seeds cannot reach 0.05
+    assert "Detectable difference: none (not detectable with 3 seeds: the smallest two-sided " in md
+    assert "2/2^3 = 0.25, is not below alpha/m = 0.05/1 = 0.05)" in md
+    u_head = md[md.index("### u") :].split("| task |")[1].split("\n")[0]
+    assert "vs random" not in u_head and "without feasible incumbent" in u_head
+    body = json.loads(stats_json(report))
+    assert [p["task"] for p in body["power"]] == ["t", "u"] and body["power"][1]["mdd"] is None
+
+
+def test_friedman_before_nemenyi_matches_scipy() -> None:
+    means = np.array([[0.90, 0.85, 0.80], [0.70, 0.72, 0.60], [0.50, 0.40, 0.45],
+                      [0.95, 0.90, 0.91], [0.66, 0.61, 0.60]])  # fmt: skip
+    scores = {(f"t{i}", s): {0: float(v)} for i, row in enumerate(means)
+              for s, v in zip("abc", row, strict=True)}  # fmt: skip
+    result = friedman(average_ranks(scores))
+    expected = sps.friedmanchisquare(*means.T)
+    assert (result.statistic, result.p_value) == (expected.statistic, expected.pvalue)
+    assert (result.tasks, result.strategies, result.df, result.note) == (5, 3, 2, "")
+    assert result.rejects == (expected.pvalue < 0.05)
+    assert friedman(average_ranks(scores), alpha=0.5).rejects
+    two = friedman(average_ranks({("x", "a"): {0: 0.1}, ("x", "b"): {0: 0.2},
+                                  ("y", "a"): {0: 0.1}, ("y", "b"): {0: 0.2}}))  # fmt: skip
+    assert math.isnan(two.p_value) and "at least 3 strategies" in two.note and not two.rejects
+    ties = {(t, s): {0: 0.5} for t in "xy" for s in "abc"}
+    assert friedman(average_ranks(ties)).note == "every task ties every strategy"
+
+
+def test_friedman_is_said_before_the_critical_difference(synthetic) -> None:
+    from dataclasses import replace
+
+    from nasbench.stats import Friedman
+
+    report = build_report(synthetic)
+    md = format_stats(report)  # one ranked task (t2): no Friedman test
+    assert "Friedman test: not run (needs at least 3 strategies and 2 tasks, got 3 and 1)" in md
+    assert md.index("Friedman test") < md.index("Nemenyi test")
+    calm = replace(report, friedman=Friedman(4, 3, 1.5, 2, 0.47, 0.05, False, ""))
+    assert ("Friedman test over the 4 tasks as blocks: chi-square 1.500, df 2, p 0.47: no "
+            "difference between the mean ranks at alpha = 0.05, so the critical-difference "
+            "diagram below is not evidence of any difference.") in format_stats(calm)  # fmt: skip
+    loud = replace(report, friedman=Friedman(4, 3, 9.5, 2, 0.0087, 0.05, True, ""))
+    assert "p 0.0087: the mean ranks differ at alpha = 0.05." in format_stats(loud)
+
+
+def surrogate_folder(root: Path, surrogate: str) -> Path:
+    cfg = config("s", "surrogate", [["benchmark", "chain-mnist1d"], ["surrogate", surrogate]],
+                 sparsity=0.8)  # fmt: skip
+    for seed in range(2):
+        write(root, "s", "a", seed, [(1.0, 0.90 + 0.01 * seed)], cfg)
+        write(root, "s", "random", seed, [(1.0, 0.88)], cfg)
+    return root
+
+
+def test_regret_to_the_table_and_to_the_surrogates_reachable_maximum(tmp_path, monkeypatch) -> None:
+    from nasbench import surrogate_benchmark
+
+    calls = []
+
+    def reachable(table: str, surrogate: str, sparsity: float | None = None) -> float | None:
+        calls.append((table, surrogate, sparsity))
+        return 0.95 if (table, surrogate, sparsity) == ("chain-mnist1d", "gin", 0.8) else None
+
+    monkeypatch.setattr(surrogate_benchmark, "reachable_max", reachable, raising=False)
+    folder = surrogate_folder(tmp_path / "gin", "gin")
+    table = table_reference(config("s", "surrogate", [["benchmark", "chain-mnist1d"]], 0.8), 1.0)
+    assert table is not None
+    rows = build_report(folder).scores
+    a = rows[0]
+    assert (a.regret_ref, a.table_best_acc, a.ref_test_acc) == ("table", table, table)
+    assert (a.reachable_acc, a.reachable_surrogate) == (0.95, "gin")
+    assert a.regret_reachable_mean == pytest.approx(0.95 - 0.905)
+    assert a.regret_mean == pytest.approx(table - 0.905) and ("chain-mnist1d", "gin", 0.8) in calls
+    md = format_stats(build_report(folder))
+    assert f"Regret references: table best {100 * table:.2f}%; surrogate reachable maximum " \
+           "95.00% (gin)." in md  # fmt: skip
+    assert "| regret to reachable (%) |" in md and "| 4.50 |" in md
+    # "best" resolves as the evaluator resolves it; no value stored: unknown, no column
+    best = surrogate_folder(tmp_path / "best", "best")
+    named = surrogate_benchmark.surrogate_choice("chain-mnist1d", "best")[0]
+    monkeypatch.setattr(surrogate_benchmark, "reachable_max", lambda t, s, sparsity=None: None)
+    report = build_report(best)
+    assert {(r.reachable_surrogate, math.isnan(r.reachable_acc)) for r in report.scores} == {
+        (named, True)}  # fmt: skip
+    md = format_stats(report)
+    assert f"surrogate reachable maximum unknown ({named})" in md and "to reachable" not in md
+    # an older reachable_max without sparsity: asked for the table's maximum over levels
+    monkeypatch.setattr(surrogate_benchmark, "reachable_max", lambda t, s: 0.97)
+    assert build_report(best).scores[0].reachable_acc == 0.97
+    monkeypatch.delattr(surrogate_benchmark, "reachable_max")  # not there yet: unknown
+    assert math.isnan(build_report(best).scores[0].reachable_acc)
+    # a task that is not a surrogate benchmark has no reachable maximum
+    assert reachable_reference(config("t", "train")) == (None, "")
+
+
+PLUGIN = """
+from pathlib import Path
+Path(__file__).with_name("imported.txt").write_text("imported")
+class Evil:
+    def evaluate(self, *args):
+        raise AssertionError
+"""
+
+
+def test_reading_records_never_imports_what_they_name(tmp_path, monkeypatch) -> None:
+    import sys
+
+    (tmp_path / "nb_evil_plugin.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin = config("p", "nb_evil_plugin:Evil")
+    surrogate = config("q", "surrogate", [["benchmark", "chain-mnist1d"],
+                                          ["surrogate", "nb_evil_plugin:Evil"]], 0.8)  # fmt: skip
+    for seed in range(2):
+        for strategy in ("a", "b"):
+            write(tmp_path / "res", "p", strategy, seed, [(1.0, 0.5 + 0.1 * seed)], plugin)
+            write(tmp_path / "res", "q", strategy, seed, [(1.0, 0.5 + 0.1 * seed)], surrogate)
+    rows = {r.task: r for r in build_report(tmp_path / "res").scores}
+    assert not (tmp_path / "imported.txt").exists() and "nb_evil_plugin" not in sys.modules
+    assert rows["p"].regret_ref == "observed" and math.isnan(rows["p"].table_best_acc)
+    assert rows["q"].regret_ref == "table" and math.isnan(rows["q"].reachable_acc)
+    assert rows["q"].reachable_surrogate == "nb_evil_plugin:Evil"
+    assert table_reference(plugin, 1.0) is None
+
+
+def test_the_same_records_give_byte_identical_reports(versus) -> None:
+    np.random.seed(1)  # noqa: NPY002  (the report must not depend on global state)
+    first = build_report(versus)
+    np.random.seed(2)  # noqa: NPY002
+    second = build_report(versus)
+    assert stats_json(first) == stats_json(second) and format_stats(first) == format_stats(second)
