@@ -81,7 +81,7 @@ class TrainingBase:
         ok = result.status is not Status.FAILED
         curve = tuple(result.val_acc)
         return Measurement(
-            val_acc=curve[-1] if ok and curve else math.nan,
+            val_acc=result.final_val_acc if ok else math.nan,
             test_acc=result.test_acc if ok else math.nan,
             cost_s=result.cost_s,
             status=result.status,

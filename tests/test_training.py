@@ -16,6 +16,7 @@ from nasbench.training import (
     Optimizer,
     Recipe,
     Schedule,
+    accuracy,
     learning_rate,
     steps_per_epoch,
     train,
@@ -82,6 +83,7 @@ def test_recipe_defaults_follow_the_mnist1d_reference_and_strings_become_enums()
         ({"label_smoothing": 1.0}, ["label_smoothing"]),
         ({"grad_clip": -1.0}, ["grad_clip"]),
         ({"nesterov": True}, ["nesterov", "sgd"]),
+        ({"curve_samples": -1}, ["curve_samples", ">= 0"]),
     ],
 )
 def test_invalid_recipes_raise_naming_the_value(kwargs: dict, words: list[str]) -> None:
@@ -126,6 +128,23 @@ def test_trains_to_high_accuracy_with_a_complete_result(data: Dataset) -> None:
     assert result.params == sum(p.numel() for p in model.parameters())
     assert result.nonzero_params == result.params and result.sparsity == 0.0
     assert result.cost_s > 0
+
+
+def test_curve_on_a_validation_subset_and_the_final_value_on_the_whole_split(
+    data: Dataset,
+) -> None:
+    recipe = Recipe(epochs=3, batch_size=32, curve_samples=20)
+    whole = Recipe(epochs=3, batch_size=32)
+    sub = train(tiny_cnn(), data, recipe, np.random.default_rng(1))
+    model = tiny_cnn()
+    full = train(model, data, whole, np.random.default_rng(1))
+    # the same training (the subset only changes what is measured), curves on 20 vs 60 samples
+    assert sub.train_loss == full.train_loss
+    assert all(round(v * 20) == v * 20 for v in sub.val_acc)
+    assert sub.final_val_acc == full.final_val_acc == full.val_acc[-1]
+    x, y = torch.tensor(data.val.x), torch.tensor(data.val.y)
+    assert sub.final_val_acc == accuracy(model, x, y)
+    assert sub.val_acc[-1] == accuracy(model, x[:20], y[:20])
 
 
 def test_same_rng_gives_bit_identical_curves_and_weights(data: Dataset) -> None:

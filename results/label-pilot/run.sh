@@ -15,6 +15,7 @@ case $space in
 esac
 for epochs in "$@"; do
   .venv/bin/nasbench build-table "$space" "${params[@]}" --dataset mnist1d_large \
-    --epochs "$epochs" --latency-device none --n "$n" --sparsity 0.8 --seeds 4 \
+    --epochs "$epochs" --recipe curve_samples=1000 --latency-device none --n "$n" \
+    --sparsity 0.8 --seeds 4 \
     --out "results/label-pilot/$space-e$epochs.parquet"
 done
