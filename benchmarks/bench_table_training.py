@@ -16,7 +16,7 @@ same seed) on the 4000 MNIST-1D training samples with Adam, batch 100, one threa
 The columns are milliseconds per optimiser step, the ratio ``bare / nasbench`` (above 1: the
 trainer is faster than the bare loop) and the arithmetic rate nasbench reaches: 3 x the network's
 MACs per sample (forward, and backward for inputs and weights) x 2 FLOP x samples per second.
-``--ops`` adds the operator table behind :class:`nasbench.spaces.ops.Conv1d`'s fast paths
+``--ops`` adds the operator table behind :mod:`nasbench.spaces.kernels`' fast paths
 (forward and backward of one layer: PyTorch's kernel against the tap sum or matrix product).
 """
 
@@ -37,7 +37,7 @@ from torch.nn import functional as F  # noqa: N812
 from nasbench.benchmarks import DATA_DIR, load_benchmark
 from nasbench.datasets import Dataset, Split, load_dataset
 from nasbench.pruning import PruneSchedule
-from nasbench.spaces.ops import Conv1d, _depthwise_taps
+from nasbench.spaces.kernels import Conv1d, _depthwise_taps
 from nasbench.surrogate_benchmark import table_space
 from nasbench.training import Recipe, train
 

@@ -56,6 +56,7 @@ from torch.nn import functional as F  # noqa: N812
 from nasbench.supernet import Supernet, Weights, active
 from nasbench.types import Decision, Task
 
+from . import kernels
 from .chain import TERMINATE, Layer, LayerKind, _pool_fits
 from .ops import ConvBNReLU, DepthwiseSeparable, global_pool, pool
 
@@ -163,9 +164,10 @@ def _sliced(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if isinstance(module, nn.Conv1d | nn.Conv2d) and module.in_channels != c:
         depthwise = module.groups > 1  # groups == in_channels: one filter per channel
         weight = (module.weight[:c] if depthwise else module.weight[:, :c]).contiguous()
-        conv = F.conv1d if isinstance(module, nn.Conv1d) else F.conv2d
         groups = c if depthwise else 1
-        return conv(x, weight, None, module.stride, module.padding, module.dilation, groups)
+        stride, pad, dilation = module.stride[0], module.padding[0], module.dilation[0]
+        assert isinstance(pad, int)  # same padding, the same along every dimension
+        return kernels.conv(x, weight, None, stride, pad, dilation, groups, module.training)
     if isinstance(module, _BN) and module.num_features != c:
         return _sliced_bn(module, x)
     return module(x)
@@ -181,7 +183,7 @@ def _sliced_bn(bn: nn.modules.batchnorm._BatchNorm, x: torch.Tensor) -> torch.Te
             momentum = 1.0 / float(bn.num_batches_tracked)
     mean = None if bn.running_mean is None else bn.running_mean[:c]
     var = None if bn.running_var is None else bn.running_var[:c]
-    return F.batch_norm(
+    return kernels.batch_norm(
         x,
         mean,
         var,

@@ -40,11 +40,11 @@ from typing import cast
 
 import torch
 from torch import nn
-from torch.nn import functional as F  # noqa: N812
 
 from nasbench.supernet import MixedOp, Supernet, Weights, active
 from nasbench.types import Decision, Task
 
+from . import kernels
 from .multibranch import OPS, Merge, _op_module
 from .ops import ConvBNReLU, FactorizedReduce, global_pool
 
@@ -121,8 +121,10 @@ def _merge_blocks(merger: ConvBNReLU, x: torch.Tensor, blocks: Sequence[int]) ->
     assert isinstance(conv, nn.Conv1d | nn.Conv2d)
     c = conv.out_channels
     index = torch.tensor([b * c + k for b in blocks for k in range(c)], device=x.device)
-    conv_fn = F.conv1d if isinstance(conv, nn.Conv1d) else F.conv2d
-    out = conv_fn(x, conv.weight.index_select(1, index), conv.bias, conv.stride, conv.padding)
+    pad = conv.padding[0]
+    assert isinstance(pad, int)  # same padding, the same along every dimension
+    weight = conv.weight.index_select(1, index)
+    out = kernels.conv(x, weight, conv.bias, conv.stride[0], pad, 1, 1, conv.training)
     for module in rest:  # batch norm, ReLU
         out = module(out)
     return out

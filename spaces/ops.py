@@ -25,60 +25,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
+from .kernels import BatchNorm1d, Conv1d
+
 Shape = tuple[int, ...]
 """(channels, *spatial) of one sample."""
 
 
-class Conv1d(nn.Conv1d):
-    """``nn.Conv1d`` that, while training, computes the two shapes PyTorch's CPU kernels handle
-    slowly as plain tensor arithmetic (same result up to floating-point summation order):
-
-    - a depthwise convolution (``groups == in_channels == out_channels``) that is dilated or has a
-      kernel of 5 or more: the sum over the kernel taps of shifted, strided input slices times
-      the tap's per-channel weight;
-    - a pointwise (kernel 1) dense convolution: one matrix product with the strided input.
-
-    Measured on MNIST-1D shapes (batch 100, 8-32 channels, length 10-40, one CPU thread, forward
-    and backward): dilated depthwise 1.4x-5.7x faster, pointwise 1.2x-1.9x (``python -m
-    benchmarks.bench_table_training --ops``). Evaluation mode uses PyTorch's kernels, so latency
-    measurements see the standard operator. Weights, hooks, pruning and state dicts are those of
-    ``nn.Conv1d``.
-    """
-
-    def _conv_forward(
-        self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
-    ) -> torch.Tensor:
-        if self.training and self.padding_mode == "zeros" and input.dim() == 3:
-            (k,), (stride,), (dilation,) = self.kernel_size, self.stride, self.dilation
-            cin, cout = self.in_channels, self.out_channels
-            if k == 1 and self.groups == 1 and self.padding == (0,):
-                out = torch.matmul(weight[:, :, 0], input[:, :, ::stride])
-                return out if bias is None else out + bias[:, None]
-            if self.groups == cin == cout and (dilation > 1 or k >= 5):
-                pad = int(self.padding[0])  # an int tuple: same padding is given as a number
-                return _depthwise_taps(input, weight, bias, stride, pad, dilation)
-        return super()._conv_forward(input, weight, bias)
-
-
-def _depthwise_taps(
-    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, pad: int,
-    dilation: int,
-) -> torch.Tensor:  # fmt: skip
-    """Depthwise 1-D convolution of ``x`` (N, C, L) with ``weight`` (C, 1, k) as a sum of
-    shifted slices (zero padding ``pad`` on both sides)."""
-    k = weight.shape[2]
-    n_out = out_size(x.shape[2], k, stride, pad, dilation)
-    padded = F.pad(x, (pad, pad))
-    taps = weight[:, 0, :, None]  # (C, k, 1): tap j broadcast over positions
-    out = padded[:, :, : (n_out - 1) * stride + 1 : stride] * taps[:, 0]
-    for j in range(1, k):
-        start = j * dilation
-        out = out + padded[:, :, start : start + (n_out - 1) * stride + 1 : stride] * taps[:, j]
-    return out if bias is None else out + bias[:, None]
-
-
 _CONV: dict[int, type[nn.Module]] = {1: Conv1d, 2: nn.Conv2d}
-_BN: dict[int, type[nn.Module]] = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}
+_BN: dict[int, type[nn.Module]] = {1: BatchNorm1d, 2: nn.BatchNorm2d}
 _MAXPOOL: dict[int, type[nn.Module]] = {1: nn.MaxPool1d, 2: nn.MaxPool2d}
 _AVGPOOL: dict[int, type[nn.Module]] = {1: nn.AvgPool1d, 2: nn.AvgPool2d}
 

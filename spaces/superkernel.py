@@ -26,7 +26,7 @@ exactly 1, no multiplication).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import TypeVar
 
@@ -34,13 +34,12 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from . import kernels as fast
 from .ops import batchnorm, conv, same_padding
 
 T = TypeVar("T")
 Weighted = Sequence[tuple[T, torch.Tensor | None]]
 """Candidates that run and their weights (``None``: fixed, exactly 1)."""
-
-_CONV: dict[int, Callable[..., torch.Tensor]] = {1: functional.conv1d, 2: functional.conv2d}
 
 
 def param(module: nn.Module, name: str) -> torch.Tensor:
@@ -106,7 +105,7 @@ def sliced_batchnorm(bn: nn.Module, x: torch.Tensor) -> torch.Tensor:
         bn.num_batches_tracked.add_(1)
         if bn.momentum is None:  # a cumulative moving average, as BatchNorm's
             momentum = 1.0 / float(bn.num_batches_tracked)
-    return functional.batch_norm(
+    return fast.batch_norm(
         x,
         bn.running_mean[:c],
         bn.running_var[:c],
@@ -158,7 +157,7 @@ class SuperConvBN(nn.Module):
             weight = mix_kernel(weight, kernels, self.d)
         k = weight.shape[-1]
         groups = n if self.depthwise else 1
-        y = _CONV[self.d](x, weight, None, self.stride, same_padding(k), 1, groups)
+        y = fast.conv(x, weight, None, self.stride, same_padding(k), 1, groups, self.training)
         y = sliced_batchnorm(self.bn, y)
         return functional.relu(y) if self.relu else y
 
@@ -179,9 +178,9 @@ class SuperSqueezeExcite(nn.Module):
         z = pool(x, 1)
         reduce_w, reduce_b = param(self.reduce, "weight"), param(self.reduce, "bias")
         expand_w, expand_b = param(self.expand, "weight"), param(self.expand, "bias")
-        z = _CONV[self.d](z, reduce_w[:reduced, :n], reduce_b[:reduced])
+        z = fast.conv(z, reduce_w[:reduced, :n], reduce_b[:reduced], 1, 0, 1, 1, self.training)
         z = functional.relu(z)
-        z = _CONV[self.d](z, expand_w[:n, :reduced], expand_b[:n])
+        z = fast.conv(z, expand_w[:n, :reduced], expand_b[:n], 1, 0, 1, 1, self.training)
         return x * torch.sigmoid(z)
 
 
