@@ -16,6 +16,11 @@ same seed) on the 4000 MNIST-1D training samples with Adam, batch 100, one threa
 The columns are milliseconds per optimiser step, the ratio ``bare / nasbench`` (above 1: the
 trainer is faster than the bare loop) and the arithmetic rate nasbench reaches: 3 x the network's
 MACs per sample (forward, and backward for inputs and weights) x 2 FLOP x samples per second.
+``--vmap K`` adds the route of training K seeds of one architecture as one batched model
+(``torch.func.stack_module_state`` + ``functional_call`` under ``vmap``: every seed's weights,
+batch-norm statistics and batches stay its own) against K separate models stepped one after the
+other, milliseconds per seed-step: vmap turns each convolution into a grouped one, which
+PyTorch's CPU kernels run no faster than the separate ones, so this route is not taken.
 ``--ops`` adds the operator table behind :mod:`nasbench.spaces.kernels`' fast paths
 (forward and backward of one layer: PyTorch's kernel against the tap sum or matrix product).
 """
@@ -159,13 +164,67 @@ def op_rows(repeats: int) -> None:
             )
 
 
+def vmap_rows(seeds: int, steps: int, repeats: int) -> None:
+    from torch.func import functional_call, stack_module_state, vmap
+
+    torch.set_num_threads(1)
+    data = load_dataset("mnist1d_large")
+    x, y = torch.tensor(data.train.x), torch.tensor(data.train.y)
+    gen = torch.Generator().manual_seed(0)
+    batches = [torch.randint(0, len(y), (seeds, 100), generator=gen) for _ in range(steps)]
+    print(f"\n{seeds} seeds of one architecture, ms per seed-step (separate / one vmapped model)")
+    print("{:<14}{:>10}{:>10}{:>8}".format("space", "separate", "vmap", "ratio"))
+    for name in SPACES:
+        space = table_space(load_benchmark(f"{name}-mnist1d"))
+        first = pq.read_table(DATA_DIR / f"{name}-mnist1d.parquet", columns=["arch"])
+        arch = space.parse(first["arch"][0].as_py())
+        models = [space.build(arch, data.task, np.random.default_rng(k)) for k in range(seeds)]
+
+        def separate(models: list[nn.Module] = models) -> float:
+            opts = [torch.optim.Adam(m.parameters(), lr=1e-2, fused=True) for m in models]
+            start = time.perf_counter()
+            for idx in batches:
+                for k, (m, opt) in enumerate(zip(models, opts, strict=True)):
+                    loss = F.cross_entropy(m(x[idx[k]]), y[idx[k]])
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+            return (time.perf_counter() - start) / (steps * seeds)
+
+        def batched(models: list[nn.Module] = models) -> float:
+            params, buffers = stack_module_state(models)
+            base = models[0]
+
+            def one(weights: dict, stats: dict, xb: torch.Tensor) -> torch.Tensor:
+                return functional_call(base, (weights, stats), (xb,))
+
+            forward = vmap(one, randomness="error")
+            opt = torch.optim.Adam(list(params.values()), lr=1e-2, fused=True)
+            start = time.perf_counter()
+            for idx in batches:
+                out = forward(params, buffers, x[idx])  # (seeds, 100, classes)
+                losses = F.cross_entropy(out.flatten(0, 1), y[idx].flatten(), reduction="none")
+                loss = losses.view(seeds, -1).mean(1).sum()  # seeds' gradients stay apart
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            return (time.perf_counter() - start) / (steps * seeds)
+
+        a = best([separate() for _ in range(repeats)])
+        b = best([batched() for _ in range(repeats)])
+        print(f"{name:<14}{a * 1e3:>10.1f}{b * 1e3:>10.1f}{a / b:>8.2f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ops", action="store_true", help="also the per-operator table")
+    parser.add_argument("--vmap", type=int, default=0, metavar="K", help="also K seeds vmapped")
     args = parser.parse_args(argv)
     network_rows(args.steps, args.repeats)
+    if args.vmap:
+        vmap_rows(args.vmap, args.steps, args.repeats)
     if args.ops:
         op_rows(args.repeats)
 
