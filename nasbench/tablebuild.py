@@ -395,6 +395,22 @@ def rebuild_commands(spec: TableSpec, out: Path, rows: list[dict]) -> list[str]:
     return commands
 
 
+def _quality_lines(runs: Iterable[dict]) -> list[str]:
+    """The datasheet's label-quality line (:mod:`nasbench.table_quality`), in points."""
+    from nasbench.table_quality import label_quality
+
+    q = label_quality(runs)
+    if q.rows == 0:
+        return ["- Label quality: no row has two successful seeds, so the seed noise is unknown."]
+    return [
+        f"- Label quality over the {q.rows} rows with {q.seeds}+ seeds: seed sd "
+        f"{100 * q.seed_sd:.2f} points (best quartile {100 * q.seed_sd_top:.2f}), spread between "
+        f"architectures {100 * q.spread_sd:.2f}; split-half Kendall tau (seeds 0, 2, ... against "
+        f"1, 3, ...) {q.split_half:.3f}, within the best fifth {q.split_half_top:.3f}; "
+        f"{q.cpu_hours:.2f} CPU-hours."
+    ]
+
+
 def datasheet(out: str | os.PathLike[str]) -> str:
     """A Markdown datasheet of a built table: settings, sizes, noise, cost, hardware and the
     commands that build (and extend) it."""
@@ -423,6 +439,7 @@ def datasheet(out: str | os.PathLike[str]) -> str:
         "one seed.",
         f"- Seed noise: std of validation accuracy between seeds, mean "
         f"{np.mean(noise) if noise else math.nan:.4f} over {len(noise)} rows.",
+        *_quality_lines(runs.values()),
         f"- Cost: {sum(r['train_time_s'] for r in runs.values()) / 3600:.2f} h of training, "
         f"{sum(r['job_wall_s'] for r in runs.values()) / 3600:.2f} h of worker time.",
         f"- Hardware: {'; '.join(sorted({r['host'] for r in runs.values()}))}. Latency: "

@@ -156,6 +156,8 @@ def test_datasheet_states_settings_and_rebuild_commands(tmp_path: Path, fake: li
     build_table(SPEC, out, n=3, sparsities=(0.0, 0.5), seeds=1)
     sheet = datasheet(out)
     assert "3 architectures, sparsity levels [0.0, 0.5], 10 runs (0 failed)" in sheet
+    # two architectures x two levels carry 2 seeds: the label quality is measured on those 4 rows
+    assert "- Label quality over the 4 rows with 2+ seeds: seed sd " in sheet
     assert '"epochs": 1' in sheet and '"batch_size": 500' in sheet
     commands = [line.strip() for line in sheet.splitlines() if "build-table chain" in line]
     assert len(commands) == 2
