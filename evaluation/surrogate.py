@@ -4,9 +4,11 @@ architecture of the table's space, seen or unseen, at any sparsity in the table'
 What an evaluation returns:
 
 - ``val_acc``: the surrogate's predicted validation accuracy (highest recorded fidelity) plus
-  Gaussian noise whose standard deviation is the table's seed-to-seed spread at that sparsity
-  (pooled over rows with several training seeds, interpolated between levels); ``val_acc_std``
-  is the surrogate's own uncertainty;
+  Gaussian noise whose standard deviation is the table's seed-to-seed spread for architectures
+  of that accuracy at that sparsity (heteroscedastic: :meth:`TableData.noise_model
+  <nasbench.surrogate_benchmark.TableData.noise_model>`, a robust fit to the rows with several
+  training seeds, evaluated at the noise-free prediction), so the best architectures are not
+  given the spread of the worst; ``val_acc_std`` is the surrogate's own uncertainty;
 - ``test_acc``: the noise-free prediction mapped by the table's linear val -> test relation
   (the architecture's expected test accuracy, like the seed mean the tabular evaluator
   reports; an incumbent picked on a lucky draw keeps a val-test gap);
@@ -28,6 +30,18 @@ same surrogate benchmark.
 >>> m = ev.evaluate(arch, ev.default_fidelity, np.random.default_rng(0))
 >>> 0.85 < m.val_acc < 0.95, 0.88 < m.test_acc < 0.96, m.params
 (True, True, 1073466)
+
+The seed noise of the cell-mnist1d table at sparsity 0.8 for an architecture predicted at the
+table's 99th percentile of validation accuracy (96.8%, a top architecture), at its median
+(95.0%) and at its 5th percentile (92.5%). The pooled variance gave all three 0.0104; on this
+table the top and the median architecture vary alike (0.6 to 0.8 points between seeds), the
+weakest twice as much:
+
+>>> cell = SurrogateEvaluator(spaces.create("cell", channels=8, cells_per_stage=1),
+...                           benchmark="cell-mnist1d", surrogate="random_forest",
+...                           surrogate_params={"n_estimators": 10}, sparsity=0.8)
+>>> [round(float(cell.noise_std(v)), 4) for v in (0.968, 0.950, 0.925)]
+[0.0084, 0.0058, 0.0168]
 """
 
 # ruff: noqa: N803, N806  (``X`` for inputs, the scikit-learn convention)
@@ -42,31 +56,26 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from nasbench.benchmarks import DATA_DIR, load_benchmark
+from nasbench.benchmarks import load_benchmark
 from nasbench.errors import NasbenchError, one_of
 from nasbench.evaluator import Profile
 from nasbench.registry import evaluators, surrogates
 from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
 from nasbench.surrogate import InputKind
-from nasbench.surrogate_benchmark import TableData, features, params_key, split, table_data
+from nasbench.surrogate_benchmark import (
+    NoiseModel,
+    TableData,
+    features,
+    params_key,
+    split,
+    surrogate_choice,
+    table_data,
+)
 from nasbench.tasks import task_for
 from nasbench.types import Architecture, Measurement, Status
 
 from .tabular import _check_space
-
-BEST_FILE = DATA_DIR / "best_surrogates.json"
-FALLBACK_SURROGATE = "random_forest"
-
-
-def best_surrogate(table: str) -> tuple[str, dict[str, Any]]:
-    """The surrogate with the highest held-out Kendall tau on ``table`` as measured by
-    ``nasbench surrogate-eval`` (``nasbench/data/best_surrogates.json``), else random forest."""
-    if BEST_FILE.exists():
-        entry = json.loads(BEST_FILE.read_text()).get(table)
-        if entry:
-            return entry["surrogate"], dict(entry.get("params", {}))
-    return FALLBACK_SURROGATE, {}
 
 
 class _Fitted:
@@ -103,7 +112,7 @@ class _Fitted:
             if top is not None and bottom is not None:
                 ratio = top[_table_rows(data)] / np.maximum(bottom[_table_rows(data)], 1)
                 self.aux[name] = self._ridge(X, ratio)
-        self.noise = data.seed_noise()
+        self.noise: NoiseModel = data.noise_model()
         self.task = task_for(data.table.info.dataset)
         self.answers: dict[tuple[str, float], tuple[dict[str, float], int, int]] = {}
 
@@ -124,16 +133,13 @@ class _Fitted:
         ok = np.isfinite(y)
         return Ridge(alpha=1.0).fit(X[ok], y[ok]) if ok.sum() >= 2 else None
 
-    def noise_std(self, sparsity: float) -> float:
-        levels = sorted(self.noise)
-        return float(np.interp(sparsity, levels, [self.noise[k] for k in levels]))
-
     def predict(self, archs: list[Architecture], sparsity: float) -> dict[str, np.ndarray]:
         """Predictions for a batch of architectures at one sparsity level."""
         s = np.full(len(archs), sparsity)
         pred = self.model.predict(features(self.data.space, archs, s, self.kind))
         X = features(self.data.space, archs, s, InputKind.VECTOR)
-        out = {"val": pred.mean, "std": pred.std, "test": np.polyval(self.test_map, pred.mean)}
+        out = {"val": pred.mean, "std": pred.std, "test": np.polyval(self.test_map, pred.mean),
+               "noise_std": self.noise.std(pred.mean, sparsity)}  # fmt: skip
         for name, model in self.aux.items():
             if model is not None:  # Ridge.predict's own product, without its input checks
                 out[name] = X @ model.coef_.T + model.intercept_
@@ -160,11 +166,14 @@ def _fitted(path: str, version: int, surrogate: str, params: str, device: str | 
 class SurrogateEvaluator:
     """Answer from a surrogate fitted to a benchmark table (see the module docstring).
 
-    ``surrogate`` is a registered surrogate name or ``"best"`` (the best held-out Kendall tau
-    measured for the table); ``train_size`` fits on that many of the table's architectures
-    instead of all of them. ``noise = false`` switches the seed noise off. Raises NasbenchError
-    at construction for another space, an unknown device, or a sparsity outside the table's
-    recorded range.
+    ``surrogate`` is a registered surrogate name, ``"best"`` (the best held-out Kendall tau
+    measured for the table) or ``"second"`` (the best of another model family), resolved by
+    :func:`~nasbench.surrogate_benchmark.surrogate_choice`; ``surrogate_params`` update the
+    recorded parameters of the chosen one. ``train_size`` fits on that many of the table's
+    architectures instead of all of them. ``noise = false`` switches the seed noise off. The
+    resolved choice is kept as ``surrogate_name`` and ``surrogate_params``. Raises NasbenchError at
+    construction for another space, an unknown device or surrogate, no recorded second
+    surrogate, or a sparsity outside the table's recorded range.
     """
 
     def __init__(
@@ -187,10 +196,10 @@ class SurrogateEvaluator:
             raise NasbenchError(
                 f"sparsity {sparsity} lies outside the range [{low}, {high}] of {table.name}"
             )
-        if surrogate == "best":
-            surrogate, best_params = best_surrogate(table.name)
-            surrogate_params = {**best_params, **(surrogate_params or {})}
+        surrogate, chosen = surrogate_choice(table.name, surrogate)
+        surrogate_params = {**chosen, **(surrogate_params or {})}
         surrogates.get(surrogate)  # unknown name: NasbenchError naming the registered ones
+        self.surrogate_name, self.surrogate_params = surrogate, surrogate_params
         self.space, self.table, self.sparsity = space, table, float(sparsity)
         self.dataset = table.info.dataset
         self.noise, self.latency_device = noise, latency_device
@@ -216,14 +225,14 @@ class SurrogateEvaluator:
         self, arch: Architecture, fidelity: float, rng: np.random.Generator
     ) -> Measurement:
         """The surrogate's answer for ``arch``; draws one standard normal from ``rng`` for the
-        seed noise (none when ``noise`` is off). Spends no budget (the runner charges
-        ``cost_s``)."""
+        seed noise (none when ``noise`` is off), scaled by :meth:`noise_std` of the noise-free
+        prediction. Spends no budget (the runner charges ``cost_s``)."""
         if fidelity not in self.fidelities:
             raise one_of(f"fidelity of the {self.table.name} surrogate", fidelity, self.fidelities)
         pred, params, macs = self._answer(arch)
         val = pred["val"]
         if self.noise:
-            val += self._fitted.noise_std(self.sparsity) * float(rng.standard_normal())
+            val += pred["noise_std"] * float(rng.standard_normal())
         density = min(max(pred.get("nonzero", 1.0 - self.sparsity), 0.0), 1.0)
         mac_density = min(max(pred.get("effective", density), 0.0), 1.0)
         return Measurement(
@@ -240,7 +249,20 @@ class SurrogateEvaluator:
             val_acc_std=pred["std"],
         )
 
+    @property
+    def noise_model(self) -> NoiseModel:
+        """The table's fitted seed-noise model (shared by every surrogate of the table)."""
+        return self._fitted.noise
+
+    def noise_std(self, pred_val: float | np.ndarray, sparsity: float | None = None) -> np.ndarray:
+        """The seed-noise standard deviation (fraction) ``evaluate`` adds for an architecture
+        whose noise-free predicted validation accuracy is ``pred_val``, at ``sparsity`` (default:
+        this evaluator's); 0 where the table records a single seed per row. Pure."""
+        level = self.sparsity if sparsity is None else sparsity
+        return self._fitted.noise.std(pred_val, level)
+
     def evaluate_many(self, archs: list[Architecture]) -> dict[str, np.ndarray]:
-        """Noise-free predictions for a batch (one surrogate call): ``val``, ``std``, ``test``
-        and the regressed columns. For throughput and analysis; strategies use ``evaluate``."""
+        """Noise-free predictions for a batch (one surrogate call): ``val``, ``std``, ``test``,
+        ``noise_std`` (the seed-noise sd ``evaluate`` would draw with) and the regressed
+        columns. For throughput and analysis; strategies use ``evaluate``."""
         return self._fitted.predict(archs, self.sparsity)

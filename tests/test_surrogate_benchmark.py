@@ -8,18 +8,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench import tablebuild
+from nasbench import surrogate_benchmark, tablebuild
 from nasbench.benchmarks import load_benchmark
 from nasbench.cli import main
 from nasbench.errors import NasbenchError
 from nasbench.registry import evaluators, spaces, surrogates
 from nasbench.runner import run
 from nasbench.suite import parse_suite
-from nasbench.surrogate_benchmark import quality, split, table_data
+from nasbench.surrogate_benchmark import (
+    CHOICES,
+    HALF_NORMAL_MEDIAN,
+    quality,
+    reachable_max,
+    read_best_file,
+    split,
+    surrogate_choice,
+    surrogate_family,
+    table_data,
+)
 from nasbench.tablebuild import TableSpec, build_table
 
 SPEC = TableSpec("chain", {"max_layers": 3}, epochs=2)
 RF = {"n_estimators": 30}
+TOY_SD = 0.04 / (np.sqrt(2) * HALF_NORMAL_MEDIAN)  # every two-seed row differs by exactly 0.04
 
 
 def fake_run(spec_json: str, index: int, arch_text: str, sparsity: float, seed: int) -> dict:
@@ -62,8 +73,10 @@ def test_split_holds_out_whole_architectures(toy_table: Path) -> None:
 
 
 def test_seed_noise_is_the_tables_spread(toy_table: Path) -> None:
-    noise = table_data(load_benchmark(toy_table)).seed_noise()
-    assert noise == pytest.approx({0.0: 0.04 / np.sqrt(2), 0.8: 0.04 / np.sqrt(2)})
+    model = table_data(load_benchmark(toy_table)).noise_model()
+    assert model.levels == (0.0, 0.8) and all(len(c) == 1 for c in model.centres)  # 20 rows
+    for level in (0.0, 0.4, 0.8):
+        assert model.std(np.array([0.3, 0.6, 0.9]), level) == pytest.approx([TOY_SD] * 3)
 
 
 def test_quality_on_nb201_beats_chance_and_grows_with_data() -> None:
@@ -105,7 +118,8 @@ def test_evaluator_answers_unseen_archs_at_any_sparsity(toy_table: Path) -> None
     draws = [ev.evaluate(unseen, 2.0, np.random.default_rng(k)).val_acc for k in range(400)]
     mean = ev.evaluate_many([unseen])["val"][0]
     assert np.mean(draws) == pytest.approx(mean, abs=0.01)
-    assert np.std(draws) == pytest.approx(0.04 / np.sqrt(2), rel=0.15)
+    assert np.std(draws) == pytest.approx(TOY_SD, rel=0.15)
+    assert ev.evaluate_many([unseen])["noise_std"][0] == pytest.approx(TOY_SD)
     quiet = evaluators.create("surrogate", space=space, benchmark=str(toy_table),
                               surrogate="random_forest", surrogate_params=RF, noise=False)  # fmt: skip
     assert quiet.evaluate(unseen, 2.0, np.random.default_rng(1)).val_acc == pytest.approx(
@@ -195,3 +209,66 @@ def test_cli_lists_and_evaluates_surrogates(capsys, toy_table: Path) -> None:
     ]:
         code, _, err = cli(capsys, "surrogate-eval", *argv)
         assert code == 2 and match in err and len(err.strip().splitlines()) == 1
+
+
+# ---- recorded choices: best, second, reachable maxima ---------------------------------------
+def test_second_is_the_best_of_another_family() -> None:
+    recorded = read_best_file()
+    assert set(recorded) >= {"cell-mnist1d", "chain-mnist1d", "hierarchical-mnist1d",
+                             "multibranch-mnist1d", "nb201-cifar10"}  # fmt: skip
+    for table, entry in recorded.items():
+        best, second = (entry[w] for w in CHOICES)
+        assert surrogate_family(best["surrogate"]) != surrogate_family(second["surrogate"])
+        assert best["kendall"] >= second["kendall"] > 0.5
+        assert surrogate_choice(table, "second") == (second["surrogate"], second["params"])
+    assert surrogate_choice("multibranch-mnist1d", "best")[0] == "gradient_boosting"
+    assert surrogate_choice("multibranch-mnist1d", "second")[0] == "gin"  # not random_forest
+    assert surrogate_choice("nb201-cifar10", "random_forest") == ("random_forest", {})
+    assert surrogate_family("sklearn", {"estimator": "sklearn.linear_model:Ridge"}) != "trees"
+
+
+@pytest.fixture
+def best_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "best_surrogates.json"
+    path.write_text(json.dumps({
+        "toy-chain": {
+            "best": {"surrogate": "random_forest", "params": RF, "kendall": 0.7},
+            "second": {"surrogate": "gaussian_process", "params": {"n_restarts": 0},
+                       "kendall": 0.6},
+            "reachable": {"random_forest": {"test": {"0.0": 0.93, "0.8": 0.81},
+                                            "test_sampled": {"0.0": 0.9, "0.8": 0.8}}},
+        },
+        "legacy": {"surrogate": "gin", "params": {}, "kendall": 0.6},
+    }))  # fmt: skip
+    monkeypatch.setattr(surrogate_benchmark, "BEST_FILE", path)
+    return path
+
+
+def test_evaluator_takes_best_second_or_a_name(best_file: Path, toy_table: Path) -> None:
+    space = spaces.create("chain", max_layers=3)
+    chosen = {which: evaluators.create("surrogate", space=space, benchmark=str(toy_table),
+                                       surrogate=which) for which in (*CHOICES, "random_forest")}  # fmt: skip
+    assert (
+        chosen["best"].surrogate_name == "random_forest" and chosen["best"].surrogate_params == RF
+    )
+    assert chosen["second"].surrogate_name == "gaussian_process"
+    assert chosen["random_forest"].surrogate_params == {}
+    arch = space.sample(np.random.default_rng(0))
+    preds = {w: ev.evaluate_many([arch])["val"][0] for w, ev in chosen.items()}
+    assert preds["best"] != preds["second"]
+    assert surrogate_choice("legacy", "best") == ("gin", {})  # the older flat form
+    assert surrogate_choice("unknown-table", "best") == ("random_forest", {})
+    with pytest.raises(NasbenchError, match="no second surrogate recorded for benchmark 'legacy'"):
+        surrogate_choice("legacy", "second")
+
+
+def test_reachable_max_reads_the_recorded_search(best_file: Path) -> None:
+    assert reachable_max("toy-chain", "random_forest", 0.8) == 0.81
+    assert reachable_max("toy-chain", "random_forest", 0.8000000001) == 0.81
+    assert reachable_max("toy-chain", "random_forest") == 0.93  # the best level
+    assert reachable_max("toy-chain", "best", 0.0) == 0.93
+    assert reachable_max("toy-chain", "random_forest", 0.5) is None  # not a recorded level
+    assert reachable_max("toy-chain", "random_forest", 0.8, sampled_only=True) == 0.8
+    assert reachable_max("toy-chain", "best", sampled_only=True) == 0.9
+    assert reachable_max("toy-chain", "second") is None  # not searched
+    assert reachable_max("legacy", "second") is None and reachable_max("nope", "gin") is None
