@@ -19,7 +19,7 @@ and exits with code 2; nothing is written before the input has been checked.
     nasbench run [CONFIG] [--out DIR] [--workers N] [--resume] [--backend local|ray]
                       [--address ADDR] [--quiet]
     nasbench report DIR [DIR ...] [--format md|csv|json] [--out FOLDER]
-                      [--at 10,50,100 | --pareto latency_ms]
+                      [--at 10,50,100 | --pareto latency_ms | --rescore]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
     nasbench plot DIR [DIR ...] [--out FOLDER] [--formats png,pdf]
 """
@@ -299,13 +299,20 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from nasbench import report
+    from nasbench import report, stats_format
     from nasbench.stats import build_report
 
     folders = [Path(d) for d in args.dirs]
     fmt = args.format or ("json" if args.json else "md")
     if args.json and fmt != "json":
         raise NasbenchError(f"--json means --format json, not --format {fmt}")
+    if args.rescore:  # issue 21: the final incumbents scored by the table's other surrogate
+        if args.at or args.pareto:
+            raise NasbenchError("--rescore goes alone, not with --at or --pareto")
+        from nasbench.rescore import print_rescore
+
+        print_rescore(folders, fmt, Path(args.out) if args.out else None)
+        return
     if args.at:
         try:
             at = [int(x) for x in args.at.split(",")]
@@ -317,7 +324,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         prows = report.pareto(folders, args.pareto)
         files = report.rows_files("pareto", prows, fmt, report.format_pareto(prows))
     else:
-        files = report.stats_files(build_report(folders), fmt)
+        files = stats_format.stats_files(build_report(folders), fmt)
     if args.out:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
@@ -479,6 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["latency_ms", "params_m", "macs_m"],
         help="Pareto fronts and hypervolume of val acc against COST instead",
     )
+    p.add_argument("--rescore", action="store_true", help="final incumbents re-scored by the "
+                   "table's other surrogate instead (Markdown; --out: rescore.md)")  # fmt: skip
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("plot", help="figures (PNG, PDF) rebuilt from results folders")

@@ -60,8 +60,9 @@ from nasbench.errors import NasbenchError
 from nasbench.journal import RunJournal, locked
 from nasbench.progress import Progress
 from nasbench.records import write_run
-from nasbench.report import SummaryRow, summarize, write_summary
+from nasbench.report import SummaryRow, summarize
 from nasbench.runner import RunResult, build_roles, journal_header, run
+from nasbench.stats_format import write_summary
 from nasbench.suite import RunSpec, Suite
 
 log = logging.getLogger(__name__)

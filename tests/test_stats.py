@@ -14,7 +14,6 @@ from nasbench.cli import main
 from nasbench.errors import NasbenchError
 from nasbench.execute import run_suite
 from nasbench.records import write_run
-from nasbench.report import cd_diagram, format_stats, stats_json
 from nasbench.stats import (
     POOLED,
     anytime_auc,
@@ -32,6 +31,7 @@ from nasbench.stats import (
     table_reference,
     wilcoxon_p,
 )
+from nasbench.stats_format import cd_diagram, format_stats, stats_json
 from nasbench.suite import parse_suite
 from nasbench.types import RunMeta, TrialRecord
 from tests.suites import nb201_suite
