@@ -294,6 +294,7 @@ class Quality:
     coverage_95: float
     fit_s: float
     predictions_per_s: float
+    kendall_top: float = math.nan  # within the best fifth of each level's held-out rows
 
 
 def split(data: TableData, train_size: int, seed: int, max_test: int | None) -> tuple:
@@ -319,11 +320,32 @@ def split(data: TableData, train_size: int, seed: int, max_test: int | None) -> 
     return train, test
 
 
-def scores(y: np.ndarray, pred: Prediction) -> dict[str, float]:
-    """Kendall tau, Spearman rho, R² and the coverage of the 68% and 95% intervals."""
+TOP_SHARE = 0.2
+"""``kendall_top`` ranks within this best share of each sparsity level's held-out rows."""
+
+
+def kendall_top(y: np.ndarray, mean: np.ndarray, levels: np.ndarray | None) -> float:
+    """Kendall tau between ``y`` and ``mean`` within the best :data:`TOP_SHARE` of each level's
+    rows by ``y`` (at least 3 rows), averaged over levels: how well the surrogate orders the
+    architectures a search ends among (NaN with too few rows)."""
+    levels = np.zeros(len(y)) if levels is None else np.asarray(levels)
+    taus = []
+    for level in np.unique(levels):
+        rows = np.flatnonzero(levels == level)
+        top = rows[np.argsort(-y[rows], kind="stable")[: math.ceil(TOP_SHARE * len(rows))]]
+        if len(top) >= 3:
+            taus.append(float(stats.kendalltau(y[top], mean[top])[0]))
+    finite = [t for t in taus if math.isfinite(t)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+def scores(y: np.ndarray, pred: Prediction, levels: np.ndarray | None = None) -> dict[str, float]:
+    """Kendall tau (overall and within the best fifth of each sparsity level, ``levels``),
+    Spearman rho, R² and the coverage of the 68% and 95% intervals."""
     err = np.abs(y - pred.mean)
     total = float(np.sum((y - y.mean()) ** 2))
     return {
+        "kendall_top": kendall_top(y, pred.mean, levels),
         "kendall": float(stats.kendalltau(y, pred.mean)[0]),
         "spearman": float(stats.spearmanr(y, pred.mean)[0]),
         "r2": 1.0 - float(np.sum(err**2)) / total if total > 0 else math.nan,
@@ -353,7 +375,7 @@ def quality(
     predict_s = time.perf_counter() - start
     return Quality(
         data.table.name, surrogate, train_size, len(train), len(test), seed,
-        **scores(data.val[test], pred), fit_s=fit_s,
+        **scores(data.val[test], pred, data.sparsity[test]), fit_s=fit_s,
         predictions_per_s=len(test) / predict_s if predict_s > 0 else math.inf,
     )  # fmt: skip
 

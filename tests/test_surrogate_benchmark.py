@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -272,3 +273,20 @@ def test_reachable_max_reads_the_recorded_search(best_file: Path) -> None:
     assert reachable_max("toy-chain", "best", sampled_only=True) == 0.9
     assert reachable_max("toy-chain", "second") is None  # not searched
     assert reachable_max("legacy", "second") is None and reachable_max("nope", "gin") is None
+
+
+def test_kendall_top_ranks_within_the_best_fifth_of_each_level() -> None:
+    from nasbench.surrogate_benchmark import kendall_top
+
+    y = np.arange(20, dtype=float)  # two levels of 10 rows; the best fifth of each: 2 rows
+    levels = np.repeat([0.0, 0.8], 10)
+    assert math.isnan(kendall_top(y, y, levels))  # 2 rows per level are too few to rank
+    y = np.arange(40, dtype=float)
+    levels = np.repeat([0.0, 0.8], 20)  # best fifth: 4 rows per level
+    assert kendall_top(y, y, levels) == 1.0
+    flipped = y.copy()
+    flipped[16:20] = flipped[16:20][::-1]  # the top of level 0 reversed, level 0.8 exact
+    assert kendall_top(y, flipped, levels) == 0.0  # mean of -1 and 1
+    # the rest of the ordering does not matter: only the top rows are compared
+    shuffled = np.concatenate([y[:16][::-1], y[16:20], y[20:36][::-1], y[36:]])
+    assert kendall_top(y, shuffled, levels) == 1.0
