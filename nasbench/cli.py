@@ -19,7 +19,7 @@ and exits with code 2; nothing is written before the input has been checked.
     nasbench run [CONFIG] [--out DIR] [--workers N] [--resume] [--backend local|ray]
                       [--address ADDR] [--quiet]
     nasbench report DIR [DIR ...] [--format md|csv|json] [--out FOLDER]
-                      [--at 10,50,100 | --pareto latency_ms | --rescore]
+                      [--at 10,50,100 | --pareto latency_ms | --rescore | --seeds-for PP]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
     nasbench plot DIR [DIR ...] [--out FOLDER] [--formats png,pdf]
 """
@@ -308,6 +308,13 @@ def cmd_report(args: argparse.Namespace) -> None:
     fmt = args.format or ("json" if args.json else "md")
     if args.json and fmt != "json":
         raise NasbenchError(f"--json means --format json, not --format {fmt}")
+    if args.seeds_for is not None:  # how many seeds a suite needs to resolve a difference
+        if not 0 < args.seeds_for < 100:  # NaN fails the comparison too
+            raise NasbenchError(f"--seeds-for takes points in (0, 100), got {args.seeds_for}")
+        from nasbench.stats import final_scores
+
+        print(stats_format.seeds_markdown(final_scores(folders), args.seeds_for / 100))
+        return
     if args.rescore:  # issue 21: the final incumbents scored by the table's other surrogate
         if args.at or args.pareto:
             raise NasbenchError("--rescore goes alone, not with --at or --pareto")
@@ -487,6 +494,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COST",
         choices=["latency_ms", "params_m", "macs_m"],
         help="Pareto fronts and hypervolume of val acc against COST instead",
+    )
+    p.add_argument(
+        "--seeds-for",
+        type=float,
+        metavar="PP",
+        help="per task, the seeds needed to "
+        "detect a difference of PP accuracy points, from the observed paired spread",
     )
     p.add_argument("--rescore", action="store_true", help="final incumbents re-scored by the "
                    "table's other surrogate instead (Markdown; --out: rescore.md)")  # fmt: skip

@@ -321,7 +321,7 @@ def task_power(scores: Scores, task: str, alpha: float = 0.05, power: float = PO
     m = len(pairs)
     baseline = BASELINE if BASELINE in names else ""
     n = min((len(x) for x, _ in pairs), default=0)
-    pool = centred_pool([x - y for x, y in pairs])
+    pool, _ = task_pool(scores, task)
     sd = float(np.sqrt(np.mean(pool**2))) if len(pool) else math.nan
     note = ""
     if m == 0:
@@ -337,3 +337,49 @@ def task_power(scores: Scores, task: str, alpha: float = 0.05, power: float = PO
     mdd = detectable_difference(pool, n, m, np.random.default_rng(0), alpha, power)
     normal = normal_mdd(sd, n, m, alpha, power)
     return TaskPower(task, baseline, m, n, alpha, power, sd, mdd, normal, note)
+
+
+def seeds_for(
+    pool: np.ndarray, target: float, comparisons: int, alpha: float = 0.05, power: float = POWER,
+    max_seeds: int = 5000,
+) -> int | None:  # fmt: skip
+    """The fewest paired seeds whose detectable difference (:func:`detectable_difference`,
+    ``np.random.default_rng(0)`` at every ``n``) is at most ``target`` for differences spread
+    like the centred ``pool``: how many seeds a suite needs to resolve ``target`` (in the units
+    of ``pool``). Bisection between the fewest detectable seeds and ``max_seeds``, bracketed by
+    Noether's approximation; None when even ``max_seeds`` does not reach it or the pool is
+    empty. Pure: draws only from its own fixed generators."""
+    if len(pool) == 0 or target <= 0:
+        return None
+    level = alpha / comparisons
+    low = 1
+    while not detectable_at(low, level):
+        low += 1
+
+    def mdd(n: int) -> float:
+        return detectable_difference(pool, n, comparisons, np.random.default_rng(0), alpha, power)
+
+    if mdd(low) <= target:
+        return low
+    sd = float(np.sqrt(np.mean(pool**2)))
+    guess = math.ceil((normal_mdd(sd, 1, comparisons, alpha, power) / target) ** 2)
+    high = min(max(2 * guess + 2, low + 1), max_seeds)
+    while mdd(high) > target:
+        if high >= max_seeds:
+            return None
+        low, high = high, min(2 * high, max_seeds)
+    while high - low > 1:  # mdd(low) > target >= mdd(high)
+        mid = (low + high) // 2
+        if mdd(mid) <= target:
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+def task_pool(scores: Scores, task: str) -> tuple[np.ndarray, int]:
+    """The centred pool of ``task``'s paired differences (as :func:`task_power` builds it) and
+    the number of comparisons in its Holm family."""
+    names = [s for t, s in scores if t == task]
+    pairs = [paired(scores[(task, a)], scores[(task, b)]) for a, b in comparisons_of(names)]
+    return centred_pool([x - y for x, y in pairs]), len(pairs)

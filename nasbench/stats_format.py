@@ -11,11 +11,13 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from nasbench.errors import one_of
 from nasbench.report import FORMATS, SummaryRow, _csv, _plain, format_table, rows_csv, to_json
 
 if TYPE_CHECKING:  # stats imports the report; the renderers only read its dataclasses
-    from nasbench.power import PairRow, TaskPower
+    from nasbench.power import PairRow, Scores, TaskPower
     from nasbench.stats import CriticalDifference, Friedman, ScoreRow, StatsReport
 
 
@@ -302,3 +304,27 @@ def write_summary(out: Path, rows: list[SummaryRow]) -> None:
     (out / "summary.csv").write_text(stats_csv(stats)["summary.csv"])
     (out / "stats.md").write_text(format_stats(stats) + "\n")
     (out / "stats.json").write_text(stats_json(stats) + "\n")
+
+
+def seeds_markdown(scores: Scores, target: float) -> str:
+    """Per task, the paired seeds a suite needs for its detectable difference to reach
+    ``target`` (a fraction; :func:`nasbench.power.seeds_for` on the task's observed paired
+    spread), beside what it has now, as a Markdown table: how to size a suite by power."""
+    from nasbench.power import detectable_difference, paired, seeds_for, task_pool
+
+    rows = []
+    for task in sorted({t for t, _ in scores}):
+        pool, m = task_pool(scores, task)
+        names = [s for t, s in scores if t == task]
+        now = min((len(paired(scores[(task, a)], scores[(task, b)])[0])
+                   for a in names for b in names if a < b), default=0)  # fmt: skip
+        if m == 0 or len(pool) == 0:
+            rows.append([task, str(m), str(now), "", "no comparison"])
+            continue
+        mdd = detectable_difference(pool, now, m, np.random.default_rng(0))
+        needed = seeds_for(pool, target, m)
+        rows.append([task, str(m), str(now), _pp(mdd) if math.isfinite(mdd) else "none",
+                     str(needed) if needed is not None else "more than 5000"])  # fmt: skip
+    head = ["task", "comparisons", "paired seeds now", "detectable now (pp)",
+            f"seeds to detect {_pp(target)} pp"]  # fmt: skip
+    return "\n".join(_md(head, rows))

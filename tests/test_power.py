@@ -143,3 +143,29 @@ def test_task_power_touches_no_global_random_state() -> None:
     np.random.seed(999)  # noqa: NPY002
     assert task_power(scores, "t") == first
     assert math.isfinite(first.mdd) and first.mdd > 0
+
+
+def test_seeds_for_is_the_fewest_seeds_whose_detectable_difference_reaches_the_target() -> None:
+    from nasbench.power import detectable_difference, normal_mdd, seeds_for
+
+    pool = np.random.default_rng(1).standard_normal(4000)
+    n = seeds_for(pool, 0.5, 5)
+    assert n is not None
+
+    def mdd(k: int) -> float:
+        return detectable_difference(pool, k, 5, np.random.default_rng(0))
+
+    assert mdd(n) <= 0.5 < mdd(n - 1)
+    # Noether's approximation needs fewer seeds (it is optimistic), but not many fewer
+    normal = min(k for k in range(2, 200) if normal_mdd(1.0, k, 5) <= 0.5)
+    assert normal <= n <= 1.3 * normal
+    assert seeds_for(pool, 10.0, 5) == 8  # the fewest that can reach 0.05/5: 2/2**8 < 0.01
+    assert seeds_for(pool, 1e-4, 5, max_seeds=50) is None
+    assert seeds_for(np.zeros(0), 0.5, 5) is None
+
+
+def test_report_seeds_for_refuses_a_bad_target(capsys) -> None:
+    from nasbench.cli import main
+
+    assert main(["report", "results/default", "--seeds-for", "0"]) == 2
+    assert "--seeds-for takes points in (0, 100), got 0.0" in capsys.readouterr().err
