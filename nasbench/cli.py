@@ -285,7 +285,6 @@ DEFAULT_SUITE = Path(__file__).parent / "suites" / "default.toml"
 def cmd_run(args: argparse.Namespace) -> None:
     from nasbench.execute import default_workers, run_suite
     from nasbench.progress import Progress
-    from nasbench.report import format_table
     from nasbench.suite import load_suite
 
     suite, text = load_suite(args.config or DEFAULT_SUITE)
@@ -293,9 +292,9 @@ def cmd_run(args: argparse.Namespace) -> None:
     workers = default_workers() if args.workers is None else args.workers  # 0 is an error
     start = time.perf_counter()
     progress = None if args.quiet else Progress(sys.stderr)  # stdout stays the table
-    rows = run_suite(suite, text, out, workers=workers, resume=args.resume, progress=progress,
-                     backend=args.backend, address=args.address)  # fmt: skip
-    print(format_table(rows))
+    run_suite(suite, text, out, workers=workers, resume=args.resume, progress=progress,
+              backend=args.backend, address=args.address)  # fmt: skip
+    print((out / "summary.md").read_text().rstrip())  # the table, then each task's power
     print(f"\n{len(suite.runs())} runs in {out} ({time.perf_counter() - start:.1f} s wall, "
           f"{workers} workers, {args.backend} backend)")  # fmt: skip
 

@@ -282,7 +282,8 @@ def power_table(stats: StatsReport) -> str:
     rows = []
     for p in stats.power:
         family = "vs random" if p.baseline else "all pairs"
-        value = f"none: {p.note}" if p.note else f"{_pp(p.mdd)} ({family}, {p.comparisons})"
+        short = p.note.split(":")[0]  # the reason in full is in stats.md
+        value = f"none: {short}" if p.note else f"{_pp(p.mdd)} ({family}, {p.comparisons})"
         found = ", ".join(differs.get(p.task, [])) or "none"
         rows.append([p.task, str(p.pairs), value, found])
     head = ["task", "paired seeds", "detectable difference (pp; comparisons)",
