@@ -42,6 +42,7 @@ from torch.nn import functional as F  # noqa: N812
 from nasbench.benchmarks import DATA_DIR, load_benchmark
 from nasbench.datasets import Dataset, Split, load_dataset
 from nasbench.pruning import PruneSchedule
+from nasbench.spaces import kernels
 from nasbench.spaces.kernels import Conv1d, _depthwise_taps
 from nasbench.surrogate_benchmark import table_space
 from nasbench.training import Recipe, train
@@ -162,6 +163,15 @@ def op_rows(repeats: int) -> None:
                 partial(F.conv1d, x, w, None, s),
                 partial(torch.matmul, w[:, :, 0], x[:, :, ::s]),
             )
+    for c, length in ((48, 5), (144, 5), (180, 5), (96, 10)):
+        x = torch.randn(100, c, length, generator=gen, requires_grad=True)
+        stats = (torch.zeros(c), torch.ones(c))
+        affine = (torch.ones(c, requires_grad=True), torch.zeros(c, requires_grad=True))
+        row(
+            f"C={c} L={length} batch norm",
+            partial(F.batch_norm, x, *stats, *affine, True, 0.1, 1e-5),
+            partial(kernels.batch_norm, x, *stats, *affine, True, 0.1, 1e-5),
+        )
 
 
 def vmap_rows(seeds: int, steps: int, repeats: int) -> None:

@@ -2,15 +2,17 @@
 
 PyTorch's CPU kernels handle three shapes of these networks slowly: a depthwise convolution that
 is dilated or has a kernel of 5 or more, a pointwise (kernel 1) convolution, and batch
-normalisation of short sequences (length <= 10, the feature maps at the end of a network), whose
-kernel walks every channel in runs of L values. While training (the table builder's hot loop)
+normalisation of many channels over short sequences (at least 8 channels per position, e.g. 48
+channels of length 5: the feature maps at the end of a network), whose kernel walks every
+channel in runs of L values. While training (the table builder's hot loop)
 :func:`conv` and :func:`batch_norm` compute those as plain tensor arithmetic instead; every other
 shape, every 2-D input and evaluation mode (so latency measurements see the standard operators)
 go to PyTorch's kernels. The results are the same up to floating-point summation order.
 
 Measured on MNIST-1D shapes (batch 100, one CPU thread, forward and backward;
 ``python -m benchmarks.bench_table_training --ops``): dilated depthwise 1.4x-5.7x faster,
-pointwise 1.2x-1.9x, batch norm of length-5 maps 2.5x-3.2x. A depthwise kernel of 3 without
+pointwise 1.2x-1.9x, batch norm of 48-180 channels of length 5 1.5x-4.0x (below 8 channels per
+position the channels-last view is no faster, and is not used). A depthwise kernel of 3 without
 dilation is faster in PyTorch's kernel and stays there.
 
 :class:`Conv1d` and :class:`BatchNorm1d` are ``nn.Conv1d`` and ``nn.BatchNorm1d`` (weights,
@@ -32,8 +34,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-SHORT = 10
-"""Sequences at most this long are batch-normalised in the (N * L, C) layout while training."""
+CHANNELS_PER_POSITION = 8
+"""Feature maps with at least this many channels per position (C >= 8 L) are batch-normalised in
+the (N * L, C) layout while training."""
+
+
+def _wide(x: torch.Tensor) -> bool:
+    return x.dim() == 3 and x.shape[1] >= CHANNELS_PER_POSITION * x.shape[2]
 
 
 def conv(
@@ -77,9 +84,9 @@ def batch_norm(
     weight: torch.Tensor | None, bias: torch.Tensor | None, training: bool, momentum: float,
     eps: float,
 ) -> torch.Tensor:  # fmt: skip
-    """``F.batch_norm`` with the same arguments; a short 1-D input (length <= :data:`SHORT`)
-    in training mode is normalised as its ``(N * L, C)`` view."""
-    if training and x.dim() == 3 and x.shape[2] <= SHORT:
+    """``F.batch_norm`` with the same arguments; a 1-D input with many channels per position
+    (:data:`CHANNELS_PER_POSITION`) in training mode is normalised as its ``(N * L, C)`` view."""
+    if training and _wide(x):
         n, c, length = x.shape
         flat = x.transpose(1, 2).reshape(n * length, c)
         out = F.batch_norm(flat, running_mean, running_var, weight, bias, True, momentum, eps)
@@ -104,7 +111,7 @@ class BatchNorm1d(nn.BatchNorm1d):
     averages and parameters)."""
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        if self.training and input.dim() == 3 and input.shape[2] <= SHORT:
+        if self.training and _wide(input):
             n, c, length = input.shape
             flat = input.transpose(1, 2).reshape(n * length, c)
             return super().forward(flat).view(n, length, c).transpose(1, 2)
