@@ -19,7 +19,9 @@ between architectures. :func:`label_quality` measures it on the rows of a table 
   (a one-way random-effects model; Shrout & Fleiss 1979, ICC(1,k)), from which
   :meth:`LabelQuality.predicted_split_half` projects the split-half tau of a table with more seeds
   (Kendall's tau of a bivariate normal with correlation r is ``2/pi * arcsin(r)``);
-- **cost**: CPU-hours of the runs (the worker time they took, one thread each).
+- **cost**: CPU-hours of the runs (their process CPU time, one thread each; the worker's wall
+  time for runs recorded before CPU time was, which overstates the cost of runs that shared a
+  core with other work).
 
 >>> rng = np.random.default_rng(0)
 >>> true = rng.normal(0.9, 0.03, 200)  # 200 architectures, 4 seeds, seed sd 0.01
@@ -89,6 +91,11 @@ def _groups(runs: Iterable[dict]) -> dict[tuple[int, float], list[dict]]:
     return groups
 
 
+def _cpu_s(run: dict) -> float:
+    cpu = run.get("job_cpu_s")
+    return float(cpu) if cpu is not None else float(run.get("job_wall_s", 0.0))
+
+
 def _top(means: np.ndarray, share: float) -> np.ndarray:
     """Indices of the best ``share`` of ``means`` (at least 2)."""
     k = max(2, math.ceil(share * len(means)))
@@ -103,9 +110,9 @@ def _tau(a: np.ndarray, b: np.ndarray) -> float:
 
 def label_quality(runs: Iterable[dict]) -> LabelQuality:
     """:class:`LabelQuality` of a table's runs (dicts with ``index``, ``sparsity``, ``seed``,
-    ``status``, ``val_acc`` and ``job_wall_s``, as :func:`nasbench.tablebuild.read_runs` gives
-    them). Pure; draws no randomness. Levels with fewer than 3 multi-seed rows count towards
-    the seed sd but not towards the taus."""
+    ``status``, ``val_acc``, ``job_cpu_s`` or ``job_wall_s``, as
+    :func:`nasbench.tablebuild.read_runs` gives them). Pure; draws no randomness. Levels with
+    fewer than 3 multi-seed rows count towards the seed sd but not towards the taus."""
     runs = list(runs)
     ok_val: dict[tuple[int, float], list[float]] = {}
     for key, group in _groups(runs).items():
@@ -138,6 +145,6 @@ def label_quality(runs: Iterable[dict]) -> LabelQuality:
         spread_sd=float(np.mean(spreads)) if spreads else math.nan,
         split_half=float(np.mean(finite)) if finite else math.nan,
         split_half_top=float(np.mean(finite_top)) if finite_top else math.nan,
-        cpu_hours=sum(float(r.get("job_wall_s", 0.0)) for r in runs) / 3600.0,
+        cpu_hours=sum(_cpu_s(r) for r in runs) / 3600.0,
         runs=len(runs),
     )

@@ -146,7 +146,7 @@ def train_run(spec_json: str, index: int, arch_text: str, sparsity: float, seed:
     Draws from ``role_rng(seed, "table-run", arch_text, sparsity)`` only, so a run does not
     depend on which process runs it or what ran before. A diverged training is a run with
     status ``failed`` and NaN accuracies."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     ev = _evaluator(spec_json, sparsity)
     arch = ev.space.parse(arch_text)
     rng = role_rng(seed, "table-run", arch_text, f"{sparsity:.6f}")
@@ -158,6 +158,7 @@ def train_run(spec_json: str, index: int, arch_text: str, sparsity: float, seed:
         "nonzero_params": m.nonzero_params, "macs": m.macs, "effective_macs": m.effective_macs,
         "latency_ms": m.latency_ms, "curve": [float(v) for v in m.curve],
         "job_wall_s": time.perf_counter() - start, "host": host(),
+        "job_cpu_s": time.process_time() - cpu_start,
     }  # fmt: skip
 
 
@@ -211,13 +212,23 @@ BUILD_COLUMNS = (*_SHARED, *(f"run_{name}" for name in RUN_FIELDS), "run_curve")
 """The columns :func:`read_runs` needs in a table it extends."""
 
 
+OPTIONAL_FIELDS = ("job_cpu_s",)
+"""Per-run values that tables built before they were recorded lack (null there)."""
+
+
 def _unpack(row: dict) -> list[dict]:
     shared = {k: row[k] for k in _SHARED}
-    columns = [row[f"run_{name}"] for name in RUN_FIELDS]
-    return [
-        {**shared, **dict(zip(RUN_FIELDS, values, strict=True)), "curve": curve}
+    names = [*RUN_FIELDS, *(f for f in OPTIONAL_FIELDS if f"run_{f}" in row)]
+    columns = [row[f"run_{name}"] for name in names]
+    runs = [
+        {**shared, **dict(zip(names, values, strict=True)), "curve": curve}
         for *values, curve in zip(*columns, row["run_curve"], strict=True)
     ]
+    for run in runs:  # a run recorded without an optional value reads back as it was recorded
+        for name in OPTIONAL_FIELDS:
+            if run.get(name, 0) is None:
+                del run[name]
+    return runs
 
 
 # ---- writing the table ---------------------------------------------------------------------
@@ -254,6 +265,7 @@ def _rows(runs: Iterable[dict]) -> list[dict]:
             if any(math.isfinite(r["latency_ms"]) for r in group) else math.nan,
             "curve": mean_curve, "failed_runs": len(group) - len(ok),
             **{f"run_{name}": [r[name] for r in group] for name in RUN_FIELDS},
+            **{f"run_{name}": [r.get(name) for r in group] for name in OPTIONAL_FIELDS},
             "run_curve": [r["curve"] for r in group],
         })  # fmt: skip
     return rows
