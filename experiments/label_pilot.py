@@ -54,7 +54,11 @@ def report(folder: Path) -> str:
         "(built by `run.sh`). Accuracies in percentage points; split-half tau between the "
         "means of seeds 0, 2 and seeds 1, 3 (seed 0 against seed 1 for the old tables); the "
         "predicted tau and CPU-hours are for a full table of 500 architectures x 3 sparsity "
-        "levels with k seeds per row, split k/2 against k/2 (see nasbench/table_quality.py).",
+        "levels with k seeds per row, split k/2 against k/2 (see nasbench/table_quality.py). "
+        "CPU-s per run is the run's process CPU time where recorded (`job_cpu_s`), else the "
+        "wall time of its worker: the runs of the first pilot processes, which shared 2 cores "
+        "with 3 to 5 other processes, so their cost and the CPU-hours projected from it are "
+        "overstated, by about 2-2.5x.",
         "",
         head,
         "| " + " | ".join("---" for _ in range(head.count("|") - 1)) + " |",
