@@ -191,6 +191,33 @@ def test_mnist1d_leaves_global_rng_state_unchanged() -> None:
         np.testing.assert_array_equal(first[key], second[key])
 
 
+def test_mnist1d_large_keeps_the_official_training_set_and_adds_fresh_balanced_splits() -> None:
+    from nasbench.datasets import generate_mnist1d_large
+
+    data, official = load_dataset("mnist1d_large"), load_dataset("mnist1d")
+    assert (len(data.train), len(data.val), len(data.test)) == (4000, 5000, 5000)
+    official_train = np.concatenate([official.train.x, official.val.x])
+    np.testing.assert_array_equal(data.train.x, official_train)
+    for split in (data.val, data.test):
+        assert np.bincount(split.y).tolist() == [500] * 10
+        # standardised with the official constants: the same distribution, so mean ~0, std ~1
+        assert abs(float(split.x.mean())) < 0.02 and abs(float(split.x.std()) - 1) < 0.02
+    seen = {row.tobytes() for row in official_train}
+    fresh = [data.val.x, data.test.x, official.test.x]
+    assert not any(row.tobytes() in seen for x in fresh for row in x)  # no sample repeated
+    assert not {r.tobytes() for r in data.val.x} & {r.tobytes() for r in data.test.x}
+    # generation leaves the global RNGs alone and is a constant
+    np.random.seed(4321)  # noqa: NPY002
+    random.seed(8765)
+    expected = (np.random.random(2), random.random())  # noqa: NPY002
+    np.random.seed(4321)  # noqa: NPY002
+    random.seed(8765)
+    again = generate_mnist1d_large()
+    assert np.array_equal(np.random.random(2), expected[0]) and random.random() == expected[1]  # noqa: NPY002
+    np.testing.assert_array_equal(again["x_val"], data.val.x[:, 0])
+    np.testing.assert_array_equal(again["y_test"], data.test.y)
+
+
 # ----------------------------------------------------------------------------------------------
 # digits
 
