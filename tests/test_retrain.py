@@ -1,4 +1,4 @@
-"""The retraining script of the gradient-vs-black-box study (tests/perf/retrain.py): which final
+"""The retraining script of the gradient-vs-black-box study (experiments/retrain.py): which final
 architectures it trains, that a table's own runs are read instead of retrained, and its report."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from experiments import retrain
 from nasbench import tablebuild
 from nasbench.execute import run_suite
+from nasbench.journal import read_lines as read_jsonl
 from nasbench.suite import parse_suite
 from nasbench.tablebuild import build_table
-from tests.perf import retrain
-from tests.perf.results import read_jsonl
 from tests.test_surrogate_benchmark import SPEC, fake_run
 
 SUITE = """
@@ -87,4 +87,11 @@ def test_retrain_trains_each_groups_best_final_incumbent(
     retrain.run(out, top=1, seeds=2, workers=1)  # resumable: nothing left to train
     assert len(read_jsonl(out / "retrain.jsonl")) == 4
     md = retrain.report(out)
-    assert md.count("| toy |") == 2 and (out / "retrain.md").read_text() == md
+    assert (out / "retrain.md").read_text() == md
+    # two group rows, then the task's agreement row (strategies ranked under both)
+    assert md.count("| toy |") == 3 and "tau of strategy means" in md
+    agreement = md.rsplit("\n| toy | ", 1)[1].split(" | ")
+    assert agreement[2] == "2"  # both strategies ranked
+    every = retrain.jobs(out, top=0, seeds=1)  # --top 0: every run's final incumbent
+    per_group = {(j.strategy, j.arch): j.found for j in every}
+    assert sum(per_group.values()) == 4  # 2 strategies x 2 seeds, one final incumbent each

@@ -1,17 +1,25 @@
 """Real training of the architectures a suite found through a surrogate benchmark (issue 7: "final
-architectures scored by the table or the surrogate, then by real training for the top ones").
+architectures scored by the table or the surrogate, then by real training for the top ones";
+issue 21: "retrain the final incumbents of every strategy, 3 seeds each, the table's recipe, and
+report the Kendall tau between the benchmark's answer and the retrained accuracy, and whether the
+strategy ranking agrees").
 
 For every (task, strategy) of a results folder whose task answers from a nasbench-built table
 (``evaluator = "surrogate"`` or ``"tabular"`` on ``nasbench build-table`` output), the ``--top``
-best final incumbents over the seeds (by the validation accuracy the benchmark gave them, distinct
-architectures) are trained exactly as the table's rows were (:func:`nasbench.tablebuild.train_run`:
-the table's space settings, dataset, epochs, recipe and latency device) at the task's target
-sparsity, with ``--seeds`` training seeds. An architecture the table already holds at that
-sparsity and seed is read from the table instead (``source = table``). Resumable: each finished
-training appends a line to ``DIR/retrain.jsonl``; ``report`` writes ``DIR/retrain.md``.
+best final incumbents over the seeds (by the validation accuracy the benchmark gave them,
+distinct architectures; ``--top 0``: every run's final incumbent) are trained exactly as the
+table's rows were (:func:`nasbench.tablebuild.train_run`: the table's space settings, dataset,
+epochs, recipe and latency device) at the task's target sparsity, with ``--seeds`` training
+seeds. An architecture the table already holds at that sparsity and seed is read from the table
+instead (``source = table``). Resumable: each finished training appends a line to
+``DIR/retrain.jsonl``; ``report`` writes ``DIR/retrain.md``: the best incumbent of each group,
+then per task the Kendall tau between the benchmark's test answer and the retrained test accuracy
+(seed mean) over every retrained architecture, and the strategies ranked by their runs' benchmark
+answers against the same runs' retrained accuracy (each architecture weighted by the number of
+runs that ended on it).
 
-    python -m tests.perf.retrain run DIR [--top 1] [--seeds 1] [--workers 2]
-    python -m tests.perf.retrain report DIR
+    python -m experiments.retrain run DIR [--top 1] [--seeds 1] [--workers 2]
+    python -m experiments.retrain report DIR
 """
 
 from __future__ import annotations
@@ -26,12 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import kendalltau
 
 from nasbench.benchmarks import resolve
+from nasbench.journal import append_lines, read_lines
 from nasbench.report import read_runs
 from nasbench.tablebuild import read_runs as read_table_runs
 from nasbench.tablebuild import train_run
-from tests.perf.results import append_jsonl, read_jsonl
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class Job:
     bench_val: float
     bench_test: float
     seed: int
+    found: int = 1  # runs of the group that ended on this architecture
 
     @property
     def key(self) -> tuple:
@@ -72,12 +82,15 @@ def jobs(folder: Path, top: int, seeds: int) -> list[Job]:
     out = []
     for (task, strategy), found in sorted(finals.items()):
         seen: set[str] = set()
+        runs: dict[str, int] = defaultdict(int)
+        for f in found:
+            runs[f[2]] += 1
         for val, test, arch, sparsity, bench in sorted(found, key=lambda f: (-f[0], f[2])):
-            if arch in seen or len(seen) >= top:
+            if arch in seen or (top and len(seen) >= top):
                 continue
             rank = len(seen)
             seen.add(arch)
-            out += [Job(task, strategy, rank, arch, sparsity, bench, val, test, s)
+            out += [Job(task, strategy, rank, arch, sparsity, bench, val, test, s, runs[arch])
                     for s in range(seeds)]  # fmt: skip
     return out
 
@@ -90,14 +103,16 @@ def train(job: Job) -> dict:
         raise SystemExit(f"{path} was not written by nasbench build-table")
     space = spec.create_space()
     key = space.parse(job.arch).key
-    recorded = [r for (_, level, seed), r in runs.items()
-                if r["key"] == key and seed == job.seed and abs(level - job.sparsity) < 1e-9]  # fmt: skip
+    recorded = [
+        r for (_, level, seed), r in runs.items()
+        if r["key"] == key and seed == job.seed and abs(level - job.sparsity) < 1e-9
+    ]  # fmt: skip
     run = (
         recorded[0] if recorded else train_run(spec.to_json(), -1, job.arch, job.sparsity, job.seed)
     )
-    return {"source": "table" if recorded else "trained",
-            **{k: run[k] for k in ("status", "val_acc", "test_acc", "train_time_s", "params",
-                                   "nonzero_params", "macs", "effective_macs", "latency_ms")}}  # fmt: skip
+    kept = ("status", "val_acc", "test_acc", "train_time_s", "params", "nonzero_params", "macs",
+            "effective_macs", "latency_ms")  # fmt: skip
+    return {"source": "table" if recorded else "trained", **{k: run[k] for k in kept}}
 
 
 def run(folder: Path, top: int, seeds: int, workers: int) -> None:
@@ -105,7 +120,7 @@ def run(folder: Path, top: int, seeds: int, workers: int) -> None:
     several strategies found is trained once (training is a function of the architecture,
     sparsity and seed) and recorded for each of them."""
     path = folder / "retrain.jsonl"
-    done = {(r["task"], r["strategy"], r["arch"], r["seed"]) for r in read_jsonl(path)}
+    done = {(r["task"], r["strategy"], r["arch"], r["seed"]) for r in read_lines(path)}
     todo = [j for j in jobs(folder, top, seeds) if j.key not in done]
     same: dict[tuple, list[Job]] = defaultdict(list)
     for job in todo:
@@ -117,14 +132,48 @@ def run(folder: Path, top: int, seeds: int, workers: int) -> None:
         for group, measured in zip(same.values(), results, strict=True):
             for job in group:
                 row = {**job.__dict__, **measured}
-                append_jsonl(path, row)
+                append_lines(path, [row])
                 print(f"{row['task']} {row['strategy']}: benchmark val {row['bench_val']:.4f}, "
                       f"real val {row['val_acc']:.4f} test {row['test_acc']:.4f} "
                       f"({row['source']})", flush=True)  # fmt: skip
 
 
+def agreement(rows: list[dict]) -> list[str]:
+    """Per task: Kendall tau between the benchmark's test answer and the retrained test
+    accuracy (seed mean) over the distinct architectures, and the strategies' means over their
+    runs under both, with the Kendall tau between them and whether the best is the same."""
+    lines = ["", "| task | architectures | tau (benchmark vs retrained test) | strategies | "
+             "tau of strategy means | best (benchmark / retrained) |",
+             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for task in sorted({r["task"] for r in rows}):
+        mine = [r for r in rows if r["task"] == task and math.isfinite(r["test_acc"])]
+        by_arch: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for r in mine:
+            by_arch[(r["strategy"], r["arch"])].append(r)
+        archs = {a: (rs[0]["bench_test"], float(np.mean([r["test_acc"] for r in rs])))
+                 for (_, a), rs in by_arch.items()}  # fmt: skip
+        bench, real = zip(*archs.values(), strict=True) if archs else ((), ())
+        tau = kendalltau(bench, real).statistic if len(archs) > 2 else math.nan
+        means: dict[str, list[float]] = {}
+        for (strategy, _), rs in by_arch.items():
+            weight = rs[0].get("found", 1)
+            real_acc = float(np.mean([r["test_acc"] for r in rs]))
+            sums = means.setdefault(strategy, [0.0, 0.0, 0.0])
+            sums[0] += weight * rs[0]["bench_test"]
+            sums[1] += weight * real_acc
+            sums[2] += weight
+        names = sorted(means)
+        b = [means[s][0] / means[s][2] for s in names]
+        r_ = [means[s][1] / means[s][2] for s in names]
+        stau = kendalltau(b, r_).statistic if len(names) > 2 else math.nan
+        best = f"{names[int(np.argmax(b))]} / {names[int(np.argmax(r_))]}" if names else ""
+        lines.append(f"| {task} | {len(archs)} | {tau:.3f} | {len(names)} | {stau:.3f} | "
+                     f"{best} |")  # fmt: skip
+    return lines
+
+
 def report(folder: Path) -> str:
-    rows = read_jsonl(folder / "retrain.jsonl")
+    rows = read_lines(folder / "retrain.jsonl")
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         groups[(r["task"], r["strategy"])].append(r)
@@ -149,10 +198,10 @@ def report(folder: Path) -> str:
     real = [r["val_acc"] for r in rows if r["rank"] == 0]
     text = "\n".join(lines) + "\n"
     if len(bench) > 2:
-        from scipy.stats import kendalltau
-
         tau = kendalltau(bench, real).statistic
-        text += f"\nKendall tau between benchmark and real validation accuracy: {tau:.3f} ({len(bench)} architectures)\n"
+        text += (f"\nKendall tau between benchmark and real validation accuracy: {tau:.3f} "
+                 f"({len(bench)} architectures)\n")  # fmt: skip
+    text += "\n".join(agreement(rows)) + "\n"
     (folder / "retrain.md").write_text(text)
     return text
 
