@@ -1,7 +1,7 @@
 """nasbench: a benchmark suite for neural architecture search.
 
 Interchangeable search spaces (``nasbench.spaces``), strategies (``nasbench.strategies``) and
-evaluators (``nasbench.evaluation``) under one shared budget. See README.md and DESIGN.md.
+evaluators (``nasbench.evaluation``) under one shared budget. See README.md.
 """
 
 from nasbench.errors import NasbenchError

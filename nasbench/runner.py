@@ -1,7 +1,7 @@
 """The runner: the only place where a strategy, an evaluator and the budget meet.
 
 ``run(spec, seed)`` builds the roles of one (task, strategy) pair, then loops ask -> profile ->
-evaluate -> charge -> record -> tell until the ledger is spent (DESIGN.md, "The one loop").
+evaluate -> charge -> record -> tell until the ledger is spent (the one loop of every run).
 Everything except the ``*_wall_s`` columns is a pure function of the spec and the seed:
 
 - the strategy draws from ``role_rng(seed, "strategy")`` and the shared initial design from

@@ -1,6 +1,6 @@
 """Simulated training cost: multiply-accumulates converted to seconds of a reference machine.
 
-Budgets are simulated seconds (DESIGN.md, "Rules that make comparisons fair"). Tabular and
+Budgets are simulated seconds (one currency for every evaluation). Tabular and
 surrogate evaluators charge the training time a table recorded, so their runs are bit-identical;
 whatever trains *during* a run (a gradient strategy's supernet epochs, a one-shot evaluator's
 supernet) is charged by this module's deterministic model instead of its measured wall time:

@@ -254,7 +254,7 @@ class Proposal:
 @dataclass(frozen=True)
 class Observation:
     """What a strategy is told about one evaluation: validation metrics, cost and constraint
-    values only, never a test metric (the fairness rule of DESIGN.md).
+    values only, never a test metric (a fairness rule: the search never sees test data).
 
     ``objective`` is what every strategy maximises: the validation accuracy (hard constraints;
     ``nan`` when infeasible or failed) or the MnasNet reward ``acc * (lat / T) ** w`` (soft).
