@@ -174,17 +174,22 @@ def test_mnist1d_split_sizes_and_classes() -> None:
     assert abs(every.mean()) < 1e-6 and abs(every.std() - 1) < 1e-6
 
 
-def test_mnist1d_leaves_global_rng_state_unchanged() -> None:
-    # Scrambling global state on purpose: the draws right after loading must be those the
-    # seeded global generators give without loading in between.
+def leaves_global_rngs_alone(make: Callable[[], dict]) -> dict:
+    """``make()``'s result, asserting that the draws right after it are those the seeded global
+    generators give without it (global state scrambled on purpose)."""
     np.random.seed(12345)  # noqa: NPY002
     random.seed(678)
     expected = (np.random.random(3), random.random())  # noqa: NPY002
     np.random.seed(12345)  # noqa: NPY002
     random.seed(678)
-    first = generate_mnist1d()
+    made = make()
     assert np.array_equal(np.random.random(3), expected[0])  # noqa: NPY002
     assert random.random() == expected[1]
+    return made
+
+
+def test_mnist1d_leaves_global_rng_state_unchanged() -> None:
+    first = leaves_global_rngs_alone(generate_mnist1d)
     np.random.seed(999)  # noqa: NPY002  (deterministic whatever the global state was)
     second = generate_mnist1d()
     for key in first:
@@ -207,13 +212,7 @@ def test_mnist1d_large_keeps_the_official_training_set_and_adds_fresh_balanced_s
     assert not any(row.tobytes() in seen for x in fresh for row in x)  # no sample repeated
     assert not {r.tobytes() for r in data.val.x} & {r.tobytes() for r in data.test.x}
     # generation leaves the global RNGs alone and is a constant
-    np.random.seed(4321)  # noqa: NPY002
-    random.seed(8765)
-    expected = (np.random.random(2), random.random())  # noqa: NPY002
-    np.random.seed(4321)  # noqa: NPY002
-    random.seed(8765)
-    again = generate_mnist1d_large()
-    assert np.array_equal(np.random.random(2), expected[0]) and random.random() == expected[1]  # noqa: NPY002
+    again = leaves_global_rngs_alone(generate_mnist1d_large)
     np.testing.assert_array_equal(again["x_val"], data.val.x[:, 0])
     np.testing.assert_array_equal(again["y_test"], data.test.y)
 
