@@ -57,7 +57,9 @@ class TrainingBase:
         self.default_fidelity: float = float(epochs)
 
     def prune_schedule(self) -> PruneSchedule | None:
-        return PruneSchedule(target=self.sparsity) if self.sparsity > 0 else None
+        if self.sparsity <= 0:
+            return None
+        return PruneSchedule(target=self.sparsity, scope=self.recipe.prune_scope)
 
     def latency_ms(self, arch: Architecture, module: nn.Module, task: Task) -> float:
         return math.nan if self._latency is None else self._latency.latency_ms(arch, module, task)

@@ -8,7 +8,8 @@ the end::
     s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (n * dt)) ** 3
 
 At each pruning step the smallest-magnitude weights are masked: over all prunable weights at
-once (``scope="global"``) or within each layer (``scope="layer"``). Masked weights stay exactly
+once (``scope="global"``) or within each layer (``scope="layer"``, the default: Zhu & Gupta
+prune every layer to the target, and so does SCAS, Sec. 2.4). Masked weights stay exactly
 zero: a tensor hook zeroes their gradients (so optimiser moments see no update) and the masks
 are applied again after every optimiser step (Adam's moments from before pruning, or decoupled
 weight decay, would move them otherwise). Masks only grow, so a pruned weight never returns.
@@ -74,7 +75,7 @@ class PruneSchedule:
     start_fraction: float = 0.0
     end_fraction: float = 0.75
     every_steps: int = 10
-    scope: Scope = Scope.GLOBAL
+    scope: Scope = Scope.LAYER
     initial: float = 0.0
 
     def __post_init__(self) -> None:

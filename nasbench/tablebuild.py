@@ -56,6 +56,7 @@ from nasbench.benchmarks import (
 from nasbench.errors import NasbenchError
 from nasbench.execute import worker_init
 from nasbench.journal import append_lines, read_lines
+from nasbench.pruning import Scope
 from nasbench.registry import evaluators, spaces
 from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
@@ -423,6 +424,27 @@ def _quality_lines(runs: Iterable[dict]) -> list[str]:
     ]
 
 
+RECIPE_CHOICES = Path(__file__).parent / "data" / "recipe_choices.json"
+"""Why a table was trained with its recipe, per table name (written by the label pilot,
+``python -m experiments.label_pilot --write``, from its measurements); read as plain JSON."""
+
+_SCOPE_TEXT = {
+    Scope.LAYER: "every layer pruned to the target",
+    Scope.GLOBAL: "magnitudes ranked over all prunable weights at once",
+}
+
+
+def recipe_choice(table: str) -> str | None:
+    """The recorded reason for ``table``'s recipe in :data:`RECIPE_CHOICES`, or None (no file,
+    no entry, unreadable)."""
+    try:
+        choices = json.loads(RECIPE_CHOICES.read_text())
+    except (OSError, ValueError):
+        return None
+    choice = choices.get(table) if isinstance(choices, dict) else None
+    return choice if isinstance(choice, str) else None
+
+
 def datasheet(out: str | os.PathLike[str]) -> str:
     """A Markdown datasheet of a built table: settings, sizes, noise, cost, hardware and the
     commands that build (and extend) it."""
@@ -444,7 +466,9 @@ def datasheet(out: str | os.PathLike[str]) -> str:
         f"- Training: the `train` evaluator, {spec.epochs} epochs, recipe "
         f"`{json.dumps(asdict(replace(recipe_from(spec.recipe), epochs=spec.epochs)))}`; "
         "gradual magnitude pruning (Zhu & Gupta "
-        "2017) to each target sparsity; training seeds 0, 1, ...",
+        f"2017) to each target sparsity, {_SCOPE_TEXT[recipe_from(spec.recipe).prune_scope]}; "
+        "training seeds 0, 1, ...",
+        *([f"- Recipe choice: {choice}"] if (choice := recipe_choice(out.stem)) else []),
         f"- Contents: {len(archs)} architectures, sparsity levels {levels}, {len(runs)} runs "
         f"({sum(1 for r in runs.values() if r['status'] != str(Status.OK))} failed); "
         f"{sum(1 for k in seeds_per_row if k > 1)} (architecture, sparsity) rows have more than "

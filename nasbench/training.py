@@ -41,7 +41,7 @@ from torch.nn import functional as F  # noqa: N812
 
 from nasbench.errors import NasbenchError
 from nasbench.modelstats import count_params
-from nasbench.pruning import Pruner, PruneSchedule, nonzero_params, sparsity
+from nasbench.pruning import Pruner, PruneSchedule, Scope, nonzero_params, sparsity
 from nasbench.seeding import role_rng, torch_generator
 from nasbench.types import Status
 
@@ -96,9 +96,16 @@ class Recipe:
     # all). The final validation accuracy always uses the whole split: with a large split
     # (mnist1d_large: 5000) measuring all of it after every epoch costs about half an epoch.
     curve_samples: int = 0
+    # Where gradual magnitude pruning ranks magnitudes when a run prunes: within each layer, as
+    # Zhu & Gupta (2017) and SCAS (Sec. 2.4: every pruned layer keeps its own mask and is pruned
+    # to the target) do, or over all prunable weights at once ("global", the default of the
+    # tables built before December 2026, whose recorded recipes say so).
+    prune_scope: Scope = Scope.LAYER
 
     def __post_init__(self) -> None:
-        for name, kind in (("optimizer", Optimizer), ("schedule", Schedule)):
+        for name, kind in (
+            ("optimizer", Optimizer), ("schedule", Schedule), ("prune_scope", Scope)
+        ):
             try:
                 object.__setattr__(self, name, kind(getattr(self, name)))
             except ValueError:

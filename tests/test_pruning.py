@@ -227,3 +227,38 @@ def test_effective_macs_of_a_2d_convolution() -> None:
     with torch.no_grad():
         conv.weight[1] = 0.0  # half the filters: 2 x 16 outputs x 9 = 288 dense -> 144
     assert effective_macs(model, (1, 4, 4)) == 144 + 96
+
+
+# ---- scope: Zhu & Gupta's layer-wise ranking by default, global as a named option ----------
+def test_layer_scope_is_the_default_of_schedules_recipes_and_the_train_evaluator() -> None:
+    from evaluation.train import TrainEvaluator
+    from nasbench.registry import spaces
+
+    assert PruneSchedule(0.5).scope is Scope.LAYER
+    assert Recipe().prune_scope is Scope.LAYER
+    assert Recipe(prune_scope="global").prune_scope is Scope.GLOBAL  # type: ignore[arg-type]
+    with pytest.raises(
+        NasbenchError, match="unknown prune_scope 'channel' \\(valid: global, layer"
+    ):
+        Recipe(prune_scope="channel")  # type: ignore[arg-type]
+    space = spaces.create("chain", max_layers=2)
+    dense = TrainEvaluator(space, epochs=1, sparsity=0.0)
+    assert dense.prune_schedule() is None
+    schedule = TrainEvaluator(space, epochs=1, sparsity=0.5).prune_schedule()
+    assert schedule is not None and (schedule.target, schedule.scope) == (0.5, Scope.LAYER)
+    option = TrainEvaluator(space, epochs=1, sparsity=0.5, recipe={"prune_scope": "global"})
+    assert option.prune_schedule().scope is Scope.GLOBAL  # type: ignore[union-attr]
+
+
+def test_layer_and_global_scope_prune_different_weights(data: Dataset) -> None:
+    """Global ranking spares the small first conv's large weights and takes more of the
+    linear layer's; layer-wise ranking prunes every layer to the target."""
+    per_layer = {}
+    for scope in ("layer", "global"):
+        model = net()
+        recipe = Recipe(epochs=2, prune_scope=scope)  # type: ignore[arg-type]
+        schedule = PruneSchedule(0.75, scope=recipe.prune_scope)
+        train(model, data, recipe, np.random.default_rng(0), prune=schedule)
+        per_layer[scope] = [float((w == 0).float().mean()) for w in prunable(model)]
+    assert per_layer["layer"] == pytest.approx([0.75, 0.75, 0.75], abs=1 / 48)
+    assert per_layer["global"] != pytest.approx(per_layer["layer"], abs=0.03)

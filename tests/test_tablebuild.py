@@ -164,6 +164,26 @@ def test_datasheet_states_settings_and_rebuild_commands(tmp_path: Path, fake: li
     assert "--n 2 --sparsity 0,0.5 --seeds 2" in commands[0]
     assert "--n 3 --sparsity 0,0.5 --seeds 1" in commands[1]
     assert "--param=max_layers=2" in commands[0] and "--recipe=batch_size=500" in commands[0]
+    assert "each target sparsity, every layer pruned to the target;" in sheet
+    assert "Recipe choice" not in sheet  # no recorded reason for a table named t
+
+
+def test_datasheet_states_the_pruning_scope_and_the_recorded_recipe_choice(
+    tmp_path: Path, fake: list[tuple], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = TableSpec("chain", {"max_layers": 2}, epochs=1, recipe={"prune_scope": "global"})
+    out = tmp_path / "chain-toy.parquet"
+    build_table(spec, out, n=1, sparsities=(0.5,), seeds=1)
+    choices = tmp_path / "choices.json"
+    monkeypatch.setattr(tablebuild, "RECIPE_CHOICES", choices)
+    assert "Recipe choice" not in datasheet(out)  # no file
+    choices.write_text("{not json")
+    assert "Recipe choice" not in datasheet(out)  # unreadable: the datasheet is still written
+    choices.write_text(json.dumps({"chain-toy": "1 epoch, because.", "other": "x"}))
+    sheet = datasheet(out)
+    assert "magnitudes ranked over all prunable weights at once;" in sheet
+    assert "\n- Recipe choice: 1 epoch, because.\n" in sheet
+    assert "--recipe=prune_scope=global" in sheet
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

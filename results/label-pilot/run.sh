@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The label pilot (issue 21): the first N architectures of an own table's sample stream, 4 training
-# seeds each, at sparsity 0.8, trained on mnist1d_large with the table recipe at several epoch
+# seeds each, at sparsity 0.8, trained on mnist1d_large with the table recipe (global pruning, as the old tables) at several epoch
 # counts. Resumable: rerun to continue (build-table skips recorded runs).
 #   results/label-pilot/run.sh SPACE N EPOCHS...   e.g.  run.sh chain 40 6 12 24
 set -euo pipefail
@@ -15,7 +15,7 @@ case $space in
 esac
 for epochs in "$@"; do
   .venv/bin/nasbench build-table "$space" "${params[@]}" --dataset mnist1d_large \
-    --epochs "$epochs" --recipe curve_samples=1000 --latency-device none --n "$n" \
+    --epochs "$epochs" --recipe curve_samples=1000 --recipe 'prune_scope="global"' --latency-device none --n "$n" \
     --sparsity 0.8 --seeds 4 \
     --out "results/label-pilot/$space-e$epochs.parquet"
 done
