@@ -332,7 +332,8 @@ def cmd_report(args: argparse.Namespace) -> None:
         prows = report.pareto(folders, args.pareto)
         files = report.rows_files("pareto", prows, fmt, report.format_pareto(prows))
     else:
-        files = stats_format.stats_files(build_report(folders), fmt)
+        # Markdown ends with each folder's overshoot rule and dependency versions
+        files = stats_format.stats_files(build_report(folders), fmt, folders)
     if args.out:
         out = Path(args.out)
         if out.exists() and not out.is_dir():

@@ -2,8 +2,10 @@
 
 The schema comes from :class:`~nasbench.types.TrialRecord` (one column per field; ``extra``
 metrics become float columns of their own); :class:`~nasbench.types.RunMeta` is stored as JSON
-in the file's metadata under ``b"nasbench.run"``. Tables and plots are pure functions of these
-files (``nasbench report``).
+in the file's metadata under ``b"nasbench.run"``, with the budget's overshoot rule and the
+versions of the libraries in :data:`DEPENDENCIES` (:func:`dependency_versions`); records written
+before those fields existed read back without them (``versions`` None: not recorded). Tables and
+plots are pure functions of these files (``nasbench report``).
 
 >>> import tempfile, pathlib
 >>> from nasbench.types import RunMeta
@@ -17,9 +19,11 @@ files (``nasbench report``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,28 @@ META_KEY = b"nasbench.run"
 _ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
 FIELDS = [f for f in dataclasses.fields(TrialRecord) if f.name != "extra"]
 SCHEMA = pa.schema([pa.field(f.name, _ARROW[str(f.type)]) for f in FIELDS])
+
+DEPENDENCIES = ("torch", "numpy", "scipy", "optuna", "deap", "scikit-learn", "pyarrow")
+"""Distributions whose versions every run's metadata records: the libraries that compute its
+numbers (training, statistics, the strategies' samplers, surrogates, the record format)."""
+
+
+@functools.cache
+def _installed() -> tuple[tuple[str, str | None], ...]:
+    versions: list[tuple[str, str | None]] = []
+    for name in DEPENDENCIES:
+        try:
+            versions.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:  # an optional library that is not installed
+            versions.append((name, None))
+    return tuple(versions)
+
+
+def dependency_versions() -> dict[str, str | None]:
+    """The installed version of each of :data:`DEPENDENCIES`, exactly as the distribution
+    states it (``None``: not installed), read once per process through
+    :mod:`importlib.metadata`."""
+    return dict(_installed())
 
 
 def records_table(records: Sequence[TrialRecord]) -> pa.Table:
@@ -82,13 +108,40 @@ def read_run(path: Path) -> tuple[pa.Table, RunMeta]:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise NasbenchError(f"cannot read run record {path}: {exc}") from None
-    meta = (table.schema.metadata or {}).get(META_KEY)
-    if meta is None:
-        raise NasbenchError(f"{path} is not a nasbench run record (no run metadata)")
+    raw = _raw_meta(path, table.schema)
     missing = [name for name in SCHEMA.names if name not in table.column_names]
     if missing:
         raise NasbenchError(f"{path} lacks record columns: {', '.join(missing)}")
+    return table, _parse_meta(path, raw)
+
+
+def read_meta(path: Path) -> RunMeta:
+    """One run's metadata alone (read from the file's footer, not its rows); raises
+    NasbenchError for a file :func:`read_run` could not read or whose metadata it rejects."""
     try:
-        return table, RunMeta(**json.loads(meta))
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise NasbenchError(f"cannot read run record {path}: {exc}") from None
+    return _parse_meta(path, _raw_meta(path, schema))
+
+
+def _raw_meta(path: Path, schema: pa.Schema) -> bytes:
+    raw = (schema.metadata or {}).get(META_KEY)
+    if raw is None:
+        raise NasbenchError(f"{path} is not a nasbench run record (no run metadata)")
+    return bytes(raw)
+
+
+def _parse_meta(path: Path, raw: bytes) -> RunMeta:
+    try:
+        meta = RunMeta(**json.loads(raw))
     except (TypeError, ValueError) as exc:
         raise NasbenchError(f"{path} has malformed run metadata: {exc}") from None
+    versions = meta.versions
+    if not isinstance(meta.overshoot, str) or not (versions is None or (
+        isinstance(versions, dict)
+        and all(isinstance(v, str | None) for v in versions.values())
+    )):  # fmt: skip
+        raise NasbenchError(f"{path} has malformed run metadata: overshoot {meta.overshoot!r}, "
+                            f"versions {versions!r}")  # fmt: skip
+    return meta

@@ -9,6 +9,8 @@ the printed table (the NAS-Bench-201 convention).
 
 The statistics of :mod:`nasbench.stats` are rendered by :mod:`nasbench.stats_format`. Anytime
 tables (:func:`anytime`) and Pareto fronts (:func:`pareto`) are alternative views.
+:func:`environment` states, per results folder, the budget's overshoot rule and the dependency
+versions its runs' metadata recorded (``not recorded`` for records written before they were).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from nasbench.errors import NasbenchError, one_of
-from nasbench.records import SCHEMA, read_run
+from nasbench.records import DEPENDENCIES, SCHEMA, read_meta, read_run
 from nasbench.types import RunMeta
 
 
@@ -142,6 +144,54 @@ def format_table(rows: list[SummaryRow]) -> str:
 
 def to_json(rows: list[SummaryRow]) -> str:
     return json.dumps([asdict(r) for r in rows], indent=1, sort_keys=True)
+
+
+NOT_RECORDED = "not recorded"
+"""How a dependency version reads for runs whose metadata predates versions in records."""
+NOT_INSTALLED = "not installed"
+"""How a dependency version reads for runs that recorded it as missing (``null``)."""
+
+
+@dataclass(frozen=True)
+class EnvironmentRow:
+    """The runs of one results folder that share an overshoot rule and dependency versions."""
+
+    folder: str  # the folder's name
+    runs: int
+    overshoot: str
+    versions: dict[str, str | None] | None  # None: not recorded
+
+
+def environment(folders: Path | Sequence[Path]) -> list[EnvironmentRow]:
+    """Per results folder (in the order given), its runs grouped by overshoot rule and
+    dependency versions (:data:`nasbench.records.DEPENDENCIES`), read from the metadata alone;
+    a folder whose runs all agree is one row. Raises NasbenchError like :func:`run_files`."""
+    folders = [folders] if isinstance(folders, str | Path) else list(folders)
+    rows = []
+    for folder in folders:
+        groups: dict[str, list[RunMeta]] = defaultdict(list)
+        for path in run_files(folder):
+            meta = read_meta(path)
+            groups[json.dumps([meta.overshoot, meta.versions], sort_keys=True)].append(meta)
+        name = Path(folder).resolve().name or str(folder)
+        for _, metas in sorted(groups.items()):
+            first = metas[0]
+            rows.append(EnvironmentRow(name, len(metas), first.overshoot, first.versions))
+    return rows
+
+
+def format_environment(rows: Sequence[EnvironmentRow]) -> str:
+    """A Markdown table: results folder, runs, overshoot rule, one column per dependency."""
+    head = ["results folder", "runs", "overshoot", *DEPENDENCIES]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in rows:
+        versions = [
+            NOT_RECORDED if r.versions is None
+            else r.versions.get(name) or (NOT_INSTALLED if name in r.versions else NOT_RECORDED)
+            for name in DEPENDENCIES
+        ]  # fmt: skip
+        lines.append("| " + " | ".join([r.folder, str(r.runs), r.overshoot, *versions]) + " |")
+    return "\n".join(lines)
 
 
 def compare(a: Path, b: Path) -> list[str]:

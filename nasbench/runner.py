@@ -13,7 +13,11 @@ Everything except the ``*_wall_s`` columns is a pure function of the spec and th
 The strategy is told validation metrics, cost and constraint values only. The incumbent is the
 feasible, successful trial with the highest objective (validation accuracy under hard
 constraints, the soft reward otherwise); ties keep the earlier trial. See :mod:`nasbench.budget`
-for what infeasible proposals cost.
+for what infeasible proposals cost, and for the budget's ``overshoot`` rule: under ``charge`` the
+evaluation that crosses ``cost_s`` is recorded and charged, under ``discard`` it is dropped
+before it is recorded, charged, journaled or told to the strategy. The run's metadata states the
+rule and the versions of the libraries the results depend on
+(:func:`nasbench.records.dependency_versions`).
 
 Crash safety: given a :class:`~nasbench.journal.RunJournal`, the runner journals every finished
 evaluation (before telling the strategy) and first replays what the journal holds: the strategy
@@ -42,6 +46,7 @@ from nasbench.budget import Ledger, objective, violations
 from nasbench.errors import NasbenchError
 from nasbench.evaluator import Evaluator, Profiling
 from nasbench.journal import Evaluation, RunJournal, encode
+from nasbench.records import dependency_versions
 from nasbench.registry import evaluators, spaces, strategies
 from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
@@ -253,12 +258,15 @@ def run(spec: RunSpec, seed: int, journal: RunJournal | None = None) -> RunResul
         trials=len(loop.records), nasbench_version=nasbench.__version__,
         python_version=sys.version.split()[0], platform=platform.platform(),
         git_commit=git_commit(), started_at=started, wall_s=time.perf_counter() - wall,
+        overshoot=spec.budget.overshoot.value, versions=dependency_versions(),
     )  # fmt: skip
     return RunResult(loop.records, meta)
 
 
 def _step(loop: _Loop, space: SearchSpace, strategy: Strategy, journal: RunJournal | None) -> None:
-    """One ask -> evaluate (or replay) -> charge -> record -> journal -> tell."""
+    """One ask -> evaluate (or replay) -> charge -> record -> journal -> tell; an evaluation
+    the ledger does not admit (it would cross ``cost_s`` under ``overshoot = "discard"``) stops
+    after the evaluation, unrecorded."""
     t0 = time.perf_counter()
     (proposal,) = strategy.ask(1)
     ask_s = time.perf_counter() - t0
@@ -274,6 +282,8 @@ def _step(loop: _Loop, space: SearchSpace, strategy: Strategy, journal: RunJourn
         m, feasible, evaluated = done.measurement, done.feasible, done.evaluated
         eval_s, search_cost_s = done.record.eval_wall_s, done.search_cost_s
     charged = _charge(m, search_cost_s, proposal.monitor)
+    if not loop.ledger.admits(charged.cost_s):  # overshoot = "discard": dropped, the run ends
+        return
     obs = loop.record(proposal.arch, fid, charged, feasible, ask_s, eval_s)
     if done is not None:
         _check_replayed(loop, done.record)
@@ -314,7 +324,7 @@ def _charge(m: Measurement, search_cost_s: float, monitor: bool) -> Measurement:
 
 def _stop_reason(loop: _Loop) -> str:
     b = loop.spec.budget
-    if b.cost_s is not None and loop.ledger.cost_s >= b.cost_s:
+    if b.cost_s is not None and (loop.ledger.discarded or loop.ledger.cost_s >= b.cost_s):
         return "cost_s"
     if b.evaluations is not None and loop.ledger.evaluations >= b.evaluations:
         return "evaluations"

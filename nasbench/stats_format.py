@@ -1,12 +1,14 @@
 """Rendering the statistics of :mod:`nasbench.stats`: Markdown (:func:`format_stats`, with a
 text critical-difference diagram and each task's detectable difference), CSV (:func:`stats_csv`)
-and JSON (:func:`stats_json`), and the per-task resolving-power table that follows the summary
-table in ``summary.md`` (:func:`power_table`)."""
+and JSON (:func:`stats_json`), the per-task resolving-power table that follows the summary
+table in ``summary.md`` (:func:`power_table`), and the run environment that ends the Markdown
+report (:func:`environment_markdown`)."""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +16,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nasbench.errors import one_of
-from nasbench.report import FORMATS, SummaryRow, _csv, _plain, format_table, rows_csv, to_json
+from nasbench.report import (
+    FORMATS,
+    NOT_RECORDED,
+    SummaryRow,
+    _csv,
+    _plain,
+    environment,
+    format_environment,
+    format_table,
+    rows_csv,
+    to_json,
+)
 
 if TYPE_CHECKING:  # stats imports the report; the renderers only read its dataclasses
     from nasbench.power import PairRow, Scores, TaskPower
@@ -251,13 +264,30 @@ def stats_json(report: StatsReport) -> str:
     return json.dumps(_plain(body), indent=1, sort_keys=True, allow_nan=False)
 
 
-def stats_files(stats: StatsReport, fmt: str) -> dict[str, str]:
+def environment_markdown(folders: Path | Sequence[Path]) -> str:
+    """The "Run environment" section: per results folder, the budget's overshoot rule and the
+    dependency versions its runs recorded (:func:`nasbench.report.environment`)."""
+    return "\n".join([
+        "## Run environment", "",
+        "Per results folder: the budget's overshoot rule (charge: the evaluation that crosses "
+        "cost_s is recorded and charged; discard: it is dropped) and the versions of the "
+        "libraries the numbers depend on, as each run's metadata records them (runs that differ "
+        f"are counted apart; {NOT_RECORDED}: records written before versions were stored).", "",
+        format_environment(environment(folders)),
+    ])  # fmt: skip
+
+
+def stats_files(
+    stats: StatsReport, fmt: str, folders: Path | Sequence[Path] | None = None
+) -> dict[str, str]:
     """The whole report in one format, as file name -> text: ``report.md``
-    (:func:`summary_markdown`, then :func:`format_stats`), ``report.json``
+    (:func:`summary_markdown`, then :func:`format_stats`, then, given the ``folders`` the
+    report was built from, :func:`environment_markdown`), ``report.json``
     (:func:`stats_json`) or the CSV files of :func:`stats_csv`. Raises NasbenchError for an
     unknown format."""
     if fmt == "md":
-        return {"report.md": summary_markdown(stats) + "\n\n" + format_stats(stats) + "\n"}
+        env = "" if folders is None else "\n\n" + environment_markdown(folders)
+        return {"report.md": summary_markdown(stats) + "\n\n" + format_stats(stats) + env + "\n"}
     if fmt == "json":
         return {"report.json": stats_json(stats) + "\n"}
     if fmt == "csv":
@@ -294,8 +324,9 @@ def power_table(stats: StatsReport) -> str:
 def write_summary(out: Path, rows: list[SummaryRow]) -> None:
     """Write the summary (``summary.json``; ``summary.md``: the summary table, then
     :func:`power_table`) and the statistics of the runs in
-    ``out`` beside it: ``summary.csv`` (:func:`stats_csv`), ``stats.md`` (:func:`format_stats`)
-    and ``stats.json`` (:func:`stats_json`). Reads the run records once more."""
+    ``out`` beside it: ``summary.csv`` (:func:`stats_csv`), ``stats.md`` (:func:`format_stats`,
+    then :func:`environment_markdown`) and ``stats.json`` (:func:`stats_json`). Reads the run
+    records once more."""
     from nasbench.stats import build_report
 
     stats = build_report(out, summary=rows)
@@ -303,7 +334,7 @@ def write_summary(out: Path, rows: list[SummaryRow]) -> None:
     (out / "summary.json").write_text(to_json(rows) + "\n")
     (out / "summary.md").write_text(summary_markdown(stats) + "\n")
     (out / "summary.csv").write_text(stats_csv(stats)["summary.csv"])
-    (out / "stats.md").write_text(format_stats(stats) + "\n")
+    (out / "stats.md").write_text(format_stats(stats) + "\n\n" + environment_markdown(out) + "\n")
     (out / "stats.json").write_text(stats_json(stats) + "\n")
 
 

@@ -13,6 +13,8 @@
     latency_ms = 4.0                 # optional, with latency_device
     latency_device = "pixel3"
     constraint = "hard"              # or "soft" (soft_weight = -0.07)
+    overshoot = "charge"             # or "discard": the evaluation that would cross cost_s
+                                     # (nasbench.budget)
 
     [[task]]
     space = "nb201"                  # a registered space or "package.module:Class"
@@ -60,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench.errors import NasbenchError
-from nasbench.types import Budget
+from nasbench.types import Budget, Overshoot
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 Params = tuple[tuple[str, Any], ...]
@@ -139,7 +141,9 @@ class RunSpec:
 
     def to_json(self) -> str:
         """The resolved spec as canonical JSON (stored in every run's metadata); the task's
-        budget overrides are already in ``budget``."""
+        budget overrides are already in ``budget``. The default overshoot rule (``charge``) is
+        left out of it, so specs written before the rule existed still match (journals resume);
+        the run metadata states the rule either way (``RunMeta.overshoot``)."""
         return json.dumps(_plain(dataclasses.asdict(self)), sort_keys=True, default=str)
 
 
@@ -171,8 +175,12 @@ class Suite:
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with empty task budget overrides and strategy task lists left out (the JSON of
-    suites without any is unchanged, so their results folders still resume)."""
+    """``data`` with empty task budget overrides, strategy task lists and the default budget
+    overshoot rule left out (the JSON of suites without any is unchanged, so their results
+    folders still resume)."""
+    budget = data.get("budget")
+    if isinstance(budget, dict) and budget.get("overshoot") == Overshoot.CHARGE:
+        budget.pop("overshoot")
     for key, field in (("task", "budget"), ("tasks", "budget"), ("strategy", "tasks"),
                        ("strategies", "tasks")):  # fmt: skip
         value = data.get(key, [])

@@ -153,6 +153,14 @@ class Constraint(StrEnum):
     SOFT = "soft"  # MnasNet reward acc * (latency / limit) ** w
 
 
+class Overshoot(StrEnum):
+    """What happens to the evaluation whose cost would take the run past the budget's
+    ``cost_s`` (see :class:`nasbench.budget.Ledger`)."""
+
+    CHARGE = "charge"  # recorded, charged and counted; the run then stops (NATS-Bench scripts)
+    DISCARD = "discard"  # dropped unrecorded; the run stops before it (NAS-Bench-201 scripts)
+
+
 @dataclass(frozen=True)
 class Budget:
     """The budget every run of a suite shares.
@@ -160,6 +168,8 @@ class Budget:
     ``cost_s`` is simulated search cost in seconds (training time as the evaluator reports or the
     benchmark records); ``evaluations`` caps the number of evaluations; a run stops at whichever
     is spent first. ``sparsity`` is the target fraction of zero weights, ``0 <= s < 1``.
+    ``overshoot`` says what happens to the evaluation that would cross ``cost_s``
+    (:class:`Overshoot`; default ``charge``).
     """
 
     cost_s: float | None = None
@@ -171,6 +181,7 @@ class Budget:
     macs_m: float | None = None
     constraint: Constraint = Constraint.HARD
     soft_weight: float = -0.07  # MnasNet's w (Tan et al. 2019, Eq. 2)
+    overshoot: Overshoot = Overshoot.CHARGE
 
     def __post_init__(self) -> None:
         if not (_is_number(self.sparsity) and 0.0 <= self.sparsity < 1.0):
@@ -197,6 +208,10 @@ class Budget:
                 f"budget latency_device must be a name, got {self.latency_device!r}"
             )
         object.__setattr__(self, "constraint", Constraint(self.constraint))
+        if not (isinstance(self.overshoot, str) and self.overshoot in tuple(Overshoot)):
+            valid = ", ".join(Overshoot)
+            raise NasbenchError(f"unknown budget overshoot {self.overshoot!r} (valid: {valid})")
+        object.__setattr__(self, "overshoot", Overshoot(self.overshoot))
 
 
 def _is_number(value: object) -> bool:
@@ -332,3 +347,9 @@ class RunMeta:
     git_commit: str
     started_at: str  # ISO 8601, UTC
     wall_s: float
+    # the budget's overshoot rule (records written before the switch existed lack it: they all
+    # charged the crossing evaluation)
+    overshoot: str = Overshoot.CHARGE.value
+    # distribution name -> installed version (None: not installed) of the libraries results
+    # depend on (nasbench.records.DEPENDENCIES); None: not recorded (older records)
+    versions: dict[str, str | None] | None = None

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from nasbench.budget import Ledger, objective, violations
-from nasbench.types import Budget
+from nasbench.types import Budget, Overshoot
 
 
 def test_hard_constraints_list_every_violation() -> None:
@@ -48,9 +48,21 @@ def test_ledger_stops_at_cost_or_evaluations() -> None:
     ledger = Ledger(Budget(cost_s=100.0, evaluations=3))
     ledger.charge(60.0)
     assert not ledger.spent
-    ledger.charge(60.0)  # an evaluation that starts within budget is charged in full
+    ledger.charge(60.0)  # started within budget: charged in full (overshoot = "charge")
     assert ledger.spent and ledger.cost_s == 120.0 and ledger.evaluations == 2
     counted = Ledger(Budget(evaluations=2))
     counted.charge(0.0)
     counted.charge(0.0)
     assert counted.spent
+
+
+def test_ledger_admits_per_overshoot_rule() -> None:
+    discard = Ledger(Budget(cost_s=100.0, overshoot=Overshoot.DISCARD))
+    assert discard.admits(100.0) and not discard.spent  # exactly at the limit: admitted
+    discard.charge(60.0)
+    assert not discard.admits(41.0) and discard.spent and discard.cost_s == 60.0
+    charge = Ledger(Budget(cost_s=100.0))
+    charge.charge(60.0)
+    assert charge.admits(1e9) and not charge.spent
+    counted = Ledger(Budget(evaluations=1, overshoot=Overshoot.DISCARD))
+    assert counted.admits(1e9)  # no cost limit to cross
