@@ -11,11 +11,16 @@ evaluator has seen in the run, and answer with the prediction.
 >>> [name for name, _ in m.extra]
 ['lce_epochs', 'lce_pred_mean', 'lce_pred_std']
 
-A stopped run has status ``stopped``: ``val_acc`` is the predicted final accuracy, ``val_acc_std``
-its uncertainty, and ``cost_s`` only the epochs trained, so the search spends less. A run that is
-not stopped trains all epochs and answers with the observed final accuracy (the prediction made at
-its last check is kept in ``extra``). The test accuracy of a stopped run is that of the network
-as it was when stopped.
+A stopped run has status ``stopped`` and keeps observed and predicted values apart: ``val_acc``
+is the validation accuracy observed when it stopped, ``val_acc_pred`` the predicted final accuracy
+and ``val_acc_std`` its uncertainty, and ``cost_s`` covers only the epochs trained, so the search
+spends less. As in Domhan et al. (Sec. 3.2: a terminated run returns its predicted performance to
+the optimiser), the runner tells the strategy the prediction as the run's objective; the
+incumbent is chosen among fully trained runs only (a stopped run was predicted, with probability
+above ``1 - threshold``, to end below the incumbent, and was not trained to the end). A run that
+is not stopped trains all epochs and answers with the observed final accuracy (the prediction
+made at its last check is kept in ``extra``). The test accuracy of a stopped run is that of the
+network as it was when stopped.
 """
 
 from __future__ import annotations
@@ -90,7 +95,7 @@ class LCEEvaluator(TrainingBase):
         extra = (("lce_epochs", float(len(curve))), ("lce_pred_mean", pred.mean),
                  ("lce_pred_std", pred.std))  # fmt: skip
         if result.status is Status.STOPPED:
-            return replace(m, val_acc=pred.mean, val_acc_std=pred.std, extra=extra)
+            return replace(m, val_acc_pred=pred.mean, val_acc_std=pred.std, extra=extra)
         self.best_ = max(self.best_, m.val_acc)
         return replace(m, extra=extra)
 

@@ -12,10 +12,16 @@ Everything except the ``*_wall_s`` columns is a pure function of the spec and th
 
 The strategy is told validation metrics, cost and constraint values only. The incumbent is the
 feasible, successful trial with the highest objective (validation accuracy under hard
-constraints, the soft reward otherwise); ties keep the earlier trial. See :mod:`nasbench.budget`
-for what infeasible proposals cost, and for the budget's ``overshoot`` rule: under ``charge`` the
-evaluation that crosses ``cost_s`` is recorded and charged, under ``discard`` it is dropped
-before it is recorded, charged, journaled or told to the strategy. The run's metadata states the
+constraints, the soft reward otherwise); ties keep the earlier trial. A run an evaluator stopped
+early with a prediction of its final accuracy (learning-curve extrapolation) is told to the
+strategy with the objective of that prediction, as Domhan et al. (2015) return it to the
+optimiser, and recorded with it as ``objective_pred``; its ``objective`` stays ``nan``, so it is
+never the incumbent, and its ``val_acc`` is what was observed when it stopped.
+
+See :mod:`nasbench.budget` for what infeasible proposals cost, and for the budget's
+``overshoot`` rule: under ``charge`` the evaluation that crosses ``cost_s`` is recorded and
+charged, under ``discard`` it is dropped before it is recorded, charged, journaled or told to the
+strategy. The run's metadata states the
 rule and the versions of the libraries the results depend on
 (:func:`nasbench.records.dependency_versions`).
 
@@ -197,6 +203,11 @@ class _Loop:
         obj = objective(budget, m.val_acc, m.latency_ms, m.params / 1e6, m.macs / 1e6)
         if not (feasible and usable):
             obj = math.nan
+        told = obj  # a stopped run: the strategy is told its predicted objective
+        predicted: tuple[tuple[str, float], ...] = ()
+        if feasible and m.status is Status.STOPPED and math.isfinite(m.val_acc_pred):
+            told = objective(budget, m.val_acc_pred, m.latency_ms, m.params / 1e6, m.macs / 1e6)
+            predicted = (("objective_pred", told),)
         self.ledger.charge(m.cost_s)
         trial = len(self.records)
         rec = TrialRecord(
@@ -208,7 +219,7 @@ class _Loop:
             params_m=m.params / 1e6, macs_m=m.macs / 1e6, sparsity=m.sparsity,
             incumbent_trial=-1, incumbent_arch="", incumbent_val_acc=math.nan,
             incumbent_test_acc=math.nan, overhead_wall_s=overhead_s, eval_wall_s=eval_s,
-            extra=m.extra + _pruned_sizes(budget, m),
+            extra=m.extra + _pruned_sizes(budget, m) + predicted,
         )  # fmt: skip
         if not math.isnan(obj) and (self.best is None or obj > self.best.objective):
             self.best = rec
@@ -221,7 +232,7 @@ class _Loop:
         self.records.append(rec)
         self.infeasible_streak = 0 if feasible else self.infeasible_streak + 1
         return Observation(
-            trial=trial, arch=arch, fidelity=fidelity, objective=obj, val_acc=m.val_acc,
+            trial=trial, arch=arch, fidelity=fidelity, objective=told, val_acc=m.val_acc,
             cost_s=m.cost_s, feasible=feasible, status=m.status, latency_ms=m.latency_ms,
             params_m=m.params / 1e6, macs_m=m.macs / 1e6,
         )  # fmt: skip

@@ -240,6 +240,10 @@ class Measurement:
     effective_macs: int = 0
     curve: tuple[float, ...] = ()
     val_acc_std: float = 0.0  # predictive uncertainty (surrogates, curve extrapolation)
+    # A stopped run's predicted final validation accuracy (learning-curve extrapolation): the
+    # runner tells it to the strategy as the run's objective (Domhan et al. 2015 return the
+    # prediction to the optimiser); ``val_acc`` stays what was observed when the run stopped.
+    val_acc_pred: float = math.nan
     extra: tuple[tuple[str, float], ...] = ()  # further metrics, e.g. ("test_acc_cifar100", 0.7)
 
 

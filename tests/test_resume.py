@@ -108,7 +108,9 @@ def test_evaluations_round_trip_exactly(tmp_path: Path) -> None:
     assert lines[0] == {"run": "r"} and lines[1]["trial"] == 3
     back = Evaluation.from_json(lines[1], "line 2")
     assert back.measurement.val_acc != back.measurement.val_acc  # NaN survives
-    assert dataclasses.replace(back.measurement, val_acc=0.0) == dataclasses.replace(m, val_acc=0.0)
+    assert math.isnan(back.measurement.val_acc_pred)  # and the default prediction (none)
+    nans = {"val_acc": 0.0, "val_acc_pred": 0.0}
+    assert dataclasses.replace(back.measurement, **nans) == dataclasses.replace(m, **nans)
     assert back.measurement.test_acc == 0.30000000000000004 and back.measurement.params == 7
     assert back.measurement.status is Status.FAILED and back.record.extra == (("a", 1.5),)
     assert (back.search_cost_s, back.evaluated, back.feasible) == (2.5, False, True)

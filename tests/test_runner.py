@@ -268,3 +268,44 @@ def test_monitor_proposals_charge_the_search_cost_alone() -> None:
     # the same architectures as random search (same streams), their evaluation cost recorded
     assert [r.arch for r in monitored] == [r.arch for r in plain]
     assert [dict(r.extra)["eval_cost_s"] for r in monitored] == [r.cost_s for r in plain]
+
+
+class StoppingEvaluator:
+    """Stops every cell whose first edge is a 3x3 conv early (as learning-curve extrapolation
+    does): observed 0.2, predicted final 0.5 +- 0.1, 40 s; the rest train fully, 100 s."""
+
+    fidelities = (1.0,)
+    default_fidelity = 1.0
+
+    def __init__(self, space, latency_device=None, sparsity=0.0) -> None:  # type: ignore[no-untyped-def]
+        self.space = space
+
+    def evaluate(self, arch, fidelity, rng) -> Measurement:  # type: ignore[no-untyped-def]
+        if arch.values[0] == "nor_conv_3x3":
+            return Measurement(0.2, 0.2, 40.0, Status.STOPPED, val_acc_std=0.1, val_acc_pred=0.5)
+        score = 0.3 + sum(v == "nor_conv_1x1" for v in arch.values) / 20
+        return Measurement(score, score, 100.0, params=10)
+
+
+def test_a_stopped_run_tells_the_strategy_its_prediction_but_is_never_incumbent() -> None:
+    """Domhan et al. (2015) return a terminated run's predicted performance to the optimiser;
+    the record keeps the observed accuracy, and the incumbent is a fully trained run."""
+    SpyRandom.seen = []
+    spec = suite(evaluator="tests.test_runner:StoppingEvaluator", fidelity=1,
+                 strategy="tests.test_runner:SpyRandom").specs()[1]  # fmt: skip
+    rec = run(spec, 0).records
+    stopped = [r for r in rec if r.status == "stopped"]
+    assert stopped and len(stopped) < len(rec)
+    told = {o.trial: o for o in SpyRandom.seen}
+    for r in rec:
+        extra = dict(r.extra)
+        if r.status == "stopped":
+            assert told[r.trial].objective == 0.5 and extra["objective_pred"] == 0.5
+            assert r.val_acc == told[r.trial].val_acc == 0.2 and math.isnan(r.objective)
+        else:
+            assert told[r.trial].objective == r.objective == r.val_acc
+            assert "objective_pred" not in extra or math.isnan(extra["objective_pred"])
+        assert r.incumbent_trial < 0 or rec[r.incumbent_trial].status == "ok"
+    # the prediction (0.5) beats every fully trained run (<= 0.6 only with 6 1x1 convs), yet
+    # the incumbent is the best trained one
+    assert rec[-1].incumbent_val_acc == max(r.val_acc for r in rec if r.status == "ok")

@@ -69,8 +69,13 @@ def test_lce_stops_a_hopeless_curve(chain) -> None:
     bad = ev.evaluate(chain.parse("conv1-16-s2|conv1-16-s2"), 8.0, np.random.default_rng(1))
     extra = dict(bad.extra)
     assert bad.status is Status.STOPPED and extra["lce_epochs"] < 8
-    assert bad.val_acc == extra["lce_pred_mean"] and bad.val_acc_std == extra["lce_pred_std"] > 0
+    assert (
+        bad.val_acc_pred == extra["lce_pred_mean"] and bad.val_acc_std == extra["lce_pred_std"] > 0
+    )
+    # observed and predicted stay apart: val_acc is the accuracy when it stopped
+    assert bad.val_acc != bad.val_acc_pred and 0.0 <= bad.val_acc <= 1.0
     assert bad.cost_s < good.cost_s
+    assert math.isnan(good.val_acc_pred)  # trained to the end: the observation answers
 
 
 def test_train_in_a_suite(chain) -> None:
