@@ -270,15 +270,9 @@ def test_monitor_proposals_charge_the_search_cost_alone() -> None:
     assert [dict(r.extra)["eval_cost_s"] for r in monitored] == [r.cost_s for r in plain]
 
 
-class StoppingEvaluator:
+class StoppingEvaluator(NaNEvaluator):
     """Stops every cell whose first edge is a 3x3 conv early (as learning-curve extrapolation
     does): observed 0.2, predicted final 0.5 +- 0.1, 40 s; the rest train fully, 100 s."""
-
-    fidelities = (1.0,)
-    default_fidelity = 1.0
-
-    def __init__(self, space, latency_device=None, sparsity=0.0) -> None:  # type: ignore[no-untyped-def]
-        self.space = space
 
     def evaluate(self, arch, fidelity, rng) -> Measurement:  # type: ignore[no-untyped-def]
         if arch.values[0] == "nor_conv_3x3":
