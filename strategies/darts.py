@@ -15,10 +15,33 @@
 Liu, Simonyan & Yang, "DARTS: Differentiable Architecture Search" (ICLR 2019). Every decision
 is relaxed to ``softmax(alpha)`` over its choices (Eq. 2); weights ``w`` and logits ``alpha``
 are learned alternately on the train and validation splits (Algorithm 1, the core in
-:mod:`nasbench.strategies.gradient`). ``order = 1`` takes the first-order approximation
-(the validation gradient at the current ``w``, ``xi = 0``); ``order = 2`` the unrolled one:
-the gradient at ``w' = w - xi * grad_w L_train(w, alpha)`` (Eq. 6, ``xi`` the current weight
-learning rate) minus the second-order term of Eq. 7, estimated by finite differences (Eq. 8)::
+:mod:`nasbench.strategies.gradient`).
+
+**Initialisation.** ``alpha = 1e-3 * N(0, 1)`` per entry, as the authors' released code
+initialises them, drawn from the strategy's ``rng`` (one torch generator): zero logits would be
+an exactly symmetric start, and on a cell whose two input slots share one formula both would
+get the same gradient forever.
+
+**Relaxation on the cell space.** DARTS's own edge-wise DAG (Sec. 2.1-2.2): every earlier
+state ``i`` of node ``k`` is an edge with a mixed op over the space's ops plus the zero op
+``'none'``, ``s_k = sum_i sum_o softmax(alpha_{i,k})[o] * op_o(s_i)``
+(:class:`~nasbench.spaces.cell_supernet.EdgeCellSupernet`). The discrete cell is derived as in
+Sec. 2.4 (:func:`~nasbench.spaces.cell_supernet.derive_edges`): per node the two incoming edges
+whose strongest non-``'none'`` op weight is largest, each with that op. On every other space each
+decision is relaxed on the space's own supernet and the derived architecture takes, decision by
+decision, the allowed choice of largest ``alpha`` (:func:`nasbench.supernet.derive`).
+
+**Order.** ``order = 1`` takes the first-order approximation (the validation gradient at the
+current ``w``, ``xi = 0``); ``order = 2`` the unrolled one: the gradient at the virtual weights
+``w'`` of one step of the real weight optimiser (Eq. 6, with the SGD momentum and weight decay
+the real step uses, as the authors' released code unrolls it; ``xi`` the learning rate of the
+coming weight step; no gradient clipping, and pruned weights stay zero)::
+
+    w' = w - xi * (momentum * buf + grad_w L_train(w, alpha) + wd * w)
+
+(:func:`~nasbench.strategies.gradient.sgd_virtual_step`; ``buf`` the optimiser's momentum
+buffer), minus the second-order term of Eq. 7, estimated by finite differences (Eq. 8; the
+momentum and decay terms do not depend on ``alpha``, so the term is unchanged)::
 
     xi * (grad_alpha L_train(w+, alpha) - grad_alpha L_train(w-, alpha)) / (2 eps),
     w+- = w +- eps * grad_w' L_val(w', alpha),  eps = 0.01 / ||grad_w' L_val(w', alpha)||
@@ -32,9 +55,7 @@ backward, 3) and the two finite-difference gradients at ``w+`` and ``w-`` (Eq. 8
 backward to ``alpha`` only, 2 each): 3 + 3 + 2 x 2 = 10 on the train batch, and 3 on the val
 batch (the gradient at ``w'`` to both ``alpha`` and ``w``).
 
-The derived architecture takes, decision by decision, the allowed choice of largest
-``alpha`` (:func:`nasbench.supernet.derive`). With a sparsity budget this is SCAS's
-Algorithm 2 (sparsity-constrained DARTS).
+With a sparsity budget this is SCAS's Algorithm 2 (sparsity-constrained DARTS).
 """
 
 from __future__ import annotations
@@ -48,9 +69,10 @@ from nasbench.errors import NasbenchError
 from nasbench.registry import strategies
 from nasbench.simcost import ARCH_GRAD_PASSES, TRAIN_PASSES
 
-from .gradient import BASE_SOURCES, GradientSearch
+from .gradient import BASE_SOURCES, GradientSearch, sgd_virtual_step
 
 FD_SCALE = 0.01  # DARTS Eq. 8: eps = 0.01 / ||grad||
+INIT_SCALE = 1e-3  # DARTS: alpha = 1e-3 * N(0, 1) (the authors' released code)
 
 
 @strategies.register("darts")
@@ -66,6 +88,8 @@ class Darts(GradientSearch):
         **BASE_SOURCES,
         "order": "DARTS Sec. 2.3: first-order approximation (order 1) or unrolled (order 2)",
     }
+    init_scale: ClassVar[float] = INIT_SCALE
+    edge_wise: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -101,14 +125,16 @@ class Darts(GradientSearch):
             return
         params = [p for p in self._weight_parameters() if p.requires_grad]
         alphas = self._arch_parameters()
-        xi = self.weight_opt_.param_groups[0]["lr"]
+        xi = self.next_weight_lr()  # the learning rate of the coming weight step
         saved = [p.detach().clone() for p in params]
         train_loss = F.cross_entropy(self._forward(xt, self._weights()), yt)
         grads = torch.autograd.grad(train_loss, params, allow_unused=True)
-        with torch.no_grad():  # the virtual step to w' (Eq. 6)
-            for p, g in zip(params, grads, strict=True):
-                if g is not None:
-                    p.sub_(xi * g)
+        virtual = sgd_virtual_step(self.weight_opt_, params, grads, xi)
+        with torch.no_grad():  # the virtual step to w' (Eq. 6), masks kept as the real step does
+            for p, w in zip(params, virtual, strict=True):
+                p.copy_(w)
+            if self.pruner_ is not None and self.pruner_.masks:
+                torch._foreach_mul_(self.pruner_.weights, self.pruner_.masks)
         val_loss = self._arch_loss(xv, yv)
         found = torch.autograd.grad(val_loss, [*alphas, *params], allow_unused=True)
         d_alpha, d_w = found[: len(alphas)], found[len(alphas) :]

@@ -43,11 +43,20 @@ samples of its weight and architecture steps times the passes each step makes
 :mod:`~nasbench.strategies.darts` for the unrolled step), divided by
 :data:`~nasbench.simcost.MACS_PER_S`. The measured wall time stays in ``last_wall_s_``.
 
+**Relaxation hooks.** ``init_scale`` sets the architecture parameters' start: 0 gives zero
+logits (a uniform softmax), a positive value ``init_scale * N(0, 1)`` drawn from ``rng`` (DARTS
+and GDAS: 1e-3). With ``edge_wise`` set, the cell space is searched on DARTS's edge-wise DAG
+(:class:`~nasbench.spaces.cell_supernet.EdgeCellSupernet`: one op vector per edge, zero op
+included) instead of the space's own per-slot supernet, and the architecture is derived as
+DARTS does (:func:`~nasbench.spaces.cell_supernet.derive_edges`); every other space uses its
+own supernet and :func:`~nasbench.supernet.derive`.
+
 After ``epochs`` planned epochs the search goes on at the final temperature, learning rate and
 sparsity, so anytime curves continue until the runner's budget ends. Randomness: the supernet's
-initial weights, the batch orders, the Gumbel noise and a per-epoch seed for torch's (forked)
-global generator all come from the ``rng`` given to ``start``, through torch generators; the
-global RNGs are never touched. Observations are not used (``tell`` only counts them).
+initial weights, the initial architecture parameters, the batch orders, the Gumbel noise and
+a per-epoch seed for torch's (forked) global generator all come from the ``rng`` given to
+``start``, through torch generators; the global RNGs are never touched. Observations are not
+used (``tell`` only counts them).
 """
 
 from __future__ import annotations
@@ -81,7 +90,7 @@ from nasbench.training import (
     make_optimizer,
     steps_per_epoch,
 )
-from nasbench.types import Architecture, Observation, Proposal, Task
+from nasbench.types import Architecture, Decision, Observation, Proposal, Task
 
 MOMENTUM = 0.9  # DARTS's weight optimiser (Liu et al. 2019, Sec. 3.1.1)
 LR_MIN = 1e-3  # DARTS: cosine schedule down to 0.001
@@ -200,6 +209,45 @@ def annealed(start: float, end: float, epoch: int, epochs: int) -> float:
     return start + (end - start) * epoch / (epochs - 1)
 
 
+def sgd_virtual_step(
+    optimizer: torch.optim.Optimizer,
+    params: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor | None],
+    lr: float,
+) -> list[torch.Tensor]:
+    """The weights one step of the SGD ``optimizer`` would give ``params`` for ``grads`` at
+    learning rate ``lr``, without changing the parameters or the optimiser's state: per
+    parameter, ``d = g + wd * w``; with momentum ``buf' = momentum * buf + (1 - dampening) * d``
+    (``buf' = d`` on its first step) and ``d = buf'`` (Nesterov: ``d + momentum * buf'``);
+    ``w' = w - lr * d``. A parameter without gradient stays (SGD skips it). This is DARTS's
+    unrolled weight step (Liu et al. 2019, Eq. 6, with the momentum and weight decay of the
+    real step, as the authors' released code does): ``w - lr * (momentum * buf + g + wd * w)``.
+    Raises NasbenchError for an optimiser other than SGD or a parameter it does not hold."""
+    if not isinstance(optimizer, torch.optim.SGD):
+        kind = type(optimizer).__name__
+        raise NasbenchError(f"the unrolled step needs an SGD optimiser, got {kind}")
+    groups = {id(p): group for group in optimizer.param_groups for p in group["params"]}
+    out = []
+    for p, g in zip(params, grads, strict=True):
+        group = groups.get(id(p))
+        if group is None:
+            raise NasbenchError("the unrolled step got a parameter its optimiser does not hold")
+        w = p.detach()
+        if g is None:
+            out.append(w.clone())
+            continue
+        d = -g.detach() if group.get("maximize", False) else g.detach()
+        if group["weight_decay"]:
+            d = d + group["weight_decay"] * w
+        momentum = group["momentum"]
+        if momentum:
+            buf = optimizer.state.get(p, {}).get("momentum_buffer")
+            buf = d.clone() if buf is None else momentum * buf + (1 - group["dampening"]) * d
+            d = d + momentum * buf if group["nesterov"] else buf
+        out.append(w - lr * d)
+    return out
+
+
 def _check(name: str, value: Any, ok: Callable[[Any], bool], text: str) -> None:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not (number and math.isfinite(value) and ok(value)):
@@ -218,7 +266,9 @@ class GradientSearch:
     :meth:`_cost_loss`, :meth:`_arch_step`, :meth:`_derive` and the parameter lists.
 
     ``spaces`` names the spaces a strategy supports (``None``: every space with a supernet);
-    ``conformance`` holds tiny hyperparameters the conformance suite uses so that it runs fast.
+    ``conformance`` holds tiny hyperparameters the conformance suite uses so that it runs fast;
+    ``init_scale`` and ``edge_wise`` choose the relaxation's start and the cell space's
+    supernet (module docstring).
     """
 
     initial_design: ClassVar[str] = "none"
@@ -226,6 +276,8 @@ class GradientSearch:
     sources: ClassVar[dict[str, str]] = BASE_SOURCES
     spaces: ClassVar[tuple[str, ...] | None] = None
     conformance: ClassVar[dict[str, Any]] = {"epochs": 3, "batch_size": 4, "steps_per_epoch": 1}
+    init_scale: ClassVar[float] = 0.0
+    edge_wise: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -272,8 +324,9 @@ class GradientSearch:
         self.space_, self.info_, self.rng_ = space, info, rng
         data = load_dataset(info.dataset)
         self.train_, self.val_ = _split(data, "train"), _split(data, "val")
-        self.net_: Supernet = build_supernet(space, data.task, rng)
-        self.logits_ = {k: v.requires_grad_() for k, v in uniform_logits(space).items()}
+        self.edges_ = self.edge_wise and space.name == "cell"
+        self.net_: Supernet = self._build_net(space, data.task, rng)
+        self.logits_ = {k: v.requires_grad_() for k, v in self._init_logits(rng).items()}
         self.order_, self.val_order_, self.noise_ = (torch_generator(rng) for _ in range(3))
         full = steps_per_epoch(len(self.train_[1]), self.batch_size)
         self.per_epoch_ = min(self.steps_per_epoch, full) if self.steps_per_epoch else full
@@ -384,11 +437,16 @@ class GradientSearch:
             self.noise_.set_state(state)
         return tally.macs
 
-    def _weight_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        # DARTS's cosine schedule from weight_lr down to LR_MIN over the planned epochs
+    def next_weight_lr(self) -> float:
+        """The learning rate of the next weight step: DARTS's cosine schedule from
+        ``weight_lr`` down to ``LR_MIN`` over the planned epochs."""
         decay = learning_rate(self.recipe_, self.step_, self.per_epoch_) / self.weight_lr
+        return LR_MIN + (self.weight_lr - LR_MIN) * decay
+
+    def _weight_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        lr = self.next_weight_lr()
         for group in self.weight_opt_.param_groups:
-            group["lr"] = LR_MIN + (self.weight_lr - LR_MIN) * decay
+            group["lr"] = lr
         loss = F.cross_entropy(self._forward(x, self._weights()), y)
         self.weight_opt_.zero_grad(set_to_none=True)
         loss.backward()
@@ -421,6 +479,34 @@ class GradientSearch:
     def _setup(self, task: Task, rng: np.random.Generator) -> None:
         """Strategy-specific preparation at the end of ``start`` (cost models)."""
 
+    def _build_net(self, space: SearchSpace, task: Task, rng: np.random.Generator) -> Supernet:
+        """The supernet (one draw from ``rng``): DARTS's edge-wise search network on the cell
+        space when ``edge_wise`` is set, else the space's own."""
+        if self.edges_:
+            from nasbench.spaces.cell_supernet import edge_supernet
+
+            net: Supernet = edge_supernet(space, task, rng)
+            return net
+        return build_supernet(space, task, rng)
+
+    def decisions(self) -> tuple[Decision, ...]:
+        """The decisions the architecture parameters relax: the supernet's (the space's own, or
+        the edges of the edge-wise cell network)."""
+        return self.net_.decisions
+
+    def _init_logits(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """Zero logits when ``init_scale`` is 0 (draws nothing), else ``init_scale * N(0, 1)``
+        per decision, in decision order, from one torch generator seeded from ``rng``."""
+        if not self.init_scale:
+            if self.edges_:
+                return {d.name: torch.zeros(len(d.choices)) for d in self.decisions()}
+            return uniform_logits(self.space_)
+        gen = torch_generator(rng)
+        return {
+            d.name: self.init_scale * torch.randn(len(d.choices), generator=gen)
+            for d in self.decisions()
+        }
+
     def _weights(self) -> dict[str, torch.Tensor]:
         """The relaxed weight vector per decision (DARTS: softmax of the logits)."""
         return {k: torch.softmax(v, dim=0) for k, v in self.logits_.items()}
@@ -432,6 +518,14 @@ class GradientSearch:
         return torch.zeros(())
 
     def _derive(self) -> Architecture:
+        """Per decision the allowed choice of largest logit; on the edge-wise cell network
+        DARTS's rule on ``softmax(alpha)`` (module docstring)."""
+        if self.edges_:
+            from nasbench.spaces.cell_supernet import derive_edges
+
+            probs = {k: torch.softmax(v.detach(), dim=0) for k, v in self.logits_.items()}
+            arch: Architecture = derive_edges(self.space_, probs)
+            return arch
         return derive(self.space_, self.logits_)
 
     def _weight_parameters(self) -> list[nn.Parameter]:
