@@ -5,24 +5,64 @@ Cost is the measured wall-clock training time, so training evaluators spend the 
 (simulated seconds) as benchmark tables. Params and MACs are the space's analytic counts; nonzero
 params, measured sparsity and effective MACs (dense MACs scaled by each layer's density) come
 from the trained, pruned network.
+
+**Distillation from the unpruned network** (TAS, Dong & Yang, "Network Pruning via Transformable
+Architecture Search", NeurIPS 2019, Sec. 3.3: the searched network learns from the unpruned one
+by knowledge distillation, Hinton et al. 2014). With ``distill_from = "unpruned"`` (the ``train``
+evaluator's option) the space's unpruned network, :func:`unpruned_architecture` (the largest
+width and depth of every block), is trained once per evaluator, dense and plain (no pruning, no
+distillation), with the evaluator's recipe at its ``epochs``, initialised and shuffled from the
+fixed stream ``role_rng(teacher_seed, "teacher")``: the teacher is a function of the settings, so
+every run and strategy of a task distils from the same network, whatever it evaluates first. Its
+training time is charged once, to the evaluator's first evaluation, and recorded there in
+``extra`` (``teacher_cost_s``, ``teacher_val_acc``, ``teacher_test_acc``), as the one-shot
+evaluators charge their supernet; a resumed run's replayed answers mark it as charged. A teacher
+whose training failed makes every distilled evaluation ``FAILED``.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from torch import nn
 
 from nasbench.datasets import Dataset, load_dataset
-from nasbench.errors import NasbenchError
+from nasbench.errors import NasbenchError, one_of
 from nasbench.evaluator import Profile
 from nasbench.latency_models import latency_model
 from nasbench.pruning import PruneSchedule, effective_macs
+from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
-from nasbench.training import TrainResult, recipe_from
+from nasbench.training import TAS_DISTILL_WEIGHT, TrainResult, recipe_from, train
 from nasbench.types import Architecture, Measurement, Status, Task
+
+DISTILL_FROM = ("", "unpruned")
+"""Teachers a training evaluator can distil from: none, or the space's unpruned network."""
+WIDTH, DEPTH = ".filters", ".layers"
+"""Suffixes of the width and depth decisions (the hierarchical space's ``block{b}.filters`` and
+``block{b}.layers``)."""
+
+
+def unpruned_architecture(space: SearchSpace) -> Architecture:
+    """The space's unpruned network: at every decision the largest width (filter multiplier) or
+    depth (layer delta), TAS's unpruned network that the search prunes. Defined for a space whose
+    every decision is a width or a depth (the hierarchical space's ``tas`` preset); raises
+    NasbenchError naming the first other decision."""
+    values: list[str] = []
+    while (decision := space.next_decision(values)) is not None:
+        if decision.name.endswith(WIDTH):
+            values.append(max(decision.choices, key=float))
+        elif decision.name.endswith(DEPTH):
+            values.append(max(decision.choices, key=int))
+        else:
+            raise NasbenchError(
+                f"space {space.name!r} has no unpruned network: it decides {decision.name!r}, "
+                "not only widths and depths (use the hierarchical preset 'tas')"
+            )
+    return space.make(values)
 
 
 class TrainingBase:
@@ -38,6 +78,8 @@ class TrainingBase:
         data_root: str | None = None,
         device: str = "cpu",
         recipe: dict[str, Any] | None = None,
+        distill_from: str = "",
+        teacher_seed: int = 0,
     ) -> None:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise NasbenchError(f"epochs must be a whole number >= 1, got {epochs!r}")
@@ -49,12 +91,62 @@ class TrainingBase:
         self.sparsity = float(sparsity)
         self.device = device
         self.recipe = recipe_from(dict(recipe or {}))
+        if distill_from not in DISTILL_FROM:
+            raise one_of("distill_from", distill_from, DISTILL_FROM)
+        if isinstance(teacher_seed, bool) or not isinstance(teacher_seed, int) or teacher_seed < 0:
+            raise NasbenchError(f"teacher_seed must be a whole number >= 0, got {teacher_seed!r}")
+        if distill_from and "distill_weight" not in (recipe or {}):
+            self.recipe = replace(self.recipe, distill_weight=TAS_DISTILL_WEIGHT)
+        if distill_from and self.recipe.distill_weight == 0:
+            raise NasbenchError(
+                f"distill_from = {distill_from!r} with recipe distill_weight = 0 trains a teacher "
+                "for nothing; drop one of them"
+            )
+        if not distill_from and self.recipe.distill_weight > 0:
+            raise NasbenchError(
+                f"recipe distill_weight = {self.recipe.distill_weight} needs a teacher: set "
+                "distill_from = 'unpruned' (train evaluator)"
+            )
+        self.distill_from, self.teacher_seed = distill_from, teacher_seed
+        self.teacher_arch = unpruned_architecture(space) if distill_from else None
+        self._teacher: tuple[nn.Module, TrainResult] | None = None
+        self._teacher_charged = False
         self.data: Dataset = load_dataset(dataset, data_root)
         self.task: Task = self.data.task
         self.latency_device = latency_device
         self._latency = latency_model(latency_device, space) if latency_device else None
         self.fidelities: tuple[float, ...] = ()
         self.default_fidelity: float = float(epochs)
+
+    def teacher(self) -> tuple[nn.Module, TrainResult] | None:
+        """The distillation teacher and its training result (module docstring); trained on first
+        use, then kept. ``None`` without ``distill_from``."""
+        if self.teacher_arch is None:
+            return None
+        if self._teacher is None:
+            rng = role_rng(self.teacher_seed, "teacher")
+            model = self.space.build(self.teacher_arch, self.task, rng)
+            recipe = replace(self.recipe, epochs=self.epochs)
+            result = train(model, self.data, recipe, rng, device=self.device)
+            self._teacher = (model, result)
+        return self._teacher
+
+    def teacher_charge(self) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """What this evaluation pays for the teacher: its training time and ``extra`` columns on
+        the evaluator's first evaluation (and only there), else nothing. Trains it if needed."""
+        taught = self.teacher()
+        if taught is None or self._teacher_charged:
+            return 0.0, ()
+        self._teacher_charged = True
+        result = taught[1]
+        extra = (("teacher_cost_s", result.cost_s), ("teacher_val_acc", result.final_val_acc),
+                 ("teacher_test_acc", result.test_acc))  # fmt: skip
+        return result.cost_s, extra
+
+    def replay(self, arch: Architecture, fidelity: float, measurement: Measurement) -> None:
+        """A resumed run's journaled answer: the run's first evaluation paid for the teacher, so
+        later ones do not (the teacher is trained again, from its fixed stream, when needed)."""
+        self._teacher_charged = True
 
     def prune_schedule(self) -> PruneSchedule | None:
         if self.sparsity <= 0:

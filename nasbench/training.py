@@ -9,6 +9,20 @@ state is untouched. Given the same ``rng`` on one machine with the same thread c
 final weights are bit-identical. A diverging run (non-finite loss or weights) returns status
 ``FAILED`` with ``nan`` accuracies instead of raising.
 
+**Knowledge distillation.** Given a ``teacher`` model, :func:`train` trains the network on
+:func:`distillation_loss`, the loss of Hinton, Vinyals & Dean ("Distilling the Knowledge in a
+Neural Network", NIPS Deep Learning Workshop 2014) that TAS (Dong & Yang, "Network Pruning via
+Transformable Architecture Search", NeurIPS 2019, Sec. 3.3) uses to transfer the unpruned
+network's knowledge into the searched one::
+
+    loss = (1 - a) * CE(student, y) + a * T^2 * KL(softmax(teacher / T) || softmax(student / T))
+
+with ``a`` the recipe's ``distill_weight`` and ``T`` its ``distill_temperature``. The KL term is
+summed over classes and averaged over the batch. TAS's released code distils with ``a = 0.9`` and
+``T = 4`` (:data:`TAS_DISTILL_WEIGHT`, :data:`TAS_DISTILL_TEMPERATURE`); the recipe's default
+weight is 0 (no distillation), so a recipe that does not ask for it trains exactly as before,
+teacher or not.
+
 >>> import numpy as np
 >>> from torch import nn
 >>> from nasbench.datasets import load_dataset
@@ -52,6 +66,13 @@ log = logging.getLogger(__name__)
 
 EVAL_BATCH = 1024
 """Samples per forward pass when measuring accuracy (memory only; results do not depend on it)."""
+
+TAS_DISTILL_WEIGHT = 0.9
+"""TAS's weight of the distillation term (Dong & Yang 2019; the authors' released KD training
+script passes ``KD_alpha 0.9``)."""
+TAS_DISTILL_TEMPERATURE = 4.0
+"""TAS's distillation temperature (the authors' released KD training script: ``KD_temperature
+4``); the recipe's default."""
 
 
 class Optimizer(StrEnum):
@@ -101,10 +122,17 @@ class Recipe:
     # to the target) do, or over all prunable weights at once ("global", the default of the
     # tables built before December 2026, whose recorded recipes say so).
     prune_scope: Scope = Scope.LAYER
+    # Knowledge distillation (module docstring), used only when :func:`train` gets a teacher:
+    # the weight ``a`` in [0, 1] of the distillation term (0: off, plain cross entropy) and the
+    # softmax temperature ``T > 0``. TAS: a = 0.9, T = 4.
+    distill_weight: float = 0.0
+    distill_temperature: float = TAS_DISTILL_TEMPERATURE
 
     def __post_init__(self) -> None:
         for name, kind in (
-            ("optimizer", Optimizer), ("schedule", Schedule), ("prune_scope", Scope)
+            ("optimizer", Optimizer),
+            ("schedule", Schedule),
+            ("prune_scope", Scope),
         ):
             try:
                 object.__setattr__(self, name, kind(getattr(self, name)))
@@ -134,6 +162,8 @@ _RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
     "weight_decay": (lambda v: v >= 0, ">= 0"),
     "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "grad_clip": (lambda v: v >= 0, ">= 0"),
+    "distill_weight": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "distill_temperature": (lambda v: v > 0, "> 0"),
 }
 
 
@@ -241,6 +271,40 @@ def train_subset(labels: np.ndarray, fraction: float) -> np.ndarray:
     return np.sort(np.concatenate(cut)) if cut else np.arange(0)
 
 
+def distillation_loss(
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    target: torch.Tensor,
+    weight: float,
+    temperature: float,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """Hinton et al.'s distillation loss on logits ``(batch, classes)`` (module docstring):
+    ``(1 - weight) * CE(student, target) + weight * T^2 * KL(p_teacher || p_student)`` with both
+    distributions softened by the temperature ``T``, the KL divergence summed over classes and
+    averaged over the batch (the form of TAS's released KD code). ``label_smoothing`` applies to
+    the cross-entropy term. ``teacher`` carries no gradient."""
+    ce = F.cross_entropy(student, target, label_smoothing=label_smoothing)
+    t = temperature
+    soft_student = F.log_softmax(student / t, dim=1)
+    soft_teacher = F.log_softmax(teacher.detach() / t, dim=1)
+    kl = F.kl_div(soft_student, soft_teacher, reduction="batchmean", log_target=True)
+    return (1.0 - weight) * ce + weight * t * t * kl
+
+
+def teacher_logits(teacher: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The teacher's logits for every sample of ``x``, in eval mode without gradients, in
+    chunks of :data:`EVAL_BATCH` (the teacher's training flag is restored). Eval mode makes them
+    a function of the sample alone, so computing them once equals a teacher forward per step."""
+    was_training = teacher.training
+    teacher.train(False)
+    try:
+        with torch.no_grad():
+            return torch.cat([teacher(x[i : i + EVAL_BATCH]) for i in range(0, len(x), EVAL_BATCH)])
+    finally:
+        teacher.train(was_training)
+
+
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of ``x`` classified as ``y``, in eval mode without gradients (``nan`` if empty).
     Restores the model's training flag."""
@@ -320,6 +384,7 @@ class _Loop:
     order: torch.Generator
     pruner: Pruner | None
     per_epoch: int
+    soft: torch.Tensor | None = None  # the teacher's logits per training sample (distillation)
     step: int = 0
     losses: list[float] = field(default_factory=list)
     vals: list[float] = field(default_factory=list)
@@ -368,7 +433,13 @@ class _Loop:
             for group in opt.param_groups:
                 group["lr"] = lr
             out = model(self.x[idx])
-            loss = F.cross_entropy(out, self.y[idx], label_smoothing=recipe.label_smoothing)
+            if self.soft is None:
+                loss = F.cross_entropy(out, self.y[idx], label_smoothing=recipe.label_smoothing)
+            else:
+                loss = distillation_loss(
+                    out, self.soft[idx], self.y[idx], recipe.distill_weight,
+                    recipe.distill_temperature, recipe.label_smoothing,
+                )  # fmt: skip
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if recipe.grad_clip > 0:
@@ -382,6 +453,24 @@ class _Loop:
         return float(total) / seen
 
 
+def _soft_targets(
+    teacher: nn.Module, x: torch.Tensor, device: torch.device, classes: int
+) -> torch.Tensor:
+    """:func:`teacher_logits` of ``x`` on ``device``; the teacher goes back where it was."""
+    home = next(iter(teacher.parameters()), torch.empty(0)).device
+    teacher.to(device)
+    try:
+        logits = teacher_logits(teacher, x)
+    finally:
+        teacher.to(home)
+    if logits.shape != (len(x), classes):
+        raise NasbenchError(
+            f"the teacher gives logits of shape {tuple(logits.shape)} for {len(x)} samples, "
+            f"the task has {classes} classes"
+        )
+    return logits.detach()
+
+
 def train(
     model: nn.Module,
     data: Dataset,
@@ -393,6 +482,7 @@ def train(
     data_fraction: float = 1.0,
     stop: Callable[[int, tuple[float, ...]], bool] | None = None,
     threads: int | None = 1,
+    teacher: nn.Module | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``data.train`` with ``recipe``; measure it on val and test.
 
@@ -406,8 +496,15 @@ def train(
     ``threads`` intra-op threads (``None``: leave torch's setting); the previous thread count,
     global RNG state and cuDNN flags are restored on return, and the model goes back to the
     device it came from. Non-finite loss or weights, or running out of GPU memory, give status
-    ``FAILED`` with ``nan`` accuracies. Raises NasbenchError for an invalid ``data_fraction``,
-    ``threads`` or pruning window.
+    ``FAILED`` with ``nan`` accuracies.
+
+    With a ``teacher`` (a trained model of the same task) and ``recipe.distill_weight > 0`` the
+    loss is :func:`distillation_loss` against the teacher's eval-mode logits, computed once per
+    training sample before the first epoch (measured into ``cost_s``) and moved back with the
+    teacher; ``train_loss`` is then that loss. Without a teacher, or with ``distill_weight`` 0,
+    training is the plain cross-entropy loop, bit for bit. The teacher draws nothing from
+    ``rng``. Raises NasbenchError for an invalid ``data_fraction``, ``threads`` or pruning window
+    and for a teacher whose logits do not match the task's classes.
     """
     if threads is not None and (type(threads) is not int or threads < 1):
         raise NasbenchError(f"threads must be a whole number >= 1 or None, got {threads!r}")
@@ -424,11 +521,17 @@ def train(
         if prune is not None and prune.target > 0:
             pruner = Pruner(model, prune, recipe.epochs, per_epoch)
         loop = _Loop(model, make_optimizer(model, recipe), recipe, x, y, order, pruner, per_epoch)
+        soft_s = 0.0
         try:
+            if teacher is not None and recipe.distill_weight > 0:
+                begin = time.perf_counter()
+                loop.soft = _soft_targets(teacher, x, dev, data.task.num_classes)
+                soft_s = time.perf_counter() - begin
             loop.run(_tensors(data.val, dev), stop)
         finally:
             if pruner is not None:
                 pruner.remove()
+        loop.cost_s += soft_s
         failed = loop.status is Status.FAILED
         test_acc = math.nan if failed else accuracy(model, *_tensors(data.test, dev))
     model.to(home)
