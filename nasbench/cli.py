@@ -3,6 +3,17 @@
 Every user error (unknown space, malformed architecture, bad option) prints one line on stderr
 and exits with code 2; nothing is written before the input has been checked.
 
+Nothing is overwritten unasked: every command that writes files checks each file it would write
+before writing any, and refuses (one line, exit code 2) when one exists, unless its flag says
+otherwise: ``run`` writes a new results folder (``--resume`` continues one, rewriting only its
+own summary files); ``report --out`` and ``plot`` take ``--overwrite``; ``build-table`` extends
+only a table it wrote and replaces only that table's own datasheet (``--overwrite``: any ``.md``
+there; :func:`nasbench.tablebuild.check_datasheet`).
+
+Reading is inert: ``report``, ``compare`` and ``plot`` run inside
+:func:`nasbench.registry.inert`, so no name read from a results folder is imported unless it is
+built in or an installed plugin.
+
     nasbench spaces [--json]
     nasbench strategies [--json]
     nasbench sample SPACE --n N --seed S [--param KEY=VALUE ...]
@@ -12,16 +23,16 @@ and exits with code 2; nothing is written before the input has been checked.
                       [--sparsity S] [--epochs E] [--seed S] [--latency-device D] [--json]
     nasbench build-table SPACE --n N [--sparsity 0,0.5,0.8] [--seeds K] [--epochs E]
                       [--dataset mnist1d] [--param KEY=VALUE ...] [--recipe KEY=VALUE ...]
-                      [--latency-device cpu|none] [--workers W] --out FILE
+                      [--latency-device cpu|none] [--workers W] --out FILE [--overwrite]
     nasbench surrogates [--json]
     nasbench surrogate-eval --benchmark NAME --surrogate NAME [--train-sizes 100,300,1000]
                       [--seeds 0,1,2] [--max-test N] [--param KEY=VALUE ...] [--json]
     nasbench run [CONFIG] [--out DIR] [--workers N] [--resume] [--backend local|ray]
                       [--address ADDR] [--quiet]
-    nasbench report DIR [DIR ...] [--format md|csv|json] [--out FOLDER]
+    nasbench report DIR [DIR ...] [--format md|csv|json] [--out FOLDER [--overwrite]]
                       [--at 10,50,100 | --pareto latency_ms | --rescore | --seeds-for PP]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
-    nasbench plot DIR [DIR ...] [--out FOLDER] [--formats png,pdf]
+    nasbench plot DIR [DIR ...] [--out FOLDER] [--formats png,pdf] [--overwrite]
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from nasbench.errors import NasbenchError
-from nasbench.registry import spaces
+from nasbench.registry import inert, spaces
 from nasbench.space import SearchSpace
 from nasbench.tasks import DATASET_TASKS, task_for
 from nasbench.types import Task
@@ -212,7 +223,14 @@ def _floats(text: str, option: str) -> list[float]:
 
 def cmd_build_table(args: argparse.Namespace) -> None:
     from nasbench.execute import stderr_progress
-    from nasbench.tablebuild import TableSpec, build_table, datasheet
+    from nasbench.records import write_new
+    from nasbench.tablebuild import (
+        TableSpec,
+        build_table,
+        check_datasheet,
+        datasheet,
+        datasheet_path,
+    )
 
     params = dict(_param(p) for p in args.param)
     spec = TableSpec(
@@ -229,11 +247,12 @@ def cmd_build_table(args: argparse.Namespace) -> None:
         raise NasbenchError(f"--out must name a .parquet file, got {args.out!r}")
     start = time.perf_counter()
     levels = _floats(args.sparsity, "--sparsity")
+    replace = check_datasheet(out, args.overwrite)  # before anything is trained or written
     runs = build_table(spec, out, n=args.n, sparsities=levels, seeds=args.seeds,
                        workers=args.workers, progress=stderr_progress)  # fmt: skip
-    out.with_suffix(".md").write_text(datasheet(out))
-    print(f"{runs} runs in {out} ({time.perf_counter() - start:.1f} s wall); "
-          f"datasheet {out.with_suffix('.md')}")  # fmt: skip
+    sheet = datasheet_path(out)
+    write_new(sheet, datasheet(out), replace)
+    print(f"{runs} runs in {out} ({time.perf_counter() - start:.1f} s wall); datasheet {sheet}")
 
 
 def cmd_surrogates(args: argparse.Namespace) -> None:
@@ -300,13 +319,21 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
+    with inert():  # nothing a results folder names is imported
+        _report(args)
+
+
+def _report(args: argparse.Namespace) -> None:
     from nasbench import report, stats_format
+    from nasbench.records import check_new, write_new
     from nasbench.stats import build_report
 
     folders = [Path(d) for d in args.dirs]
     fmt = args.format or ("json" if args.json else "md")
     if args.json and fmt != "json":
         raise NasbenchError(f"--json means --format json, not --format {fmt}")
+    if args.overwrite and not args.out:
+        raise NasbenchError("--overwrite goes with --out (without it nothing is written)")
     if args.seeds_for is not None:  # how many seeds a suite needs to resolve a difference
         if not 0 < args.seeds_for < 100:  # NaN fails the comparison too
             raise NasbenchError(f"--seeds-for takes points in (0, 100), got {args.seeds_for}")
@@ -319,7 +346,7 @@ def cmd_report(args: argparse.Namespace) -> None:
             raise NasbenchError("--rescore goes alone, not with --at or --pareto")
         from nasbench.rescore import print_rescore
 
-        print_rescore(folders, fmt, Path(args.out) if args.out else None)
+        print_rescore(folders, fmt, Path(args.out) if args.out else None, args.overwrite)
         return
     if args.at:
         try:
@@ -338,9 +365,10 @@ def cmd_report(args: argparse.Namespace) -> None:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise NasbenchError(f"--out {out} is a file, not a folder")
+        check_new([out / name for name in files], args.overwrite)  # all, before writing any
         out.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
-            (out / name).write_text(text)
+            write_new(out / name, text, args.overwrite)
             print(out / name)
         return
     for name, text in files.items():  # several CSV tables: each after a '# name' line
@@ -362,7 +390,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
     logger.addHandler(notes)
     logger.setLevel(logging.INFO)
     try:
-        files = plots.plot_all(folders, out, formats)
+        with inert():  # nothing a results folder names is imported
+            files = plots.plot_all(folders, out, formats, overwrite=args.overwrite)
     finally:
         logger.removeHandler(notes)
         logger.setLevel(level)
@@ -373,7 +402,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from nasbench.report import compare
 
-    diffs = compare(Path(args.a), Path(args.b))
+    with inert():  # nothing a results folder names is imported
+        diffs = compare(Path(args.a), Path(args.b))
     for line in diffs:
         print(line)
     n = len(list((Path(args.a) / "runs").glob("*.parquet")))
@@ -453,6 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-seed", type=int, default=0, help="which uniform samples")
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.add_argument("--out", required=True, help="the table file (.parquet); extended if present")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing .md beside it "
+                   "that is not this table's own datasheet")  # fmt: skip
     p.set_defaults(func=cmd_build_table)
 
     p = sub.add_parser("surrogates", help="list the registered surrogates")
@@ -487,6 +519,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["md", "csv", "json"], default=None,
                    help="Markdown (default), CSV (a file a table) or one JSON object")  # fmt: skip
     p.add_argument("--out", metavar="FOLDER", help="write the files there instead of stdout")
+    p.add_argument("--overwrite", action="store_true",
+                   help="with --out: replace files already there (default: refuse)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="same as --format json")
     p.add_argument("--at", metavar="N,N,...", help="mean incumbent after N evaluations instead")
     p.add_argument(
@@ -510,6 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dirs", nargs="+", metavar="DIR", help="results folders (results/<suite>)")
     p.add_argument("--out", help="folder for the figures (default: the first DIR's plots/)")
     p.add_argument("--formats", default="png,pdf", help="comma-separated: png, pdf, svg")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace figures already in the folder (default: refuse)")  # fmt: skip
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("compare", help="check two results folders hold identical records")

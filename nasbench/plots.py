@@ -11,7 +11,11 @@ that draws it, writes one file per format and returns the paths (file stems in b
 - critical-difference diagram: :func:`nasbench.stats.critical_difference`,
   :func:`plot_critical_difference` (``critical_difference``).
 
-:func:`plot_all` writes them all (``nasbench plot DIR... [--out FOLDER] [--formats png,pdf]``).
+:func:`plot_all` writes them all (``nasbench plot DIR... [--out FOLDER] [--formats png,pdf]
+[--overwrite]``). Nothing is overwritten unasked: :func:`plot_all` refuses (one line, before
+drawing anything) when ``out`` already holds any file it could write (every stem of
+:data:`FIGURES` in the chosen formats, whether or not the data will draw it), unless
+``overwrite``; the single-figure functions never replace an existing file.
 matplotlib is imported inside the drawing functions (``import nasbench`` stays fast) and used
 through its object API with the Agg canvas: no pyplot, no global backend switch. PDFs carry no
 creation date, so a rebuilt figure is byte-for-byte the same file.
@@ -30,6 +34,7 @@ import math
 import textwrap
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench.errors import NasbenchError
-from nasbench.records import read_run
+from nasbench.records import check_new, read_run, write_new
 from nasbench.report import _mean_std, pareto_front, run_files
 from nasbench.types import RunMeta
 
@@ -50,6 +55,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMATS = ("png", "pdf", "svg")
+FIGURES = ("regret", "pareto_latency_ms", "pareto_nonzero_params", "sparsity", "ranks",
+           "critical_difference")  # fmt: skip
+"""The file stems :func:`plot_all` can write, each once per format."""
+_REPLACE: ContextVar[bool] = ContextVar("nasbench_plots_replace", default=False)
 _COLUMNS = ("cum_cost_s", "incumbent_trial", "incumbent_test_acc", "val_acc", "test_acc",
             "latency_ms", "feasible", "status", "params_m", "macs_m", "sparsity")  # fmt: skip
 _LABELS = {"latency_ms": "latency (ms)", "nonzero_params": "nonzero parameters",
@@ -425,18 +434,30 @@ def plot_critical_difference(ranks: Ranks, stem: Path, formats: Sequence[str] = 
 
 
 def plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str] = ("png", "pdf"),
-             ref: Mapping[str, float] | None = None) -> list[Path]:  # fmt: skip
+             ref: Mapping[str, float] | None = None,
+             overwrite: bool = False) -> list[Path]:  # fmt: skip
     """Every figure of the runs in ``folders`` written into ``out`` (created); figures without
     enough data (one sparsity level, one strategy, no latency) are skipped with a logged note.
-    All records are read and checked before anything is written. Returns the files written."""
+    All records are read and checked before anything is written. Refuses (NasbenchError, nothing
+    written) when ``out`` holds any file of :data:`FIGURES` in ``formats``, unless
+    ``overwrite``. Returns the files written."""
+    token = _REPLACE.set(overwrite)
+    try:
+        return _plot_all(folders, Path(out), formats, ref, overwrite)
+    finally:
+        _REPLACE.reset(token)
+
+
+def _plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str],
+              ref: Mapping[str, float] | None, overwrite: bool) -> list[Path]:  # fmt: skip
     from nasbench.stats import average_ranks, final_scores
 
     check_formats(formats)
     runs = load_runs(folders)
     ranks = average_ranks(final_scores(folders))
-    out = Path(out)
     if out.exists() and not out.is_dir():
         raise NasbenchError(f"--out {out} is a file, not a folder")
+    check_new([out / f"{stem}.{fmt}" for stem in FIGURES for fmt in formats], overwrite)
     out.mkdir(parents=True, exist_ok=True)
     files = plot_regret(runs, out / "regret", formats, ref)
     for objective in ("latency_ms", "nonzero_params"):
@@ -494,17 +515,26 @@ def _save(fig: Figure, axes: list[Axes], stem: Path, formats: Sequence[str]) -> 
 
 
 def _write(fig: Figure, stem: Path, formats: Sequence[str]) -> list[Path]:
-    """``stem.<format>`` for each format, without dates or random ids (reproducible files)."""
+    """``stem.<format>`` for each format, without dates or random ids (reproducible files).
+    Every figure is rendered in memory first; an existing file is never replaced (NasbenchError,
+    none of them written) except within :func:`plot_all` with ``overwrite``."""
+    import io
+
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     check_formats(formats)
+    replace = _REPLACE.get()
+    paths = [Path(f"{stem}.{fmt}") for fmt in formats]
+    check_new(paths, replace)
     FigureCanvasAgg(fig)
-    files = []
+    rendered = []
     meta = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}
     with rc_context({"svg.hashsalt": "nasbench"}):  # SVG element ids, else random per call
         for fmt in formats:
-            path = Path(f"{stem}.{fmt}")
-            fig.savefig(path, format=fmt, dpi=150, metadata=meta.get(fmt))
-            files.append(path)
-    return files
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=fmt, dpi=150, metadata=meta.get(fmt))
+            rendered.append(buffer.getvalue())
+    for path, data in zip(paths, rendered, strict=True):
+        write_new(path, data, replace)
+    return paths

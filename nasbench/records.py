@@ -145,3 +145,44 @@ def _parse_meta(path: Path, raw: bytes) -> RunMeta:
         raise NasbenchError(f"{path} has malformed run metadata: overshoot {meta.overshoot!r}, "
                             f"versions {versions!r}")  # fmt: skip
     return meta
+
+
+OVERWRITE_HINT = "pass --overwrite to replace it"
+"""What a refusal to overwrite tells the user to do (the commands' explicit flag)."""
+
+
+def check_new(paths: Sequence[Path], overwrite: bool = False, hint: str = OVERWRITE_HINT) -> None:
+    """Raise NasbenchError (one line) naming the first of ``paths`` that exists, unless
+    ``overwrite``; a folder where a file would go is refused either way. Commands call it with
+    every file they will write before writing any: nasbench never overwrites a file unasked.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.md"
+    >>> _ = path.write_text("mine")
+    >>> check_new([path])
+    Traceback (most recent call last):
+    ...
+    nasbench.errors.NasbenchError: refusing to overwrite ... (pass --overwrite to replace it)
+    >>> check_new([path], overwrite=True)
+    """
+    for path in map(Path, paths):
+        if path.is_dir():
+            raise NasbenchError(f"cannot write {path}: it is a folder")
+        if not overwrite and (path.exists() or path.is_symlink()):
+            raise NasbenchError(f"refusing to overwrite {path} ({hint})")
+
+
+def write_new(path: Path, data: str | bytes, overwrite: bool = False,
+              hint: str = OVERWRITE_HINT) -> None:  # fmt: skip
+    """Write ``data`` (text as UTF-8) to ``path``, which must not exist unless ``overwrite``: the
+    file is opened in exclusive-create mode, so one that appeared since :func:`check_new` stays
+    as it is. Raises NasbenchError (one line) instead of an OSError."""
+    path = Path(path)
+    raw = data if isinstance(data, bytes) else data.encode("utf-8")
+    try:
+        with open(path, "wb" if overwrite else "xb") as f:
+            f.write(raw)
+    except FileExistsError:
+        raise NasbenchError(f"refusing to overwrite {path} ({hint})") from None
+    except OSError as exc:
+        raise NasbenchError(f"cannot write {path}: {exc.strerror or exc}") from None

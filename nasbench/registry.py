@@ -11,6 +11,27 @@ parties register through the entry-point groups ``nasbench.spaces``, ``nasbench.
 given parameters against the class constructor, so an unknown key is an error naming the valid
 ones.
 
+Two lookup modes. A *run* (a suite file, a CLI flag) may name code: a ``module:Class`` path is
+imported, and the entry points of every distribution Python can see are loaded. *Reading* is
+inert: inside :func:`inert` (``nasbench report``, ``compare``, ``plot``, the statistics and
+re-scoring of records) a name read from a file is looked up only among
+
+- the built-ins (the classes nasbench's own packages register when imported) and the classes
+  this process registered already (imported by then: looking them up runs nothing new), and
+- the entry points of *installed* distributions: those whose metadata lies in the interpreter's
+  site-packages (:func:`site_dirs`), so a ``*.dist-info`` folder that sits in a results
+  folder or the working directory is never read as a plugin; the one entry point of the name
+  asked for is loaded, no other.
+
+A ``module:Class`` name is never imported there, and a name that is neither of the two raises
+NasbenchError "<role> '<name>' is not a built-in or installed plugin; not imported"
+(:data:`NOT_IMPORTED`). :func:`load_object` (which plugins use for parameters such as the sklearn
+adapter's ``estimator``) imports, inside :func:`inert`, only a module whose top-level package is
+installed code (nasbench itself, the standard library, site-packages), found without running it.
+Imports resolve through ``sys.path`` as every Python import does: a folder that shadows an
+installed package (say a ``nasbench/`` folder in the working directory of ``python -m``) is
+outside what any lookup rule can guard.
+
 >>> from nasbench.registry import spaces
 >>> "nb201" in spaces.names()
 True
@@ -19,11 +40,18 @@ True
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import logging
 import re
-from collections.abc import Callable
-from importlib.metadata import entry_points
+import site
+import sys
+import sysconfig
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from importlib.metadata import EntryPoint, distributions, entry_points
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from nasbench.errors import NasbenchError, one_of
@@ -33,12 +61,108 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
+NOT_IMPORTED = "not a built-in or installed plugin; not imported"
+"""How an inert lookup (:func:`inert`) answers a name it will not import."""
+
+_INERT: ContextVar[bool] = ContextVar("nasbench_registry_inert", default=False)
+
+
+@contextmanager
+def inert() -> Iterator[None]:
+    """Within the block, registry look-ups import nothing a name could point to: see the
+    module docstring. Nests; per thread and per asyncio task (a context variable).
+
+    >>> with inert():
+    ...     evaluators.get("evil_module:Thing")
+    Traceback (most recent call last):
+    ...
+    nasbench.errors.NasbenchError: evaluator 'evil_module:Thing' is not a built-in or ...
+    """
+    token = _INERT.set(True)
+    try:
+        yield
+    finally:
+        _INERT.reset(token)
+
+
+def is_inert() -> bool:
+    """Whether the caller is inside :func:`inert`."""
+    return _INERT.get()
+
+
+def _existing(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for text in paths:
+        path = Path(text).resolve()
+        if path.is_dir() and path not in found:
+            found.append(path)
+    return found
+
+
+def site_dirs() -> list[Path]:
+    """The interpreter's site-packages folders (the user site too when Python enables it),
+    resolved, existing ones only: where installed distributions keep their metadata."""
+    paths = [*site.getsitepackages(), *(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))]
+    if site.ENABLE_USER_SITE:
+        paths.append(site.getusersitepackages())
+    return _existing(paths)
+
+
+def installed_dirs() -> list[Path]:
+    """The folders whose code counts as installed: :func:`site_dirs` and the standard library."""
+    stdlib = [sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")]
+    return _existing([*map(str, site_dirs()), *stdlib])
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_entry_points(group: str) -> list[EntryPoint]:
+    """The entry points of ``group`` declared by installed distributions (metadata in
+    :func:`site_dirs`), the first distribution of a name winning as on ``sys.path``; reads
+    metadata only, imports nothing."""
+    seen: set[str] = set()
+    found: list[EntryPoint] = []
+    for dist in distributions(path=[str(d) for d in site_dirs()]):
+        name = _normalized(dist.metadata["Name"] or "")
+        if name in seen:
+            continue
+        seen.add(name)
+        found.extend(dist.entry_points.select(group=group))
+    return found
+
+
+def _installed_module(module_name: str) -> bool:
+    """Whether ``module_name``'s top-level package is nasbench or lies in :func:`installed_dirs`;
+    finds it without running it (a top-level spec imports no parent)."""
+    top = module_name.split(".")[0]
+    if top == "nasbench" or top in sys.builtin_module_names:
+        return True
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    if spec.origin in ("built-in", "frozen"):
+        return True
+    places = [*([spec.origin] if spec.origin else []), *(spec.submodule_search_locations or [])]
+    roots = installed_dirs()
+    return bool(places) and all(
+        any(Path(p).resolve().is_relative_to(root) for root in roots) for p in places
+    )
+
 
 def load_object(path: str) -> Any:
-    """Import ``"package.module:Name"``; raise :class:`NasbenchError` when it does not exist."""
+    """Import ``"package.module:Name"``; raise :class:`NasbenchError` when it does not exist.
+    Inside :func:`inert`, only a module of installed code is imported (see the module
+    docstring); any other raises NasbenchError without being imported."""
     module_name, _, attr = path.partition(":")
     if not module_name or not attr or module_name.startswith("."):  # no relative imports
         raise NasbenchError(f"expected 'package.module:Class', got {path!r}")
+    if _INERT.get() and not _installed_module(module_name):
+        raise NasbenchError(f"{path!r} is {NOT_IMPORTED}")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -118,13 +242,52 @@ class Registry(Generic[T]):
             except Exception as exc:  # a broken third-party plugin must not break the others
                 log.warning("skipping %s plugin %r from %s: %s", self.role, ep.name, ep.value, exc)
 
+    def _inert_names(self) -> list[str]:
+        """Built-ins, classes already registered, installed entry points (not loaded)."""
+        importlib.import_module(self._builtins)
+        return sorted({*self._classes, *(ep.name for ep in installed_entry_points(self.group))})
+
+    def _inert_get(self, name: str) -> type[T]:
+        """:meth:`get` inside :func:`inert`: a registered class (the built-ins imported first),
+        else the installed entry point of that name, else NasbenchError (nothing imported)."""
+        if not isinstance(name, str) or ":" in name:
+            raise NasbenchError(f"{self.role} {name!r} is {NOT_IMPORTED}")
+        if name not in self._classes:
+            importlib.import_module(self._builtins)
+        if name not in self._classes:
+            for ep in installed_entry_points(self.group):
+                if ep.name != name:
+                    continue
+                try:
+                    self.add(ep.name, ep.load())
+                except Exception as exc:  # a broken plugin: reported like an unknown name
+                    raise NasbenchError(f"{self.role} plugin {name!r} from {ep.value} does not "
+                                        f"load: {exc}") from None  # fmt: skip
+                break
+        if name not in self._classes:
+            raise NasbenchError(f"{self.role} {name!r} is {NOT_IMPORTED}")
+        return self._classes[name]
+
+    def builtin_names(self) -> list[str]:
+        """The names of the classes nasbench itself ships for this role (module ``nasbench.*``),
+        sorted; imports nasbench's own plugin package only, never an entry point."""
+        importlib.import_module(self._builtins)
+        return sorted(n for n, c in self._classes.items() if c.__module__.startswith("nasbench."))
+
     def names(self) -> list[str]:
-        """All registered names, sorted."""
+        """All registered names, sorted (inside :func:`inert`: the names registered already,
+        the built-ins among them, and the installed entry points' names, none of their modules
+        imported)."""
+        if _INERT.get():
+            return self._inert_names()
         self._load()
         return sorted(self._classes)
 
     def get(self, name: str) -> type[T]:
-        """The class for a registered name or a ``"package.module:Class"`` path."""
+        """The class for a registered name or a ``"package.module:Class"`` path (inside
+        :func:`inert`: a built-in or installed plugin only, see the module docstring)."""
+        if _INERT.get():
+            return self._inert_get(name)
         if ":" in name:
             obj = load_object(name)
             if not isinstance(obj, type):

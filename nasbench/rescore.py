@@ -18,7 +18,9 @@ the verdicts under the run's surrogate are the ``vs random`` marks of ``nasbench
 Reading records never imports what they name: evaluator, space and surrogate names must be
 built-in registered names (a ``module:Class`` path or an unknown name is refused with one line),
 and the re-scoring surrogate comes from ``nasbench/data/best_surrogates.json``, never from the
-record.
+record. Everything runs inside :func:`nasbench.registry.inert`, so what the built-ins look up in
+turn (the space a table file names, the surrogate's own parameters) is not imported either unless
+it is built in or installed.
 
 The commands that regenerate ``best_surrogates.json`` (package data, so the generator is code):
 
@@ -57,7 +59,8 @@ from scipy import stats as sps
 from nasbench.benchmarks import load_benchmark, resolve
 from nasbench.errors import NasbenchError
 from nasbench.power import BASELINE, verdict, versus_random
-from nasbench.registry import Registry, evaluators, spaces, surrogates
+from nasbench.records import check_new, write_new
+from nasbench.registry import NOT_IMPORTED, Registry, evaluators, inert, spaces, surrogates
 from nasbench.report import read_runs
 from nasbench.seeding import role_rng
 from nasbench.space import SearchSpace
@@ -81,14 +84,15 @@ ALPHA = 0.05
 def builtin_name(registry: Registry[Any], name: object, where: str) -> str:
     """``name`` if it is a registered name of a class shipped with nasbench; otherwise raise
     NasbenchError (one line, naming ``where``) without importing anything: a ``module:Class``
-    path is refused before the registry could import it."""
-    if not isinstance(name, str) or ":" in name or name not in registry.names():
+    path is refused before the registry could import it, and so is an entry-point plugin (its
+    module is not imported to tell)."""
+    valid = registry.builtin_names()
+    if not isinstance(name, str) or ":" in name or name not in valid:
         raise NasbenchError(
             f"{where}: refusing {registry.role} {name!r}: only nasbench's built-in registered "
-            f"{registry.role}s are re-scored (valid: {', '.join(registry.names())})"
+            f"{registry.role}s are re-scored; {NOT_IMPORTED.split('; ')[1]} "
+            f"(valid: {', '.join(valid)})"
         )
-    if not registry.get(name).__module__.startswith("nasbench."):
-        raise NasbenchError(f"{where}: refusing plugin {registry.role} {name!r} (not built in)")
     return name
 
 
@@ -126,6 +130,11 @@ def surrogate_task(meta: RunMeta) -> SurrogateTask | None:
     """The surrogate settings of one run (None when its evaluator is another built-in one).
     Raises NasbenchError, importing nothing, for a name that is not built in (see
     :func:`builtin_name`) or a malformed run spec."""
+    with inert():
+        return _surrogate_task(meta)
+
+
+def _surrogate_task(meta: RunMeta) -> SurrogateTask | None:
     where = f"run {meta.run_id}"
     try:
         spec = json.loads(meta.config_json)
@@ -212,6 +221,13 @@ def other_surrogate(
     record's parameters applied (as the evaluator did). The other is ``other`` when given
     (``"best"``, ``"second"`` or a built-in name, with its recorded or default parameters), else
     the table's ``second`` when the runs used its ``best`` and the ``best`` otherwise."""
+    with inert():
+        return _other_surrogate(setting, other)
+
+
+def _other_surrogate(
+    setting: SurrogateTask, other: str | None
+) -> tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]:
     table = load_benchmark(setting.benchmark).name
     name, params = surrogate_choice(table, setting.surrogate)
     used = (name, {**params, **json.loads(setting.surrogate_params)})
@@ -296,8 +312,16 @@ def rescore(
     Raises NasbenchError, having imported nothing a record names, for a record naming a
     non-built-in evaluator, space or surrogate, a task whose runs disagree on their settings,
     a table without a recorded second surrogate, or no surrogate-benchmark run at all. Fits
-    one surrogate per task (seconds to minutes); draws no randomness of its own.
+    one surrogate per task (seconds to minutes); draws no randomness of its own. Inert
+    (:func:`nasbench.registry.inert`): imports nothing but nasbench and installed code.
     """
+    with inert():
+        return _rescore(runs, other)
+
+
+def _rescore(
+    runs: Sequence[tuple[pa.Table, RunMeta]], other: str | None
+) -> tuple[list[TaskRescore], list[str]]:
     settings: dict[str, SurrogateTask] = {}
     incumbents: dict[str, dict[tuple[str, int], str | None]] = defaultdict(dict)
     skipped: dict[str, str] = {}
@@ -370,27 +394,24 @@ def format_rescore(tasks: Sequence[TaskRescore], notes: Sequence[str] = ()) -> s
     return "\n".join(lines + ([""] + [f"- {n}" for n in notes] if notes else []))
 
 
-def print_rescore(folders: Sequence[Path], fmt: str = "md", out: Path | None = None) -> None:
-    """``nasbench report DIR... --rescore [--out FOLDER]``: print :func:`format_rescore` and,
-    with ``out``, write it to ``out/rescore.md``. Checks first and raises NasbenchError (no file
-    written) for another format, an ``out`` that is a file, or an existing ``rescore.md``:
-    nasbench never overwrites results."""
+def print_rescore(folders: Sequence[Path], fmt: str = "md", out: Path | None = None,
+                  overwrite: bool = False) -> None:  # fmt: skip
+    """``nasbench report DIR... --rescore [--out FOLDER [--overwrite]]``: print
+    :func:`format_rescore` and, with ``out``, write it to ``out/rescore.md``. Checks first and
+    raises NasbenchError (no file written) for another format, an ``out`` that is a file, or an
+    existing ``rescore.md`` unless ``overwrite``: nasbench never overwrites results unasked."""
     if fmt != "md":
         raise NasbenchError(f"--rescore prints Markdown only, not --format {fmt}")
     target = None if out is None else Path(out) / "rescore.md"
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise NasbenchError(f"--out {out} is a file, not a folder")
-    if target is not None and target.exists():
-        raise NasbenchError(f"refusing to overwrite {target}")
+    if target is not None:
+        check_new([target], overwrite)
     text = format_rescore(*rescore(read_runs(list(folders))))
     print(text)
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with open(target, "x") as f:  # "x": a file that appeared meanwhile stays as it is
-                f.write(text + "\n")
-        except FileExistsError:
-            raise NasbenchError(f"refusing to overwrite {target}") from None
+        write_new(target, text + "\n", overwrite)  # a file that appeared meanwhile stays
         print(target)
 
 

@@ -57,7 +57,7 @@ from nasbench.power import (
 )
 from nasbench.power import holm as holm
 from nasbench.power import wilcoxon_p as wilcoxon_p
-from nasbench.registry import evaluators
+from nasbench.registry import NOT_IMPORTED, evaluators, inert
 from nasbench.report import SummaryRow, read_runs, summary_rows
 from nasbench.types import RunMeta
 
@@ -247,8 +247,10 @@ def table_reference(config_json: str, fidelity: float) -> float | None:
     when the evaluator takes no ``benchmark`` parameter (it does not answer from a table) or
     the table does not record the budget's sparsity level.
 
-    The table is the run's ``benchmark`` evaluator parameter, else the default of a registered
-    evaluator (a ``module:Class`` evaluator named by the record is never imported: None); rows
+    The table is the run's ``benchmark`` evaluator parameter, else the default of a built-in or
+    installed evaluator, looked up inertly (:func:`nasbench.registry.inert`: a ``module:Class``
+    evaluator named by the record is never imported: None; another unknown name raises
+    NasbenchError, nothing imported); rows
     count at the budget's sparsity with a finite test accuracy and, when ``fidelity`` is one of
     the table's, a finite validation accuracy there (other rows cannot become an incumbent).
     Constraints are not applied: the reference is the table's unconstrained best. Raises
@@ -260,7 +262,8 @@ def table_reference(config_json: str, fidelity: float) -> float | None:
     if name is None:  # the evaluator's default, if it takes a table at all
         if ":" in task["evaluator"]:  # records must not make the report import their plugins
             return None
-        name = evaluators.params(task["evaluator"]).get("benchmark")
+        with inert():
+            name = evaluators.params(task["evaluator"]).get("benchmark")
         if not isinstance(name, str):
             return None
     table = load_benchmark(name)
@@ -286,7 +289,9 @@ def reachable_reference(config_json: str) -> tuple[float | None, str]:
     if task["evaluator"] != "surrogate":
         return None, ""
     params = dict(task["evaluator_params"])
-    table = load_benchmark(params.get("benchmark") or evaluators.params("surrogate")["benchmark"])
+    with inert():
+        default = evaluators.params("surrogate")["benchmark"]
+    table = load_benchmark(params.get("benchmark") or default)
     from nasbench import surrogate_benchmark
 
     surrogate = str(params.get("surrogate", "best"))
@@ -368,8 +373,15 @@ def _task_reference(runs: list[RunCurve]) -> Reference:
     the same one."""
     refs: dict[tuple[str, float], float | None] = {}
     reach: dict[str, tuple[float | None, str]] = {}
+    unresolved: set[str] = set()  # module:Class evaluators, said once per task
     for run in runs:
         spec = json.loads(run.config_json)
+        evaluator = spec["task"]["evaluator"]
+        params = dict(spec["task"]["evaluator_params"])
+        if ":" in str(evaluator) and "benchmark" not in params and evaluator not in unresolved:
+            unresolved.add(evaluator)
+            log.warning("task %s: no table reference (evaluator %r is %s); using the best "
+                        "observed", run.task, evaluator, NOT_IMPORTED)  # fmt: skip
         fidelity = float(spec["task"].get("fidelity") or run.first_fidelity)
         settings = json.dumps([spec["task"], spec["budget"]], sort_keys=True)
         if (settings, fidelity) not in refs:
@@ -580,18 +592,20 @@ def build_report(
     built, to skip reading the records twice for them). Reads the records; the detectable
     differences draw from fixed generators (:func:`nasbench.power.task_power`), so the same
     records give the same report. Raises NasbenchError for folders without records or with
-    unreadable ones."""
-    runs = read_runs(folders)
-    curves = curves_of(runs)
-    scores = scores_of(curves)
-    ranks = average_ranks(scores)
-    return StatsReport(
-        summary=summary_rows(runs) if summary is None else summary,
-        scores=score_rows(curves, alpha),
-        power=[task_power(scores, t, alpha) for t in sorted({t for t, _ in scores})],
-        ranks=ranks,
-        friedman=friedman(ranks, alpha),
-        critical_difference=critical_difference(ranks, alpha),
-        pairwise=pairwise_tests(scores),
-        pooled=pooled_tests(scores),
-    )
+    unreadable ones. Inert (:func:`nasbench.registry.inert`): no name a record holds is imported
+    unless it is built in or an installed plugin."""
+    with inert():
+        runs = read_runs(folders)
+        curves = curves_of(runs)
+        scores = scores_of(curves)
+        ranks = average_ranks(scores)
+        return StatsReport(
+            summary=summary_rows(runs) if summary is None else summary,
+            scores=score_rows(curves, alpha),
+            power=[task_power(scores, t, alpha) for t in sorted({t for t, _ in scores})],
+            ranks=ranks,
+            friedman=friedman(ranks, alpha),
+            critical_difference=critical_difference(ranks, alpha),
+            pairwise=pairwise_tests(scores),
+            pooled=pooled_tests(scores),
+        )

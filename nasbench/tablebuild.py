@@ -445,6 +445,61 @@ def recipe_choice(table: str) -> str | None:
     return choice if isinstance(choice, str) else None
 
 
+def datasheet_path(out: str | os.PathLike[str]) -> Path:
+    """Where ``nasbench build-table --out out`` writes the table's datasheet: ``out`` as ``.md``."""
+    return Path(out).with_suffix(".md")
+
+
+def _title(out: Path, spec: TableSpec) -> str:
+    """The first line of :func:`datasheet`: what marks a Markdown file as the table's own."""
+    return f"# {out.stem}: nasbench's own benchmark table of `{spec.space}` on {spec.dataset}"
+
+
+def _built_spec(out: Path) -> TableSpec | None:
+    """The build settings in ``out``'s schema metadata (footer only), or None: no such file, not
+    a Parquet file, or not written by build-table."""
+    if not out.is_file():
+        return None
+    try:
+        meta = pq.read_schema(out).metadata or {}
+        return TableSpec.from_json(meta[BUILD_KEY]) if BUILD_KEY in meta else None
+    except Exception:  # unreadable or malformed: not a table build-table wrote
+        return None
+
+
+def check_datasheet(out: str | os.PathLike[str], overwrite: bool = False) -> bool:
+    """Whether ``nasbench build-table --out out`` may replace an existing datasheet
+    (:func:`datasheet_path`); checked before anything is built or written.
+
+    The rule: no file there, False (the datasheet is written new, in exclusive-create mode). A
+    file there is replaced (True) only when it is this table's own datasheet: ``out`` exists and
+    build-table wrote it (build settings in its metadata), and the file's first line is the
+    title :func:`datasheet` gives that table. Anything else there (notes, another table's sheet, a
+    sheet beside a table that does not exist yet or that build-table did not write) is refused
+    with NasbenchError, unless ``overwrite`` (True). A folder there is refused either way."""
+    out = Path(out)
+    sheet = datasheet_path(out)
+    if sheet.is_dir():
+        raise NasbenchError(f"cannot write the datasheet {sheet}: it is a folder")
+    if not (sheet.exists() or sheet.is_symlink()):
+        return False
+    if overwrite:
+        return True
+    spec = _built_spec(out)
+    if spec is not None:
+        try:
+            with open(sheet, encoding="utf-8", errors="replace") as f:
+                first = f.readline().rstrip("\n")
+        except OSError:
+            first = ""
+        if first == _title(out, spec):
+            return True
+    raise NasbenchError(
+        f"refusing to overwrite {sheet}: it is not the datasheet of a table build-table wrote at "
+        f"{out} (pass --overwrite to replace it)"
+    )
+
+
 def datasheet(out: str | os.PathLike[str]) -> str:
     """A Markdown datasheet of a built table: settings, sizes, noise, cost, hardware and the
     commands that build (and extend) it."""
@@ -459,7 +514,7 @@ def datasheet(out: str | os.PathLike[str]) -> str:
     multi = [r for r in rows if len(r["val_acc_seeds"]) > 1]
     noise = [float(np.std(r["val_acc_seeds"], ddof=1)) for r in multi]
     lines = [
-        f"# {out.stem}: nasbench's own benchmark table of `{spec.space}` on {spec.dataset}",
+        _title(out, spec),
         "",
         f"- Space: `{spec.space}` with parameters `{json.dumps(spec.space_params)}`; "
         f"architectures are the first distinct uniform samples of seed {spec.sample_seed}.",
