@@ -18,6 +18,12 @@ strategy with the objective of that prediction, as Domhan et al. (2015) return i
 optimiser, and recorded with it as ``objective_pred``; its ``objective`` stays ``nan``, so it is
 never the incumbent, and its ``val_acc`` is what was observed when it stopped.
 
+A gradient method's proposals are monitor proposals (:class:`~nasbench.types.Proposal`): the
+architecture it derives after each supernet epoch, evaluated to draw its anytime curve. Its answer
+is the architecture derived at the end of its search, as the papers and NAS-Bench-201 report it,
+so after a monitor proposal the incumbent is that proposal (none when it is infeasible or
+failed), never the best of the epochs by the benchmark's accuracy, which the method never sees.
+
 See :mod:`nasbench.budget` for what infeasible proposals cost, and for the budget's
 ``overshoot`` rule: under ``charge`` the evaluation that crosses ``cost_s`` is recorded and
 charged, under ``discard`` it is dropped before it is recorded, charged, journaled or told to the
@@ -196,7 +202,7 @@ class _Loop:
 
     def record(
         self, arch: Architecture, fidelity: float, m: Measurement, feasible: bool,
-        overhead_s: float, eval_s: float,
+        overhead_s: float, eval_s: float, monitor: bool = False,
     ) -> Observation:  # fmt: skip
         budget = self.spec.budget
         usable = m.status is Status.OK and not math.isnan(m.val_acc)
@@ -221,7 +227,9 @@ class _Loop:
             incumbent_test_acc=math.nan, overhead_wall_s=overhead_s, eval_wall_s=eval_s,
             extra=m.extra + _pruned_sizes(budget, m) + predicted,
         )  # fmt: skip
-        if not math.isnan(obj) and (self.best is None or obj > self.best.objective):
+        if monitor:  # a gradient method's answer is the architecture derived last
+            self.best = None if math.isnan(obj) else rec
+        elif not math.isnan(obj) and (self.best is None or obj > self.best.objective):
             self.best = rec
         if self.best is not None:
             b = self.best
@@ -295,7 +303,7 @@ def _step(loop: _Loop, space: SearchSpace, strategy: Strategy, journal: RunJourn
     charged = _charge(m, search_cost_s, proposal.monitor)
     if not loop.ledger.admits(charged.cost_s):  # overshoot = "discard": dropped, the run ends
         return
-    obs = loop.record(proposal.arch, fid, charged, feasible, ask_s, eval_s)
+    obs = loop.record(proposal.arch, fid, charged, feasible, ask_s, eval_s, proposal.monitor)
     if done is not None:
         _check_replayed(loop, done.record)
     elif journal is not None:  # journaled before the strategy learns of it

@@ -268,6 +268,10 @@ def test_monitor_proposals_charge_the_search_cost_alone() -> None:
     # the same architectures as random search (same streams), their evaluation cost recorded
     assert [r.arch for r in monitored] == [r.arch for r in plain]
     assert [dict(r.extra)["eval_cost_s"] for r in monitored] == [r.cost_s for r in plain]
+    # a gradient method's answer is its latest derived architecture, not the best of its epochs
+    assert [r.incumbent_trial for r in monitored] == list(range(10))
+    assert [r.incumbent_val_acc for r in monitored] == [r.val_acc for r in monitored]
+    assert max(r.val_acc for r in monitored) > monitored[-1].val_acc  # the best was not kept
 
 
 class StoppingEvaluator(NaNEvaluator):
@@ -303,3 +307,13 @@ def test_a_stopped_run_tells_the_strategy_its_prediction_but_is_never_incumbent(
     # the prediction (0.5) beats every fully trained run (<= 0.6 only with 6 1x1 convs), yet
     # the incumbent is the best trained one
     assert rec[-1].incumbent_val_acc == max(r.val_acc for r in rec if r.status == "ok")
+
+
+def test_an_infeasible_derived_architecture_leaves_no_incumbent() -> None:
+    budget = 'cost_s = 60\nlatency_ms = 3.6\nlatency_device = "pixel3"'
+    rec = run(
+        suite(strategy="tests.test_runner:MonitorSearch", budget=budget).specs()[1], 0
+    ).records
+    assert {r.feasible for r in rec} == {True, False}
+    for r in rec:
+        assert r.incumbent_trial == (r.trial if r.feasible else -1)
