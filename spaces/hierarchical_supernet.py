@@ -263,7 +263,10 @@ class _Thresholds(nn.Module):
             self.register_parameter(name, nn.Parameter(torch.empty(size)) if size else None)
 
     def init_parameters(self, generator: torch.Generator) -> None:
-        """Zeros (as Single-Path NAS): every indicator starts open. Draws nothing."""
+        """Zeros, as the Single-Path NAS authors' released code initialises them: every
+        indicator starts open (largest kernel and expansion, no layer skipped), and the
+        strategy's thresholds optimiser (:class:`~nasbench.strategies.single_path.SinglePath`:
+        ``threshold_lr``, no weight decay) raises them. Draws nothing."""
         for p in self.parameters(recurse=False):
             p.zero_()
 

@@ -335,9 +335,7 @@ class GradientSearch:
             self.batch_size, Schedule.COSINE,
         )  # fmt: skip
         self.weight_opt_ = make_optimizer(self._weight_parameters(), self.recipe_)
-        self.arch_opt_ = torch.optim.Adam(
-            self._arch_parameters(), self.arch_lr, ARCH_BETAS, weight_decay=self.arch_weight_decay
-        )
+        self.arch_opt_ = self._arch_optimizer()
         target = info.budget.sparsity  # SCAS: prune to the budget's sparsity while searching
         schedule = PruneSchedule(target)
         self.pruner_ = Pruner(self.net_, schedule, self.epochs, self.per_epoch_) if target else None
@@ -478,6 +476,13 @@ class GradientSearch:
 
     def _setup(self, task: Task, rng: np.random.Generator) -> None:
         """Strategy-specific preparation at the end of ``start`` (cost models)."""
+
+    def _arch_optimizer(self) -> torch.optim.Optimizer:
+        """The architecture parameters' optimiser: DARTS's Adam (``arch_lr``, betas (0.5,
+        0.999), ``arch_weight_decay``)."""
+        return torch.optim.Adam(
+            self._arch_parameters(), self.arch_lr, ARCH_BETAS, weight_decay=self.arch_weight_decay
+        )
 
     def _build_net(self, space: SearchSpace, task: Task, rng: np.random.Generator) -> Supernet:
         """The supernet (one draw from ``rng``): DARTS's edge-wise search network on the cell

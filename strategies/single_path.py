@@ -11,18 +11,69 @@
 >>> (proposal,) = search.ask(1)
 >>> space.format(proposal.arch) == space.format(search._derive())
 True
+>>> [g["weight_decay"] for g in search.arch_opt_.param_groups]  # logits, thresholds
+[0.001, 0.0]
 
 Stamoulis et al., "Single-Path NAS: Designing Hardware-Efficient ConvNets in less than 4 Hours"
-(ECML-PKDD 2019), on the hierarchical space only (its supernet holds the superkernels). The
-supernet runs in threshold mode (:meth:`HierarchicalSupernet.forward_thresholds`): kernel size,
-MBConv expansion and the skip-op of one-layer blocks are chosen by indicators
-``1(||w_shell|| > t)`` of the superkernel's weights against learnable thresholds ``t``
-(Eq. 2-5); decisions the thresholds do not govern (squeeze-excite, width, skip paths, non-MBConv
-ops) are relaxed by a softmax of logits as in DARTS. Thresholds and logits are the architecture
-parameters, learned on the validation split; the loss is Eq. 6::
+(ECML-PKDD 2019), on the hierarchical space only (its supernet holds the superkernels).
 
-    CE + latency_weight * log(E[latency_ms])                     (no latency budget)
-    CE + latency_weight * max(0, log(E[latency_ms] / T))         (budget latency_ms = T)
+**Superkernel and thresholds (paper Sec. 3.2).** The supernet runs in threshold mode
+(:meth:`HierarchicalSupernet.forward_thresholds`): kernel size, MBConv expansion and the skip-op
+of one-layer blocks are chosen by indicators ``1(||w_shell|| > t)`` of the superkernel's weights
+against learnable thresholds ``t`` (Eq. 2-5): the 5x5 kernel is the 3x3 kernel plus its outer
+shell, kept iff the shell's norm exceeds ``t_k``; expansion 6 keeps the channels beyond 3x iff
+their norm (under the chosen kernel) exceeds ``t_e``; the layer is kept iff the first 3x
+channels' norm exceeds ``t_skip``. The indicator's forward value is exactly 0 or 1; its backward
+pass is the sigmoid's, straight through (:func:`~nasbench.spaces.superkernel.indicator`): the
+paper relaxes ``1(.)`` to a sigmoid to get threshold gradients, and the authors' released code
+uses ``1(x >= 0)`` forward with the sigmoid's gradient, as here (``x > 0``; equal unless a norm
+equals its threshold exactly). The norm is the Frobenius norm ``||w||`` (the released code's; the
+paper writes ``||w||^2``). Decisions the thresholds do not govern (squeeze-excite, width, skip
+paths, non-MBConv ops; none in the ``single_path`` preset) are relaxed by a softmax of logits as
+in DARTS.
+
+**Training the thresholds.** They start at 0 (every indicator open: the largest kernel and
+expansion, no layer skipped), as the authors' released code initialises them. They are
+architecture parameters, stepped on the validation mini-batch of the base's alternating scheme
+(:mod:`~nasbench.strategies.gradient`), in an Adam parameter group of their own: learning rate
+``threshold_lr``, *no* weight decay. Weight decay pulls a threshold toward 0, i.e. toward the
+open, largest choice, and DARTS's ``arch_lr = 3e-4`` moves a threshold about 3e-4 per step while
+the superkernel norms it must cross are 1.5-6 here (width 0.25-0.5): with the logits' settings
+the thresholds never close. Adam steps about ``threshold_lr`` per step whatever the gradient's
+scale, so ``threshold_lr * steps`` bounds how far a threshold can travel in a search (0.1 x 60
+steps: 6, about the largest norm of the preset at width 0.5). The logits keep DARTS's
+``arch_lr`` and ``arch_weight_decay``.
+
+Differences from the authors' code, kept on purpose: they train the thresholds jointly with the
+weights on the training split with one RMSProp optimiser (the weights' learning rate, 0.064 at
+batch 1024, and their L2 of 1e-5 on every non-batch-norm variable, thresholds included), with a
+warm-up (the first 5 of 8 epochs with lambda = 0 and dropout on the indicators). Here the
+thresholds follow the base's bilevel scheme (validation split, own optimiser) with no warm-up,
+so that searches of a few epochs still move them.
+
+**Latency loss (paper Sec. 3.4).** The architecture loss is ``latency_loss``:
+
+* ``"log"`` (default; the paper's)::
+
+      CE + latency_weight * log(E[latency_ms])
+
+  ``latency_weight`` is the paper's lambda. The paper has no latency target in the loss: lambda
+  trades accuracy for latency, and the authors launch one search per lambda value and keep the
+  one whose architecture has the latency wanted (lambda tuned per target;
+  ``experiments/single_path_latency.py`` does this sweep: the lambda of a grid whose found
+  latency is closest to the target from below). The budget's ``latency_ms`` is not read.
+  (The authors' code writes the term as ``lambda_val * 1e3 * log(R)``; our lambda is
+  ``1e3 * lambda_val``.) The default, 1, is the sweep's choice for the space's median latency
+  at width 0.5 with 7 epochs x 16 steps; lambda depends on the space, the search length and
+  ``threshold_lr``, so a suite sets its own from a sweep at its settings.
+* ``"hinge"`` (ours, not in the paper)::
+
+      CE + latency_weight * max(0, log(E[latency_ms] / T))
+
+  with ``T`` the budget's ``latency_ms`` (a search without one is an error): no latency pressure
+  once the expected latency is below the target. ``T`` must be in the latency model's units
+  (``lut:cpu`` ms on this machine's or the stored tables' op timings), which a budget measured
+  on another device is not.
 
 **Differentiable latency.** ``E[latency_ms]`` is a linear model over the decisions' choices,
 evaluated on the current relaxed weights (the threshold indicators, straight-through, for
@@ -48,17 +99,30 @@ import numpy as np
 import torch
 from torch import nn
 
+from nasbench.errors import NasbenchError
 from nasbench.latency_models import latency_model
 from nasbench.registry import strategies
 from nasbench.supernet import derive
 from nasbench.types import Architecture, Task
 
-from .gradient import BASE_SOURCES, GradientSearch, LinearCost, _check, _check_int, fit_linear_cost
+from .gradient import (
+    ARCH_BETAS,
+    BASE_SOURCES,
+    GradientSearch,
+    LinearCost,
+    _check,
+    _check_int,
+    fit_linear_cost,
+)
+
+LATENCY_LOSSES = ("log", "hinge")
+"""The forms of the latency term (module docstring): the paper's ``log`` and our ``hinge``."""
 
 
 @strategies.register("single_path")
 class SinglePath(GradientSearch):
-    """Single-Path NAS; hyperparameters of :class:`GradientSearch` plus the latency term's."""
+    """Single-Path NAS; hyperparameters of :class:`GradientSearch` plus the thresholds' learning
+    rate and the latency term's (module docstring)."""
 
     paper: ClassVar[str] = (
         "Stamoulis et al., Single-Path NAS: Designing Hardware-Efficient ConvNets in less than "
@@ -67,7 +131,23 @@ class SinglePath(GradientSearch):
     sources: ClassVar[dict[str, str]] = {
         **BASE_SOURCES,
         "epochs": "Single-Path NAS Sec. 4: the search takes 8 epochs",
-        "latency_weight": "ours: the paper tunes lambda per latency target (Eq. 6)",
+        "latency_weight": (
+            "Single-Path NAS Sec. 3.4: lambda of CE + lambda * log(R), tuned per latency target "
+            "(the authors launch one search per lambda; their code's term is "
+            "lambda_val * 1e3 * log R, so their lambda_val is 1e-3 times this); the default 1 "
+            "is what experiments/single_path_latency.py chose for the space's median latency "
+            "at width 0.5, 7 epochs x 16 steps (results/single_path/latency-targets.md)"
+        ),
+        "latency_loss": (
+            "Single-Path NAS Sec. 3.4: 'log' (CE + lambda * log R); 'hinge' "
+            "(CE + lambda * max(0, log(R / T))) is ours"
+        ),
+        "threshold_lr": (
+            "ours: Adam on the thresholds alone, no weight decay; the authors' code initialises "
+            "the thresholds to 0 and steps them with the weights' RMSProp (lr 0.064 at batch "
+            "1024); 0.1 lets a threshold cross the preset's superkernel norms (1.5-6) within "
+            "about 60 steps"
+        ),
         "latency_samples": "ours: enough samples to fit one coefficient per choice",
         "latency_tables": "ours: a folder of stored lookup tables ('' times ops in-process)",
     }
@@ -76,7 +156,7 @@ class SinglePath(GradientSearch):
 
     def __init__(
         self,
-        latency_weight: float = 0.1,
+        latency_weight: float = 1.0,
         latency_samples: int = 200,
         epochs: int = 8,
         batch_size: int = 64,
@@ -86,17 +166,42 @@ class SinglePath(GradientSearch):
         arch_lr: float = 3e-4,
         arch_weight_decay: float = 1e-3,
         latency_tables: str = "",
+        threshold_lr: float = 0.1,
+        latency_loss: str = "log",
     ) -> None:
         _check("latency_weight", latency_weight, lambda v: v >= 0, ">= 0")
         _check_int("latency_samples", latency_samples, 1)
+        _check("threshold_lr", threshold_lr, lambda v: v > 0, "> 0")
+        if latency_loss not in LATENCY_LOSSES:
+            raise NasbenchError(
+                f"latency_loss must be one of {', '.join(LATENCY_LOSSES)}, got {latency_loss!r}"
+            )
         super().__init__(
             epochs, batch_size, steps_per_epoch, weight_lr, weight_decay, arch_lr,
             arch_weight_decay,
         )  # fmt: skip
         self.latency_weight, self.latency_samples = latency_weight, latency_samples
         self.latency_tables = latency_tables
+        self.threshold_lr, self.latency_loss = threshold_lr, latency_loss
+
+    def _arch_optimizer(self) -> torch.optim.Adam:
+        """Adam over two groups: the logits (``arch_lr``, ``arch_weight_decay``, DARTS) and the
+        thresholds (``threshold_lr``, weight decay 0)."""
+        thresholds = list(self.net_.threshold_parameters())  # type: ignore[operator]
+        groups: list[dict[str, Any]] = [
+            {"params": list(self.logits_.values())},
+            {"params": thresholds, "lr": self.threshold_lr, "weight_decay": 0.0},
+        ]
+        return torch.optim.Adam(
+            groups, self.arch_lr, ARCH_BETAS, weight_decay=self.arch_weight_decay
+        )
 
     def _setup(self, task: Task, rng: np.random.Generator) -> None:
+        """The latency model; raises NasbenchError for the ``hinge`` loss without a latency
+        limit in the budget."""
+        hinge = self.latency_loss == "hinge" and self.latency_weight > 0
+        if hinge and self.info_.budget.latency_ms is None:
+            raise NasbenchError("latency_loss 'hinge' needs the budget's latency_ms (the target T)")
         self.universe_ = {d.name: d.choices for d in self.space_.decisions()}
         self.latency_: LinearCost | None = None
         if self.latency_weight > 0:
@@ -136,12 +241,16 @@ class SinglePath(GradientSearch):
         return self.latency_(self.relaxed(weights))
 
     def _cost_loss(self, weights: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``latency_weight * log(E[latency_ms])`` (``"log"``, the paper's) or
+        ``latency_weight * max(0, log(E[latency_ms] / T))`` (``"hinge"``, ``T`` the budget's
+        ``latency_ms``); 0 without a latency model."""
         if self.latency_ is None:
             return torch.zeros(())
         log_latency = torch.log(self.expected_latency_ms(weights).clamp_min(1e-6))
-        target = self.info_.budget.latency_ms
-        if target is None:
+        if self.latency_loss == "log":
             return self.latency_weight * log_latency
+        target = self.info_.budget.latency_ms
+        assert target is not None  # checked in start
         return self.latency_weight * torch.relu(log_latency - math.log(target))
 
     def _derive(self) -> Architecture:
