@@ -35,9 +35,10 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 import math
-import os
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -48,6 +49,7 @@ import torch
 from scipy import stats
 from torch import nn
 
+from nasbench.caches import check_folder, rebuilding, replace_atomically
 from nasbench.errors import NasbenchError
 from nasbench.evaluator import Evaluator
 from nasbench.pruning import prunable
@@ -59,6 +61,8 @@ from nasbench.training import TrainResult, accuracy, isolated, steps_per_epoch
 from nasbench.types import Architecture, Measurement, Status
 
 from .trained import TrainingBase
+
+log = logging.getLogger(__name__)
 
 SUPERNET_SEED = 0
 """The seed of every one-shot stream: fixed, so the trained model is part of the benchmark."""
@@ -165,6 +169,8 @@ class OneShotBase(TrainingBase):
         if isinstance(bn_batches, bool) or not isinstance(bn_batches, int) or bn_batches < 0:
             raise NasbenchError(f"bn_batches must be a whole number >= 0, got {bn_batches!r}")
         self.bn_batches = bn_batches
+        if cache_dir is not None:  # a file there: one line now, not a failure after training
+            check_folder(cache_dir, f"{self.name} cache_dir")
         self.cache_dir = cache_dir
         self.recipe = replace(self.recipe, epochs=epochs)
         self.fidelities = (float(epochs),)
@@ -269,35 +275,76 @@ class OneShotBase(TrainingBase):
 
     def _save(self, record: TrainedSupernet, state: dict[str, torch.Tensor]) -> None:
         """Write weights (and the pruning masks, nonzero entries of prunable weights) and the
-        record; each file is written whole and renamed, the record last."""
+        record; each file is written whole under a name unique to this call and renamed
+        (:func:`nasbench.caches.replace_atomically`), the record last. A folder that cannot be
+        written only costs a later process the training (one warning line)."""
         paths = self._paths()
         if paths is None:
             return
         pt, js = paths
-        pt.parent.mkdir(parents=True, exist_ok=True)
         names = {id(p): n for n, p in self._model.named_parameters()}
         masks = {names[id(w)]: state[names[id(w)]] != 0 for w in prunable(self._model)}
-        torch.save({"state": state, "masks": masks}, f"{pt}.tmp")
-        os.replace(f"{pt}.tmp", pt)
         info = {**asdict(record), "status": record.status.value, "settings": settings(self)}
-        Path(f"{js}.tmp").write_text(json.dumps(info, indent=1))
-        os.replace(f"{js}.tmp", js)
+        try:
+            pt.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(pt, lambda tmp: torch.save({"state": state, "masks": masks}, tmp))
+            replace_atomically(js, lambda tmp: tmp.write_text(json.dumps(info, indent=1)))
+        except OSError as exc:
+            log.warning("cannot store the trained %s in %s: %s", self.name, pt.parent, exc)
 
     def _load(self) -> tuple[TrainedSupernet, dict[str, torch.Tensor]] | None:
+        """The cached model of these settings, or ``None`` to train it: when no file is there
+        (or only the weights, as a process leaves them when it stops between the two renames),
+        and when a file is corrupt, truncated or foreign (one warning line,
+        :func:`nasbench.caches.rebuilding`; the training that follows replaces both files)."""
         paths = self._paths()
-        if paths is None or not all(p.exists() for p in paths):
+        if paths is None or not paths[1].exists():
             return None
         pt, js = paths
-        info = json.loads(js.read_text())
-        saved = torch.load(pt, map_location="cpu", weights_only=True)
-        # the cost is recomputed (a function of the settings and the epochs run); files written
-        # before costs were simulated hold the measured time as cost_s and no wall_s
-        losses = tuple(info["train_loss"])
-        record = TrainedSupernet(self.key, self.training_cost_s(len(losses)),
-                                 Status(info["status"]), float(info["sparsity"]), losses,
-                                 info.get("message", ""),
-                                 float(info.get("wall_s", info["cost_s"])))  # fmt: skip
-        return record, saved["state"]
+        found = self._read(pt, js)
+        if isinstance(found, str):
+            rebuilding(js if found.startswith("record") else pt, found)
+            return None
+        return found
+
+    def _read(self, pt: Path, js: Path) -> tuple[TrainedSupernet, dict[str, torch.Tensor]] | str:
+        """The cached record and weights, or what is wrong with them (a text starting with
+        ``record`` when the JSON file is at fault, else the weights file is). Loads tensors
+        only (``torch.load(weights_only=True)``): a file never runs code."""
+        try:
+            info = json.loads(js.read_text())
+            # the cost is recomputed (a function of the settings and the epochs run); files
+            # written before costs were simulated hold the measured time as cost_s, no wall_s
+            losses = tuple(float(v) for v in info["train_loss"])
+            status = Status(info["status"])
+            sparsity, message = float(info["sparsity"]), str(info.get("message", ""))
+            wall_s = float(info.get("wall_s", info["cost_s"]))
+            stored = info["settings"]
+        except Exception as exc:  # unreadable JSON or missing/mistyped fields: all mean rebuild
+            return f"record is unreadable or malformed ({type(exc).__name__}: {exc})"
+        if _key(stored) != self.key:
+            return "record holds other settings than its name's hash (a foreign file)"
+        if not pt.is_file():
+            return "weights are missing"
+        try:
+            with warnings.catch_warnings():  # torch's notes on a foreign pickle: ours is the line
+                warnings.simplefilter("ignore")
+                saved = torch.load(pt, map_location="cpu", weights_only=True)
+        except Exception as exc:  # truncated, not a torch file, or holds more than tensors
+            return f"weights are unreadable ({type(exc).__name__}: {exc})"
+        state = saved.get("state") if isinstance(saved, dict) else None
+        expected = self._model.state_dict()
+        if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()
+        ):
+            return "weights are not a nasbench state dict"
+        if set(state) != set(expected) or any(
+            state[k].shape != v.shape or state[k].dtype != v.dtype for k, v in expected.items()
+        ):
+            return "weights do not match the model (other names, shapes or dtypes)"
+        record = TrainedSupernet(self.key, self.training_cost_s(len(losses)), status, sparsity,
+                                 losses, message, wall_s)  # fmt: skip
+        return record, state
 
     # ---- evaluation -------------------------------------------------------------------------
     def evaluate(
@@ -418,7 +465,13 @@ def settings(ev: OneShotBase) -> dict[str, Any]:
 
 
 def settings_key(ev: OneShotBase) -> str:
-    text = json.dumps(settings(ev), sort_keys=True)
+    """The cache key of ``ev``'s trained model: a hash of :func:`settings`."""
+    return _key(settings(ev))
+
+
+def _key(stored: Any) -> str:
+    """The hash of a settings dict (as :func:`settings` makes it or a record file holds it)."""
+    text = json.dumps(stored, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

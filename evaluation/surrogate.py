@@ -14,7 +14,11 @@ What an evaluation returns:
   reports; an incumbent picked on a lucky draw keeps a val-test gap);
 - ``cost_s`` and ``latency_ms``: ridge regressions of the recorded log training time and log
   latency on the same features; ``params`` and ``macs``: the space's exact counts; nonzero
-  params and effective MACs: the counts scaled by the recorded density ratios (regressed).
+  params and effective MACs: the counts scaled by the recorded density ratios (regressed);
+- status ``failed`` (accuracies NaN, the regressed cost charged) where the surrogate predicts
+  NaN. Whatever else a surrogate plugin gets wrong (raising, an answer that is not a
+  :class:`~nasbench.surrogate.Prediction` of one value per input, an infinite value) is one
+  NasbenchError naming it and the method (:mod:`nasbench.plugins`).
 
 The fitted models are cached per process (table file, surrogate, parameters, device), and
 fitting draws only from a fixed stream, so every run of a suite, in any process, queries the
@@ -56,6 +60,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import Ridge
 
+from nasbench import plugins
 from nasbench.benchmarks import load_benchmark
 from nasbench.errors import NasbenchError, one_of
 from nasbench.evaluator import Profile
@@ -83,14 +88,14 @@ class _Fitted:
 
     def __init__(self, data: TableData, surrogate: str, params: dict[str, Any],
                  device: str | None, train_size: int | None) -> None:  # fmt: skip
-        self.data = data
+        self.data, self.name = data, surrogate
         self.model = surrogates.create(surrogate, **params)
-        self.kind = InputKind(getattr(self.model, "input_kind", InputKind.VECTOR))
+        self.kind = plugins.input_kind(self.model, surrogate)
         rows = np.arange(len(data))
         if train_size is not None:  # fit on a subset of architectures (quality checks, tests)
             rows = split(data, train_size, 0, None)[0]
         rng = role_rng(0, "surrogate-benchmark", data.table.name, surrogate)
-        self.model.fit(data.inputs(self.kind, rows), data.val[rows], rng)
+        plugins.fit(self.model, surrogate, data.inputs(self.kind, rows), data.val[rows], rng)
         self.test_map = np.polyfit(data.val, data.test, 1)
         X = data.vectors
         self.bounds: dict[str, tuple[float, float]] = {}
@@ -134,9 +139,11 @@ class _Fitted:
         return Ridge(alpha=1.0).fit(X[ok], y[ok]) if ok.sum() >= 2 else None
 
     def predict(self, archs: list[Architecture], sparsity: float) -> dict[str, np.ndarray]:
-        """Predictions for a batch of architectures at one sparsity level."""
+        """Predictions for a batch of architectures at one sparsity level (NaN where the
+        surrogate cannot answer; :func:`nasbench.plugins.predict` checks its answer)."""
         s = np.full(len(archs), sparsity)
-        pred = self.model.predict(features(self.data.space, archs, s, self.kind))
+        inputs = features(self.data.space, archs, s, self.kind)
+        pred = plugins.predict(self.model, self.name, inputs, len(archs))
         X = features(self.data.space, archs, s, InputKind.VECTOR)
         out = {"val": pred.mean, "std": pred.std, "test": np.polyval(self.test_map, pred.mean),
                "noise_std": self.noise.std(pred.mean, sparsity)}  # fmt: skip
@@ -226,10 +233,17 @@ class SurrogateEvaluator:
     ) -> Measurement:
         """The surrogate's answer for ``arch``; draws one standard normal from ``rng`` for the
         seed noise (none when ``noise`` is off), scaled by :meth:`noise_std` of the noise-free
-        prediction. Spends no budget (the runner charges ``cost_s``)."""
+        prediction. Spends no budget (the runner charges ``cost_s``). A NaN prediction (mean or
+        std) is a FAILED measurement (accuracies NaN, the regressed cost charged) and draws
+        nothing."""
         if fidelity not in self.fidelities:
             raise one_of(f"fidelity of the {self.table.name} surrogate", fidelity, self.fidelities)
         pred, params, macs = self._answer(arch)
+        latency = math.exp(pred["log_latency"]) if "log_latency" in pred else math.nan
+        if not (math.isfinite(pred["val"]) and math.isfinite(pred["std"])):
+            nan = math.nan  # the surrogate has no answer: a failed evaluation, never a result
+            return Measurement(nan, nan, math.exp(pred["log_cost"]), Status.FAILED, self.sparsity,
+                               latency, params, macs=macs, val_acc_std=nan)  # fmt: skip
         val = pred["val"]
         if self.noise:
             val += pred["noise_std"] * float(rng.standard_normal())
@@ -241,7 +255,7 @@ class SurrogateEvaluator:
             cost_s=math.exp(pred["log_cost"]),
             status=Status.OK,
             sparsity=self.sparsity,
-            latency_ms=math.exp(pred["log_latency"]) if "log_latency" in pred else math.nan,
+            latency_ms=latency,
             params=params,
             nonzero_params=round(params * density),
             macs=macs,

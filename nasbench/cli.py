@@ -1,7 +1,21 @@
 """The ``nasbench`` command line.
 
 Every user error (unknown space, malformed architecture, bad option) prints one line on stderr
-and exits with code 2; nothing is written before the input has been checked.
+and exits with code 2; nothing is written before the input has been checked. The line echoes
+input shortened (a quoted value longer than 80 characters ends in ``...``) and with control
+characters escaped, so it stays one readable line. An OSError (a full disk, a read-only folder)
+is one line and exit code 2 as well; Ctrl-C is one line (``nasbench: interrupted ...``) and exit
+code 130 (128 + SIGINT, the shell's convention); a closed pipe (``nasbench sample ... | head``)
+ends quietly with exit code 0. ``run`` leaves its results folder resumable after either (the
+line says so): rerun with ``--resume``.
+
+Besides the error line, stderr carries only progress (``run`` without ``--quiet``,
+``build-table``), ``plot``'s skipped figures and lines that start with ``nasbench: note:``:
+``--workers`` capped at the usable cores (``--force-workers`` starts them all), and after a
+``run`` the runs that stopped at a cap of the suite (``max_evaluations``, or
+``max_infeasible_streak`` infeasible proposals in a row: the note names the limit no architecture
+met and the lowest value seen; :mod:`nasbench.suite`). Every ``--json`` output is strict JSON:
+NaN and infinities are written as ``null``.
 
 Nothing is overwritten unasked: every command that writes files checks each file it would write
 before writing any, and refuses (one line, exit code 2) when one exists, unless its flag says
@@ -23,12 +37,13 @@ built in or an installed plugin.
                       [--sparsity S] [--epochs E] [--seed S] [--latency-device D] [--json]
     nasbench build-table SPACE --n N [--sparsity 0,0.5,0.8] [--seeds K] [--epochs E]
                       [--dataset mnist1d] [--param KEY=VALUE ...] [--recipe KEY=VALUE ...]
-                      [--latency-device cpu|none] [--workers W] --out FILE [--overwrite]
+                      [--latency-device cpu|none] [--workers W [--force-workers]]
+                      --out FILE [--overwrite]
     nasbench surrogates [--json]
     nasbench surrogate-eval --benchmark NAME --surrogate NAME [--train-sizes 100,300,1000]
                       [--seeds 0,1,2] [--max-test N] [--param KEY=VALUE ...] [--json]
-    nasbench run [CONFIG] [--out DIR] [--workers N] [--resume] [--backend local|ray]
-                      [--address ADDR] [--quiet]
+    nasbench run [CONFIG] [--out DIR] [--workers N [--force-workers]] [--resume]
+                      [--backend local|ray] [--address ADDR] [--quiet]
     nasbench report DIR [DIR ...] [--format md|csv|json] [--out FOLDER [--overwrite]]
                       [--at 10,50,100 | --pareto latency_ms | --rescore | --seeds-for PP]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
@@ -39,6 +54,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import re
 import sys
 import time
 import tomllib
@@ -53,6 +71,115 @@ from nasbench.registry import inert, spaces
 from nasbench.space import SearchSpace
 from nasbench.tasks import DATASET_TASKS, task_for
 from nasbench.types import Task
+
+ECHO_MAX = 80
+"""Characters of a quoted input value an error line shows (longer ones end in ``...``)."""
+LINE_MAX = 2000
+"""Characters an error line shows at most."""
+INTERRUPTED = 130
+"""Exit code after Ctrl-C: 128 + SIGINT, as shells report a command SIGINT ended."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with the line that says what was kept."""
+
+
+def one_line(message: str) -> str:
+    """``message`` as one short line: control characters escaped, quoted values longer than
+    :data:`ECHO_MAX` characters cut (ending in ``...``), at most :data:`LINE_MAX` characters.
+
+    >>> line = one_line("bad arch '" + "x" * 200 + "'" + chr(10) + "next")
+    >>> len(line), line.count(chr(10)), line.endswith("...'" + chr(92) + "nnext")
+    (97, 0, True)
+    """
+
+    def cut(match: re.Match[str]) -> str:
+        quote, body = match.group(0)[0], match.group(0)[1:-1]
+        return f"{quote}{body[: ECHO_MAX - 3]}...{quote}"
+
+    longer = ECHO_MAX + 1
+    text = re.sub(rf"'[^'\n]{{{longer},}}'|\"[^\"\n]{{{longer},}}\"", cut, message)
+    text = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group(0))[1:-1], text)
+    return text if len(text) <= LINE_MAX else text[: LINE_MAX - 3] + "..."
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError as the user needs it: what failed, on which file."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    where = exc.filename
+    return f"{what}: {where}" if where else what
+
+
+def _strict(value: Any) -> Any:
+    """``value`` with NaN and infinities as None, numpy scalars as Python numbers: what strict
+    JSON can hold (``json.dumps`` alone writes a bare ``NaN``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    return value
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """Strict JSON of ``value`` (NaN and infinities as null); ``options`` go to ``json.dumps``."""
+    return json.dumps(_strict(value), allow_nan=False, **options)
+
+
+def _strict_text(text: str) -> str:
+    """JSON text that may hold bare NaN or Infinity, as strict JSON (unchanged when strict)."""
+    loose: list[str] = []
+
+    def constant(name: str) -> float:
+        loose.append(name)
+        return math.nan
+
+    value = json.loads(text, parse_constant=constant)
+    if not loose:
+        return text
+    indent = 1 if text.lstrip()[:1] in "[{" and "\n " in text else None
+    return dumps(value, indent=indent, sort_keys=indent is not None) + "\n"
+
+
+def _ints(text: str, option: str, minimum: int, example: str, what: str) -> list[int]:
+    """Comma-separated whole numbers >= ``minimum`` (NasbenchError naming ``option`` else)."""
+    parts = [x.strip() for x in text.split(",")]
+    if not all(re.fullmatch(r"\+?\d+", x) for x in parts) or min(map(int, parts)) < minimum:
+        raise NasbenchError(
+            f"{option} takes {what}: whole numbers >= {minimum} like {example}, got {text!r}"
+        )
+    return [int(x) for x in parts]
+
+
+def _seed(value: int, option: str) -> int:
+    if value < 0:
+        raise NasbenchError(f"{option} must be >= 0, got {value}")
+    return value
+
+
+def _workers(requested: int, force: bool, notes: list[str]) -> int:
+    """``--workers`` capped at the usable cores unless ``--force-workers`` (a note says so)."""
+    from nasbench.execute import cap_workers
+
+    workers, note = cap_workers(requested, force)
+    if note:
+        notes.append(note)
+    return workers
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; False where even asking fails (a name too long)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _note(text: str) -> None:
+    print(f"nasbench: note: {one_line(text)}", file=sys.stderr)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,7 +235,7 @@ def cmd_spaces(args: argparse.Namespace) -> None:
                 "choices": {d.name: list(d.choices) for d in space.decisions()},
                 "encoding_size": space.encoding_size,
             }
-            print(json.dumps(row))
+            print(dumps(row))
         return
     print(f"{'space':<14}{'cardinality':>28}  {'decisions':>9}  first decisions")
     for name, space in listed:
@@ -130,7 +257,7 @@ def cmd_strategies(args: argparse.Namespace) -> None:
         if args.json:
             row = {"name": name, "paper": paper, "hyperparameters": hyper,
                    "initial_design": getattr(cls, "initial_design", "")}  # fmt: skip
-            print(json.dumps(row, default=str))
+            print(dumps(row, default=str))
             continue
         print(f"{name}  ({paper})")
         for hp in hyper:
@@ -142,10 +269,12 @@ def cmd_strategies(args: argparse.Namespace) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     if args.n < 0:
         raise NasbenchError(f"--n must be >= 0, got {args.n}")
+    _seed(args.seed, "--seed")
     space = _space(args)
     rng = np.random.default_rng(args.seed)
-    lines = [space.sample(rng).text for _ in range(args.n)]
-    sys.stdout.write("".join(line + "\n" for line in lines))
+    write = sys.stdout.write
+    for _ in range(args.n):  # streamed: `| head -1` reads the first line at once
+        write(space.sample(rng).text + "\n")
 
 
 def cmd_describe(args: argparse.Namespace) -> None:
@@ -171,7 +300,7 @@ def cmd_describe(args: argparse.Namespace) -> None:
             "macs": counts.macs,
         }
         if args.json:
-            print(json.dumps(row))
+            print(dumps(row))
         else:
             print(
                 f"{arch.text}\n  params {counts.params:,}  macs {counts.macs:,}  "
@@ -185,6 +314,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from nasbench.registry import evaluators
     from nasbench.seeding import role_rng
 
+    _seed(args.seed, "--seed")
     space = _space(args)
     arch = space.parse(args.arch)
     params: dict[str, object] = {"dataset": args.dataset, "epochs": args.epochs,
@@ -208,7 +338,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         row["predicted_final_std"] = extra.get("lce_pred_std", math.nan)
         row["epochs_trained"] = extra.get("lce_epochs", math.nan)
     if args.json:
-        print(json.dumps(row))
+        print(dumps(row))
     else:
         for key, value in row.items():
             print(f"{key:>20}: {value}")
@@ -232,6 +362,9 @@ def cmd_build_table(args: argparse.Namespace) -> None:
         datasheet_path,
     )
 
+    _seed(args.sample_seed, "--sample-seed")
+    notes: list[str] = []
+    workers = _workers(args.workers, args.force_workers, notes)
     params = dict(_param(p) for p in args.param)
     spec = TableSpec(
         space=args.space,
@@ -249,10 +382,12 @@ def cmd_build_table(args: argparse.Namespace) -> None:
     levels = _floats(args.sparsity, "--sparsity")
     replace = check_datasheet(out, args.overwrite)  # before anything is trained or written
     runs = build_table(spec, out, n=args.n, sparsities=levels, seeds=args.seeds,
-                       workers=args.workers, progress=stderr_progress)  # fmt: skip
+                       workers=workers, progress=stderr_progress)  # fmt: skip
     sheet = datasheet_path(out)
     write_new(sheet, datasheet(out), replace)
     print(f"{runs} runs in {out} ({time.perf_counter() - start:.1f} s wall); datasheet {sheet}")
+    for note in notes:
+        _note(note)
 
 
 def cmd_surrogates(args: argparse.Namespace) -> None:
@@ -264,8 +399,8 @@ def cmd_surrogates(args: argparse.Namespace) -> None:
         kind = str(getattr(cls, "input_kind", "vector"))
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         if args.json:
-            print(json.dumps({"name": name, "input": kind, "params": params, "doc": doc},
-                             default=repr))  # fmt: skip
+            print(dumps({"name": name, "input": kind, "params": params, "doc": doc},
+                        default=repr))  # fmt: skip
         else:
             shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
             print(f"{name:<18} {kind:<7} {doc}\n{'':<26}{shown}")
@@ -279,14 +414,16 @@ def cmd_surrogate_eval(args: argparse.Namespace) -> None:
     from nasbench.surrogate_benchmark import quality, table_data
 
     surrogates.get(args.surrogate)
-    sizes = [int(x) for x in _floats(args.train_sizes, "--train-sizes")]
-    seeds = [int(x) for x in _floats(args.seeds, "--seeds")]
+    sizes = _ints(
+        args.train_sizes, "--train-sizes", 1, "100,300,1000", "train sizes (architectures)"
+    )
+    seeds = _ints(args.seeds, "--seeds", 0, "0,1,2", "split seeds")
     params = dict(_param(p) for p in args.param)
     data = table_data(load_benchmark(args.benchmark))
     rows = [asdict(quality(data, args.surrogate, params, n, seed, args.max_test))
             for n in sizes for seed in seeds]  # fmt: skip
     if args.json:
-        print(json.dumps(rows))
+        print(dumps(rows))
         return
     print("| train archs | seed | Kendall | Kendall, best fifth | Spearman | R2 | cov 68% | "
           "cov 95% | fit s | pred/s |")  # fmt: skip
@@ -302,20 +439,36 @@ DEFAULT_SUITE = Path(__file__).parent / "suites" / "default.toml"
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from nasbench.execute import default_workers, run_suite
+    from nasbench.execute import default_workers, run_suite, stop_notes
     from nasbench.progress import Progress
     from nasbench.suite import load_suite
 
     suite, text = load_suite(args.config or DEFAULT_SUITE)
     out = Path(args.out) if args.out else Path("results") / suite.name
+    notes: list[str] = []
     workers = default_workers() if args.workers is None else args.workers  # 0 is an error
+    if args.address is None:  # a cluster's CPUs set its parallelism, not this machine's
+        workers = _workers(workers, args.force_workers, notes)
+    existed = _exists(out)
     start = time.perf_counter()
     progress = None if args.quiet else Progress(sys.stderr)  # stdout stays the table
-    run_suite(suite, text, out, workers=workers, resume=args.resume, progress=progress,
-              backend=args.backend, address=args.address)  # fmt: skip
+    try:
+        run_suite(suite, text, out, workers=workers, resume=args.resume, progress=progress,
+                  backend=args.backend, address=args.address)  # fmt: skip
+    except KeyboardInterrupt:
+        kept = _exists(out) and (args.resume or not existed)
+        raise Interrupted(f"interrupted; {out} is kept: rerun with --resume to continue it"
+                          if kept else "interrupted") from None  # fmt: skip
+    except OSError as exc:
+        if not (_exists(out) and (args.resume or not existed)):
+            raise
+        raise NasbenchError(f"{_os_error(exc)}; {out} is kept: fix that, then rerun with "
+                            "--resume to continue it") from None  # fmt: skip
     print((out / "summary.md").read_text().rstrip())  # the table, then each task's power
     print(f"\n{len(suite.runs())} runs in {out} ({time.perf_counter() - start:.1f} s wall, "
           f"{workers} workers, {args.backend} backend)")  # fmt: skip
+    for note in notes + stop_notes(out, suite):
+        _note(note)
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -348,11 +501,8 @@ def _report(args: argparse.Namespace) -> None:
 
         print_rescore(folders, fmt, Path(args.out) if args.out else None, args.overwrite)
         return
-    if args.at:
-        try:
-            at = [int(x) for x in args.at.split(",")]
-        except ValueError:
-            raise NasbenchError(f"--at takes counts like 10,50,100, got {args.at!r}") from None
+    if args.at is not None:  # no incumbent exists after 0 evaluations
+        at = _ints(args.at, "--at", 1, "10,50,100", "evaluation counts")
         rows = report.anytime(folders, at)
         files = report.rows_files("anytime", rows, fmt, report.format_anytime(rows))
     elif args.pareto:
@@ -361,6 +511,7 @@ def _report(args: argparse.Namespace) -> None:
     else:
         # Markdown ends with each folder's overshoot rule and dependency versions
         files = stats_format.stats_files(build_report(folders), fmt, folders)
+    files = {n: _strict_text(t) if n.endswith(".json") else t for n, t in files.items()}
     if args.out:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
@@ -481,7 +632,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training recipe entry, TOML value (repeatable)")  # fmt: skip
     p.add_argument("--latency-device", default="cpu", help="cpu (measured), lut:cpu or none")
     p.add_argument("--sample-seed", type=int, default=0, help="which uniform samples")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes")
+    p.add_argument("--workers", type=int, default=1,
+                   help="parallel processes (at most the usable cores)")  # fmt: skip
+    p.add_argument("--force-workers", action="store_true",
+                   help="start --workers processes even beyond the usable cores")  # fmt: skip
     p.add_argument("--out", required=True, help="the table file (.parquet); extended if present")
     p.add_argument("--overwrite", action="store_true", help="replace an existing .md beside it "
                    "that is not this table's own datasheet")  # fmt: skip
@@ -505,7 +659,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a suite (default: the NAS-Bench-201 protocol)")
     p.add_argument("config", nargs="?", help="suite TOML file (default: the shipped default suite)")
     p.add_argument("--out", help="results folder (default: results/<suite name>)")
-    p.add_argument("--workers", type=int, default=None, help="parallel processes")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel processes (default: up to 4, at most the cores)")  # fmt: skip
+    p.add_argument("--force-workers", action="store_true",
+                   help="start --workers processes even beyond the usable cores")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue an existing results folder")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local processes, or Ray tasks (pip install 'nasbench[ray]')")  # fmt: skip
@@ -560,11 +717,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         code = args.func(args)
     except NasbenchError as exc:
-        print(f"nasbench: error: {exc}", file=sys.stderr)
+        print(f"nasbench: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # e.g. `nasbench sample ... | head`
+    except BrokenPipeError:  # e.g. `nasbench sample ... | head`: ends quietly
+        _drop_stdout()
         return 0
+    except OSError as exc:  # a full disk, a read-only folder: one line too
+        print(f"nasbench: error: {one_line(_os_error(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C
+        print(f"nasbench: {one_line(str(exc) or 'interrupted')}", file=sys.stderr)
+        return INTERRUPTED
     return int(code or 0)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: what is still buffered for a closed pipe is dropped at exit
+    instead of raising BrokenPipeError again (and printing a warning)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,6 @@ import functools
 import gzip
 import os
 import random
-import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from nasbench.caches import check_folder, rebuilding, replace_atomically
 from nasbench.errors import NasbenchError
 from nasbench.registry import datasets
 from nasbench.tasks import task_for
@@ -248,13 +248,41 @@ MNIST1D_LARGE_SHAPES: dict[str, tuple[int, ...]] = {
 
 def cache_dir() -> Path | None:
     """Where generated data is cached across processes: ``$NASBENCH_CACHE`` (``off``: nowhere),
-    else ``$XDG_CACHE_HOME/nasbench``, else ``~/.cache/nasbench``."""
+    else ``$XDG_CACHE_HOME/nasbench``, else ``~/.cache/nasbench``. Raises NasbenchError when
+    that location is a file or lies under one (:func:`nasbench.caches.check_folder`)."""
     raw = os.environ.get(CACHE_ENV, "")
     if raw.lower() == "off":
         return None
     if raw:
-        return Path(raw)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nasbench"
+        return check_folder(raw, CACHE_ENV, ' (or be "off")')
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nasbench"
+    return check_folder(base, "the cache folder", f' (set {CACHE_ENV} to a folder, or to "off")')
+
+
+def _read_cached(path: Path, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray] | str:
+    """The arrays of the cache file ``path``, or why they cannot be used: unreadable, not an
+    ``.npz`` archive, or other keys, shapes or dtypes (``x*`` float32, others int64). Never
+    unpickles (``allow_pickle=False``)."""
+    try:
+        stored = np.load(path, allow_pickle=False)
+    except Exception as exc:  # numpy, zipfile and zlib raise many kinds: all mean "rebuild"
+        return f"is unreadable ({type(exc).__name__}: {exc})"
+    if not isinstance(stored, np.lib.npyio.NpzFile):
+        return f"is not an .npz archive (holds a {type(stored).__name__})"
+    with stored:
+        missing = sorted(set(shapes) - set(stored.files))
+        if missing:
+            return f"lacks the array(s) {', '.join(missing)}"
+        try:
+            arrays = {key: stored[key] for key in shapes}
+        except Exception as exc:  # a truncated or damaged member
+            return f"is truncated or damaged ({type(exc).__name__}: {exc})"
+    for key, shape in shapes.items():
+        dtype = np.dtype(np.float32 if key[0] == "x" else np.int64)
+        if arrays[key].shape != shape or arrays[key].dtype != dtype:
+            return (f"holds {key} as {arrays[key].dtype} {arrays[key].shape}, not "
+                    f"{dtype} {shape}")  # fmt: skip
+    return arrays
 
 
 def _cached(
@@ -262,33 +290,28 @@ def _cached(
 ) -> dict[str, np.ndarray]:
     """``make()``'s arrays, read from ``<cache_dir>/<stem>-<mnist1d version>.npz`` when an
     earlier process stored them; made and stored otherwise. A cache file that cannot be read, or
-    holds other keys, shapes or dtypes (``x*`` float32, others int64), is remade and replaced; a
-    folder that cannot be written only costs the generation."""
+    holds other keys, shapes or dtypes (``x*`` float32, others int64), is reported (one warning
+    line, :func:`nasbench.caches.rebuilding`), remade and replaced atomically; a folder that
+    cannot be written only costs the generation. A cache location that is a file raises
+    NasbenchError (:func:`cache_dir`)."""
     from importlib.metadata import version
 
     folder = cache_dir()
     path = None if folder is None else folder / f"{stem}-{version('mnist1d')}.npz"
-    if path is not None and path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                arrays = {key: stored[key] for key in shapes}
-            if all(
-                arrays[k].shape == shape
-                and arrays[k].dtype == (np.float32 if k[0] == "x" else np.int64)
-                for k, shape in shapes.items()
-            ):
-                return arrays
-        except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile):
-            pass  # unreadable or foreign: regenerate below
+    if path is not None and path.exists():
+        found = _read_cached(path, shapes) if path.is_file() else "is not a file"
+        if not isinstance(found, str):
+            return found
+        rebuilding(path, found)
     arrays = make()
     if path is not None:
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+        kept = {key: arrays[key] for key in shapes}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(tmp, **{key: arrays[key] for key in shapes})  # type: ignore[arg-type]
-            os.replace(tmp, path)  # atomic: concurrent processes never read a partial file
+            # atomic: concurrent processes never read a partial file
+            replace_atomically(path, lambda tmp: np.savez(tmp, **kept))  # type: ignore[arg-type]
         except OSError:
-            tmp.unlink(missing_ok=True)
+            pass
     return arrays
 
 

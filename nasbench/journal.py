@@ -28,6 +28,7 @@ import dataclasses
 import fcntl
 import json
 import logging
+import math
 import os
 from collections import deque
 from collections.abc import Sequence
@@ -151,10 +152,89 @@ class Evaluation:
                 "extra": tuple((str(k), v) for k, v in m["extra"]),
             })  # fmt: skip
             record = TrialRecord(**{**r, "extra": tuple((str(k), v) for k, v in r["extra"])})
-            return cls(measurement, float(entry["search_cost_s"]), bool(entry["evaluated"]),
-                       bool(entry["feasible"]), record)  # fmt: skip
+            search_cost_s, evaluated, feasible = (entry["search_cost_s"], entry["evaluated"],
+                                                  entry["feasible"])  # fmt: skip
         except (KeyError, TypeError, ValueError) as exc:
             raise NasbenchError(f"{where} is not a journaled evaluation ({exc})") from None
+        _check_measurement(measurement, where)
+        _check_record(record, where)
+        _check_value(where, "search_cost_s", search_cost_s, COST)
+        for name, flag in (("evaluated", evaluated), ("feasible", feasible)):
+            if not isinstance(flag, bool):
+                raise NasbenchError(f"{where}: {name} must be true or false, got {flag!r}")
+        return cls(measurement, float(search_cost_s), evaluated, feasible, record)
+
+
+# ---- what a journal line may hold ------------------------------------------------------------
+# A resumed run writes journaled values into its records as they are, so each is checked when
+# read: a journal edited by hand (or by a bug) is refused, naming its line, instead of giving
+# records that no run could have produced.
+ACCURACY = "an accuracy in [0, 1] (or NaN)"
+FRACTION = "a fraction in [0, 1] (or NaN)"
+COST = "a finite number >= 0"
+SIZE = "a number >= 0 (or NaN)"
+FINITE = "a finite number (or NaN)"
+NUMBER = "a number"
+WHOLE = "a whole number >= 0"
+_MEASUREMENT = {
+    "val_acc": ACCURACY, "test_acc": ACCURACY, "val_acc_pred": NUMBER, "cost_s": COST,
+    "sparsity": FRACTION, "latency_ms": SIZE, "val_acc_std": SIZE, "params": SIZE,
+    "nonzero_params": SIZE, "macs": SIZE, "effective_macs": SIZE,
+}  # fmt: skip
+_RECORD = {
+    "val_acc": ACCURACY, "test_acc": ACCURACY, "incumbent_val_acc": ACCURACY,
+    "incumbent_test_acc": ACCURACY, "objective": FINITE, "cost_s": COST, "cum_cost_s": COST,
+    "latency_ms": SIZE, "params_m": SIZE, "macs_m": SIZE, "sparsity": FRACTION,
+    "fidelity": SIZE, "overhead_wall_s": COST, "eval_wall_s": COST, "trial": WHOLE,
+    "seed": WHOLE,
+}  # fmt: skip
+
+
+def _ok(value: object, kind: str) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    if kind == WHOLE:
+        return isinstance(value, int) and value >= 0
+    if kind == NUMBER:
+        return True
+    if math.isnan(value):
+        return kind != COST
+    if kind in (ACCURACY, FRACTION):
+        return 0.0 <= value <= 1.0
+    if kind == FINITE:
+        return math.isfinite(value)
+    if kind == COST:
+        return 0.0 <= value < math.inf
+    return value >= 0.0  # SIZE
+
+
+def _check_value(where: str, name: str, value: object, kind: str) -> None:
+    if not _ok(value, kind):
+        raise NasbenchError(f"{where}: {name} = {value!r} is not {kind}; the journal is kept")
+
+
+def _check_measurement(m: Measurement, where: str) -> None:
+    for name, kind in _MEASUREMENT.items():
+        _check_value(where, f"measurement {name}", getattr(m, name), kind)
+    for epoch, value in enumerate(m.curve):
+        _check_value(where, f"measurement curve[{epoch}]", value, ACCURACY)
+    for name, value in m.extra:
+        _check_value(where, f"measurement {name}", value, _extra_kind(name))
+
+
+def _check_record(r: TrialRecord, where: str) -> None:
+    for name, kind in _RECORD.items():
+        _check_value(where, f"record {name}", getattr(r, name), kind)
+    if not isinstance(r.feasible, bool):
+        raise NasbenchError(f"{where}: record feasible must be true or false, got {r.feasible!r}")
+    for name, value in r.extra:
+        _check_value(where, f"record {name}", value, _extra_kind(name))
+
+
+def _extra_kind(name: str) -> str:
+    """Extra metrics named as accuracies (``test_acc_cifar100``) are accuracies; others any
+    number (costs, predictions, rewards)."""
+    return ACCURACY if name.startswith(("test_acc", "val_acc")) else NUMBER
 
 
 def _fields(obj: Measurement | TrialRecord) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import copy
 import hashlib
 import json
 import logging
+import math
 import re
 from os import PathLike
 from pathlib import Path
@@ -35,6 +36,7 @@ import torch
 from torch import nn
 
 from nasbench.benchmarks import load_benchmark
+from nasbench.caches import check_folder, rebuilding, replace_atomically
 from nasbench.errors import NasbenchError
 from nasbench.latency import DEFAULT_TIMING, LatencyTable, Timing, device_of
 from nasbench.registry import constructor_params
@@ -101,7 +103,10 @@ class LookupTableLatency:
     networks. With ``table_dir`` (created if missing) a table is loaded from, and saved back to
     (after it grows),
     ``<table_dir>/<space>-<hash of its parameters>-<shape>-<device>.json``; a stored table
-    recorded with another torch version or timing is rebuilt.
+    recorded with another torch version or timing is rebuilt. A stored table that is corrupt,
+    truncated or foreign (another space, shape or device; a NaN or negative latency) is reported
+    in one warning line and rebuilt (:mod:`nasbench.caches`); a ``table_dir`` that is a file
+    raises NasbenchError.
     """
 
     def __init__(
@@ -116,7 +121,7 @@ class LookupTableLatency:
             raise NasbenchError(f"calibration needs at least 1 network, got {calibration}")
         self.space, self.device, self.timing = space, device, timing
         self.calibration = calibration
-        self.table_dir = None if table_dir is None else Path(table_dir)
+        self.table_dir = None if table_dir is None else check_folder(table_dir, "table_dir")
         self._tables: dict[tuple[int, ...], LatencyTable] = {}
 
     @property
@@ -139,22 +144,56 @@ class LookupTableLatency:
         if shape in self._tables:
             return self._tables[shape]
         path = self._path(shape)
-        if path is not None and path.is_file():
-            table = LatencyTable.load(path)
-            recorded = (table.space, table.device, table.timing, table.torch_version)
-            if recorded == (self.label, self.device, self.timing, str(torch.__version__)):
-                self._tables[shape] = table
-                return table
-            log.info("rebuilding latency table %s, recorded with %s", path, recorded)
+        if path is not None and path.exists():
+            stored = self._stored(path, shape)
+            if stored is not None:
+                self._tables[shape] = stored
+                return stored
         table = LatencyTable(self.label, shape, self.device, self.timing)
         rng = role_rng(_BUILD_SEED, "latency_calibration")
         archs = [self.space.sample(rng) for _ in range(self.calibration)]
         table.calibrate([self.space.build(a, task, rng).to(self.device) for a in archs])
         self._tables[shape] = table
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            table.save(path)
+            self._save(table, path)
         return table
+
+    def _stored(self, path: Path, shape: tuple[int, ...]) -> LatencyTable | None:
+        """The table stored at ``path`` when it is this model's; ``None`` (to rebuild it) when
+        it was recorded with another torch version or timing (a note at INFO level), or is
+        corrupt, truncated or foreign (one warning line, :func:`nasbench.caches.rebuilding`)."""
+        try:
+            table = LatencyTable.load(path) if path.is_file() else None
+        except NasbenchError as exc:
+            rebuilding(path, f"is unusable: {exc}")
+            return None
+        if table is None:
+            rebuilding(path, "is not a file")
+            return None
+        mine = (self.label, tuple(shape), self.device)
+        theirs = (table.space, tuple(table.input_shape), table.device)
+        values = [table.overhead_ms, *table.ops.values()]
+        if theirs != mine:
+            rebuilding(path, f"belongs to another table ({theirs}, not {mine})")
+        elif not all(math.isfinite(v) for v in values) or min(table.ops.values(), default=0) < 0:
+            rebuilding(path, "holds a NaN, infinite or negative latency")
+        elif (table.timing, table.torch_version) != (self.timing, str(torch.__version__)):
+            recorded = (table.timing, table.torch_version)
+            log.info("rebuilding latency table %s, recorded with %s", path, recorded)
+        else:
+            return table
+        return None
+
+    def _save(self, table: LatencyTable, path: Path) -> None:
+        """Store ``table`` at ``path``, written whole under a name unique to this call and renamed
+        (:func:`nasbench.caches.replace_atomically`: parallel runs sharing ``table_dir`` never
+        leave a mixed file); a folder that cannot be written only costs the next process a
+        rebuild (one warning line)."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(path, table.save)
+        except OSError as exc:
+            log.warning("cannot store latency table %s: %s", path, exc)
 
     def latency_ms(self, arch: Architecture, module: nn.Module | None, task: Task) -> float:
         table = self.table(task)
@@ -162,7 +201,7 @@ class LookupTableLatency:
         estimate = table.estimate(_network(self.space, arch, module, task, self.device))
         path = self._path(task.input_shape)
         if path is not None and len(table) > size:
-            table.save(path)
+            self._save(table, path)
         return estimate
 
 

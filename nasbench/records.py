@@ -18,6 +18,7 @@ plots are pure functions of these files (``nasbench report``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -78,7 +79,8 @@ def records_table(records: Sequence[TrialRecord]) -> pa.Table:
 def write_run(path: Path, records: Sequence[TrialRecord], meta: RunMeta) -> None:
     """Write one run; never overwrites (raises NasbenchError if ``path`` exists). The file
     appears atomically and durably: written whole beside it as ``.<name>.<pid>.tmp`` (a name
-    no reader takes for a record), fsynced, then renamed; the folder is fsynced after."""
+    no reader takes for a record), fsynced, then renamed; the folder is fsynced after. An
+    OSError (a full disk) or an interrupt deletes the temporary file and is raised again."""
     path = Path(path)
     if path.exists():
         raise NasbenchError(f"refusing to overwrite the existing run record {path}")
@@ -87,10 +89,15 @@ def write_run(path: Path, records: Sequence[TrialRecord], meta: RunMeta) -> None
         {META_KEY: json.dumps(dataclasses.asdict(meta), sort_keys=True).encode()}
     )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # no column statistics: an eighth smaller; nothing reads them
-    pq.write_table(table, tmp, compression="zstd", write_statistics=False)
-    _fsync(tmp)
-    os.replace(tmp, path)
+    try:
+        # no column statistics: an eighth smaller; nothing reads them
+        pq.write_table(table, tmp, compression="zstd", write_statistics=False)
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, Ctrl-C: no half-written file is left behind
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
     _fsync(path.parent)  # the rename itself survives a power cut
 
 

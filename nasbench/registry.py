@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from nasbench.errors import NasbenchError, one_of
+from nasbench.plugins import PluginError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +308,10 @@ class Registry(Generic[T]):
         return constructor_params(self.get(name))
 
     def create(self, name: str, **params: Any) -> T:
-        """Instantiate ``name`` with ``params``; unknown keys raise naming the valid ones."""
+        """Instantiate ``name`` with ``params``; unknown keys raise naming the valid ones. The
+        constructor's NasbenchError passes unchanged; any other exception becomes one
+        NasbenchError naming the plugin, e.g. ``surrogate 'my.mod:Bad' __init__ raised
+        ValueError: boom`` (chained to it)."""
         cls = self.get(name)
         valid = constructor_params(cls)
         for key in params:
@@ -321,8 +325,13 @@ class Registry(Generic[T]):
             raise NasbenchError(f"{self.role} {name!r} needs parameter(s): {', '.join(missing)}")
         try:
             return cls(**params)
-        except TypeError as exc:
-            raise NasbenchError(f"bad parameters for {self.role} {name!r}: {exc}") from exc
+        except NasbenchError:  # the plugin's own one-line message about a bad value
+            raise
+        except TypeError as exc:  # mostly a parameter of the wrong type
+            message = first_line(exc).removeprefix("TypeError: ")
+            raise NasbenchError(f"bad parameters for {self.role} {name!r}: {message}") from exc
+        except Exception as exc:  # a broken plugin: one line naming it, never a traceback
+            raise PluginError(self.role, name, "__init__", f"raised {first_line(exc)}") from exc
 
 
 # One registry per role. The Any type keeps the core free of imports from plugin folders; each

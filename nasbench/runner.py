@@ -31,6 +31,11 @@ strategy. The run's metadata states the
 rule and the versions of the libraries the results depend on
 (:func:`nasbench.records.dependency_versions`).
 
+Every run ends: besides its budget, the suite's caps (:class:`~nasbench.suite.Limits`) stop it
+after ``max_evaluations`` evaluations (stop reason ``max_evaluations``) and after
+``max_infeasible_streak`` infeasible proposals in a row (``infeasible_streak``); a soft reward
+that leaves the float range raises NasbenchError (one line) instead of OverflowError.
+
 Crash safety: given a :class:`~nasbench.journal.RunJournal`, the runner journals every finished
 evaluation (before telling the strategy) and first replays what the journal holds: the strategy
 is driven through the same ask/tell sequence, and each ask is answered with the journaled
@@ -54,6 +59,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import nasbench
+from nasbench import plugins
 from nasbench.budget import Ledger, objective, violations
 from nasbench.errors import NasbenchError
 from nasbench.evaluator import Evaluator, Profiling
@@ -75,9 +81,12 @@ from nasbench.types import (
     TrialRecord,
 )
 
-MAX_INFEASIBLE_STREAK = 10_000
-"""A run stops after this many infeasible proposals in a row (a strategy stuck outside the
-constraints would otherwise loop forever when infeasible proposals cost nothing)."""
+STOP_CAPS = ("max_evaluations", "infeasible_streak")
+"""Stop reasons of a run that ended at one of its suite's caps (:class:`~nasbench.suite.Limits`)
+before its budget was spent: ``max_evaluations`` evaluations (a ``cost_s`` budget that the
+evaluations do not spend), or ``max_infeasible_streak`` infeasible proposals in a row (a strategy
+stuck outside the constraints would otherwise loop forever when infeasible proposals cost
+nothing)."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +176,7 @@ class _Loop:
         the proposal is feasible and whether the evaluator was called."""
         budget = self.spec.budget
         if isinstance(self.evaluator, Profiling) and budget.constraint == "hard":
-            prof = self.evaluator.profile(arch)
+            prof = plugins.profile(self.evaluator, self.spec.task.evaluator, arch)
             if violations(budget, prof.latency_ms, prof.params / 1e6, prof.macs / 1e6):
                 nan = math.nan
                 skipped = Measurement(nan, nan, 0.0, Status.OK, budget.sparsity, prof.latency_ms,
@@ -176,7 +185,7 @@ class _Loop:
         k = self.seen[arch.text]
         self.seen[arch.text] += 1
         noise = role_rng(self.seed, "benchmark_noise", arch.text, k)
-        m = self.evaluator.evaluate(arch, fidelity, noise)
+        m = plugins.evaluate(self.evaluator, self.spec.task.evaluator, arch, fidelity, noise)
         # soft constraints only shape the reward: every proposal is feasible
         feasible = budget.constraint == "soft" or not violations(
             budget, m.latency_ms, m.params / 1e6, m.macs / 1e6
@@ -200,19 +209,33 @@ class _Loop:
             if isinstance(self.evaluator, Replayable):
                 self.evaluator.replay(arch, fidelity, done.measurement)
 
+    def _objective(self, arch: Architecture, m: Measurement, acc: float) -> float:
+        """:func:`~nasbench.budget.objective`; a soft reward beyond the float range raises
+        NasbenchError (one line) instead of OverflowError."""
+        b = self.spec.budget
+        try:
+            return objective(b, acc, m.latency_ms, m.params / 1e6, m.macs / 1e6)
+        except OverflowError:
+            raise NasbenchError(
+                f"run {self.spec.run_id(self.seed)}: the soft reward of {arch.text} overflows "
+                f"(latency_ms {m.latency_ms:g}, params_m {m.params / 1e6:g}, macs_m "
+                f"{m.macs / 1e6:g} over their limits, to the power soft_weight "
+                f"{b.soft_weight:g}); use a soft_weight nearer 0 (MnasNet: -0.07)"
+            ) from None
+
     def record(
         self, arch: Architecture, fidelity: float, m: Measurement, feasible: bool,
         overhead_s: float, eval_s: float, monitor: bool = False,
     ) -> Observation:  # fmt: skip
         budget = self.spec.budget
         usable = m.status is Status.OK and not math.isnan(m.val_acc)
-        obj = objective(budget, m.val_acc, m.latency_ms, m.params / 1e6, m.macs / 1e6)
+        obj = self._objective(arch, m, m.val_acc)
         if not (feasible and usable):
             obj = math.nan
         told = obj  # a stopped run: the strategy is told its predicted objective
         predicted: tuple[tuple[str, float], ...] = ()
         if feasible and m.status is Status.STOPPED and math.isfinite(m.val_acc_pred):
-            told = objective(budget, m.val_acc_pred, m.latency_ms, m.params / 1e6, m.macs / 1e6)
+            told = self._objective(arch, m, m.val_acc_pred)
             predicted = (("objective_pred", told),)
         self.ledger.charge(m.cost_s)
         trial = len(self.records)
@@ -261,7 +284,8 @@ def run(spec: RunSpec, seed: int, journal: RunJournal | None = None) -> RunResul
     dataset = getattr(evaluator, "dataset", None)
     info = SearchInfo(fidelity, tuple(evaluator.fidelities), spec.budget, dataset)
     loop = _Loop(spec, seed, evaluator, fidelity)
-    strategy.start(space, info, role_rng(seed, "strategy"), role_rng(seed, "initial_design"))
+    plugins.call("strategy", spec.strategy.name, "start", strategy.start, space, info,
+                 role_rng(seed, "strategy"), role_rng(seed, "initial_design"))  # fmt: skip
     stop = ""
     while not stop:
         _step(loop, space, strategy, journal)
@@ -287,9 +311,8 @@ def _step(loop: _Loop, space: SearchSpace, strategy: Strategy, journal: RunJourn
     the ledger does not admit (it would cross ``cost_s`` under ``overshoot = "discard"``) stops
     after the evaluation, unrecorded."""
     t0 = time.perf_counter()
-    (proposal,) = strategy.ask(1)
+    proposal = plugins.ask_one(strategy, loop.spec.strategy.name, space)  # checked, validated
     ask_s = time.perf_counter() - t0
-    space.validate(proposal.arch)
     fid = proposal.fidelity if proposal.fidelity is not None else loop.fidelity
     done = journal.replay.popleft() if journal is not None and journal.replay else None
     if done is None:
@@ -310,7 +333,7 @@ def _step(loop: _Loop, space: SearchSpace, strategy: Strategy, journal: RunJourn
         entry = Evaluation(m, search_cost_s, evaluated, feasible, loop.records[-1])
         journal.append(entry, durable=ask_s + eval_s >= DURABLE_S)
     t1 = time.perf_counter()
-    strategy.tell([obs])
+    plugins.tell(strategy, loop.spec.strategy.name, [obs])
     loop.records[-1] = replace(loop.records[-1], overhead_wall_s=ask_s + time.perf_counter() - t1)
 
 
@@ -347,6 +370,9 @@ def _stop_reason(loop: _Loop) -> str:
         return "cost_s"
     if b.evaluations is not None and loop.ledger.evaluations >= b.evaluations:
         return "evaluations"
-    if loop.infeasible_streak >= MAX_INFEASIBLE_STREAK:
+    caps = loop.spec.limits
+    if loop.ledger.evaluations >= caps.max_evaluations:
+        return "max_evaluations"
+    if loop.infeasible_streak >= caps.max_infeasible_streak:
         return "infeasible_streak"
     return ""

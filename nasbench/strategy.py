@@ -13,6 +13,12 @@ shared ``"initial_design"`` stream of the seed: every strategy that starts from 
 architectures must draw them from it, in order, so that for one seed all such strategies start
 from the same initial design (Syne Tune's fairness rule). ``state()`` returns a JSON-serialisable
 snapshot (generator states included) that ``restore()`` continues from exactly.
+
+The runner calls a strategy through :mod:`nasbench.plugins`, built-ins included: ``ask(n)`` must
+return a list of ``n`` :class:`~nasbench.types.Proposal` whose architectures the space validates;
+anything else, or an exception other than NasbenchError from ``start``, ``ask`` or ``tell``, is
+one NasbenchError naming the strategy and the method (``strategy 'my.mod:Bad' tell raised
+KeyError: 'x'``), printed by the CLI as one line.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@
     name = "nb201-protocol"          # results go to results/<name>/
     seeds = 100                      # 0..99, or an explicit list [0, 7, 42]
     description = "optional text"
+    max_evaluations = 10000          # optional caps that end every run (see Limits)
+    max_cost_s = 1e8
+    max_infeasible_streak = 1000
 
     [budget]                         # shared by every run (nasbench.types.Budget)
     cost_s = 12000                   # and/or evaluations = 200
@@ -33,7 +36,19 @@
     sample_size = 3
 
 Unknown keys, unknown plugin names and bad values raise NasbenchError naming the valid ones;
-:func:`check_suite` builds every role once so a bad suite fails before anything runs.
+:func:`check_suite` builds every role once so a bad suite fails before anything runs. Names
+that become file names (the suite name, task and strategy labels) are letters, digits and
+``_.-`` only, starting with a letter or digit: no newline, path separator or control character.
+
+Every run ends (:class:`Limits`, set in ``[suite]``): a budget whose ``cost_s`` is above
+``max_cost_s`` (default 1e8 simulated seconds, about three years) or whose ``evaluations`` is
+above ``max_evaluations`` (default 10,000) is refused when the suite is parsed; a run stops
+after ``max_evaluations`` evaluations whatever its budget (a ``cost_s`` budget that evaluations
+costing nothing never spend), and after ``max_infeasible_streak`` (default 1,000) infeasible
+proposals in a row (a hard limit that no architecture the strategy finds meets). Runs that stop
+at a cap record it as their ``stop_reason`` (``max_evaluations``, ``infeasible_streak``), and
+``nasbench run`` says so in one note line each. Caps left at their defaults are left out of
+the suite's and runs' JSON, so results folders written before the caps existed still resume.
 
 >>> suite = parse_suite('''
 ... [suite]
@@ -55,6 +70,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -64,7 +80,7 @@ from typing import Any
 from nasbench.errors import NasbenchError
 from nasbench.types import Budget, Overshoot
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")  # fullmatch: no trailing newline
 Params = tuple[tuple[str, Any], ...]
 
 
@@ -124,6 +140,21 @@ class StrategySpec:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Caps that end every run of a suite, whatever its budget (``[suite]`` keys; see the
+    module docstring): a ``cost_s`` above ``max_cost_s`` or ``evaluations`` above
+    ``max_evaluations`` is refused at parse time; a run stops after ``max_evaluations``
+    evaluations and after ``max_infeasible_streak`` infeasible proposals in a row."""
+
+    max_evaluations: int = 10_000
+    max_cost_s: float = 1e8
+    max_infeasible_streak: int = 1_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """One (task, strategy) pair of a suite under its budget; ``run(spec, seed)`` runs it."""
 
@@ -131,6 +162,7 @@ class RunSpec:
     task: TaskSpec
     strategy: StrategySpec
     budget: Budget
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def label(self) -> str:
@@ -155,16 +187,21 @@ class Suite:
     tasks: tuple[TaskSpec, ...]
     strategies: tuple[StrategySpec, ...]
     description: str = ""
+    limits: Limits = DEFAULT_LIMITS
 
     def specs(self) -> list[RunSpec]:
         """Every (task, strategy) under the budget, with the task's overrides applied; a
         strategy that names its tasks runs on those only."""
         return [
-            RunSpec(self.name, t, s, dataclasses.replace(self.budget, **dict(t.budget)))
+            RunSpec(self.name, t, s, self.task_budget(t), self.limits)
             for t in self.tasks
             for s in self.strategies
             if not s.tasks or t.label in s.tasks
         ]
+
+    def task_budget(self, task: TaskSpec) -> Budget:
+        """The suite's budget with ``task``'s overrides applied."""
+        return dataclasses.replace(self.budget, **dict(task.budget))
 
     def runs(self) -> list[tuple[RunSpec, int]]:
         """Every (spec, seed), tasks outermost, seeds innermost."""
@@ -175,12 +212,14 @@ class Suite:
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with empty task budget overrides, strategy task lists and the default budget
-    overshoot rule left out (the JSON of suites without any is unchanged, so their results
-    folders still resume)."""
+    """``data`` with empty task budget overrides, strategy task lists, the default budget
+    overshoot rule and the default limits left out (the JSON of suites without any is
+    unchanged, so their results folders still resume)."""
     budget = data.get("budget")
     if isinstance(budget, dict) and budget.get("overshoot") == Overshoot.CHARGE:
         budget.pop("overshoot")
+    if data.get("limits") == dataclasses.asdict(DEFAULT_LIMITS):
+        data.pop("limits")
     for key, field in (("task", "budget"), ("tasks", "budget"), ("strategy", "tasks"),
                        ("strategies", "tasks")):  # fmt: skip
         value = data.get(key, [])
@@ -223,11 +262,55 @@ def _budget(data: dict[str, Any], base: Budget | None = None, where: str = "[bud
     valid = [f.name for f in dataclasses.fields(Budget)]
     _check_keys(where, data, valid)
     try:
-        return dataclasses.replace(base, **data) if base else Budget(**data)
+        budget = dataclasses.replace(base, **data) if base else Budget(**data)
     except (TypeError, ValueError) as exc:  # wrong types, unknown constraint mode
         if isinstance(exc, NasbenchError) and base is None:
             raise
         raise NasbenchError(f"bad {where}: {exc}") from None
+    if abs(budget.soft_weight) > MAX_SOFT_WEIGHT:
+        raise NasbenchError(
+            f"bad {where}: soft_weight {budget.soft_weight:g} is outside [-{MAX_SOFT_WEIGHT:g}, "
+            f"{MAX_SOFT_WEIGHT:g}] (MnasNet: -0.07); larger powers overflow the soft reward"
+        )
+    return budget
+
+
+MAX_SOFT_WEIGHT = 10.0
+"""The largest ``soft_weight`` magnitude a suite may give: MnasNet's exponents are -0.07 and
+-0.15 (its hard-constraint variant -1); beyond this, ``(latency / limit) ** w`` leaves the float
+range for ordinary latencies (the runner still refuses a reward that overflows, in one line)."""
+
+
+LIMIT_KEYS = [f.name for f in dataclasses.fields(Limits)]
+
+
+def _limits(head: dict[str, Any]) -> Limits:
+    """The ``[suite]`` caps (defaults for those not given); raises NasbenchError for a cap that
+    is not a positive whole number (``max_cost_s``: a positive finite number)."""
+    given = {k: head[k] for k in LIMIT_KEYS if k in head}
+    for key, value in given.items():
+        whole = key != "max_cost_s"
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (number and 0 < value < math.inf and (isinstance(value, int) or not whole)):
+            kind = "a positive whole number" if whole else "positive and finite"
+            raise NasbenchError(f"[suite] {key} must be {kind}, got {value!r}")
+    return Limits(**given)
+
+
+def _check_caps(spec: RunSpec) -> None:
+    """Refuse a budget above the suite's caps (one line naming the task and the cap)."""
+    b, caps = spec.budget, spec.limits
+    where = f"task {spec.task.label!r}: budget"
+    if b.cost_s is not None and b.cost_s > caps.max_cost_s:
+        raise NasbenchError(
+            f"{where} cost_s = {b.cost_s:g} is above [suite] max_cost_s = {caps.max_cost_s:g} "
+            "simulated seconds; lower cost_s, or raise max_cost_s in [suite] to run it"
+        )
+    if b.evaluations is not None and b.evaluations > caps.max_evaluations:
+        raise NasbenchError(
+            f"{where} evaluations = {b.evaluations} is above [suite] max_evaluations = "
+            f"{caps.max_evaluations}; lower evaluations, or raise max_evaluations in [suite]"
+        )
 
 
 def _task(i: int, data: dict[str, Any], budget: Budget) -> TaskSpec:
@@ -286,10 +369,12 @@ def _label_part(value: Any) -> str:
 def _label(where: str, given: Any, source: str, parts: list[str]) -> str:
     """``given``, else ``parts`` joined by '-'; raises NasbenchError naming ``source`` when the
     made label is not file-name safe (an explicit label is checked in :func:`parse_suite`)."""
+    if given is not None and not isinstance(given, str):
+        raise NasbenchError(f"{where}: label must be a string, got {given!r}")
     if given:
-        return str(given)
+        return given
     label = "-".join(parts)
-    if not _NAME.match(label):
+    if not _NAME.fullmatch(label):
         raise NasbenchError(
             f"{where}: label {label!r} made from {source} is not file-name safe; "
             'fix the names or set label = "..."'
@@ -305,10 +390,14 @@ def parse_suite(text: str) -> Suite:
         raise NasbenchError(f"suite config is not valid TOML: {exc}") from None
     _check_keys("the suite config", data, ["suite", "budget", "task", "strategy"])
     head = _table(data, "suite", required=True)
-    _check_keys("[suite]", head, ["name", "seeds", "description"])
+    _check_keys("[suite]", head, ["name", "seeds", "description", *LIMIT_KEYS])
     name = head.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise NasbenchError(f"[suite] name must be a file-name-safe string, got {name!r}")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise NasbenchError(
+            f"[suite] name must be a file-name-safe string (letters, digits, '_', '.', '-'), "
+            f"got {name!r}"
+        )
+    limits = _limits(head)
     tasks, strats = data.get("task"), data.get("strategy")
     if not isinstance(tasks, list) or not tasks:
         raise NasbenchError("suite config needs at least one [[task]]")
@@ -322,7 +411,10 @@ def parse_suite(text: str) -> Suite:
         tasks=tuple(_task(i, t, budget) for i, t in enumerate(tasks)),
         strategies=tuple(_strategy(i, s) for i, s in enumerate(strats)),
         description=str(head.get("description", "")),
+        limits=limits,
     )
+    for spec in suite.specs():
+        _check_caps(spec)
     for kind, labels in (
         ("task", [t.label for t in suite.tasks]),
         ("strategy", [s.label for s in suite.strategies]),
@@ -330,9 +422,12 @@ def parse_suite(text: str) -> Suite:
         dup = {x for x in labels if labels.count(x) > 1}
         if dup:
             raise NasbenchError(f"two {kind}s share the label {sorted(dup)[0]!r}: set label = ...")
-        bad = [x for x in labels if not _NAME.match(x)]
+        bad = [x for x in labels if not _NAME.fullmatch(x)]
         if bad:
-            raise NasbenchError(f"{kind} label {bad[0]!r} is not file-name safe")
+            raise NasbenchError(
+                f"{kind} label {bad[0]!r} is not file-name safe (letters, digits, '_', '.', "
+                "'-'; no newline, '/' or control character)"
+            )
     known = {t.label for t in suite.tasks}
     for strategy in suite.strategies:
         unknown = [t for t in strategy.tasks if t not in known]

@@ -28,6 +28,13 @@ registered surrogate):
   model) raises ``NasbenchError``; the helpers :func:`vectors`, :func:`graphs` and
   :func:`targets` give every model the same checks and messages.
 
+How nasbench holds a surrogate to this (:mod:`nasbench.plugins`, built-ins included): an
+exception other than NasbenchError from the constructor, ``fit`` or ``predict`` is one
+NasbenchError naming the surrogate and the method (``surrogate 'my.mod:Bad' fit raised
+ValueError: boom``); ``predict`` answering anything but a :class:`Prediction` of one mean and std
+per input, or an infinite value, is one too. A NaN mean or std is how a surrogate says it has no
+answer for an input: the surrogate evaluator records that evaluation as failed.
+
 The model families follow White et al., "How Powerful are Performance Predictors in Neural
 Architecture Search?" (NeurIPS 2021). A third-party surrogate registers through the
 ``nasbench.surrogates`` entry-point group or is named in a config as ``"package.module:Class"``.
