@@ -95,6 +95,13 @@ CHOICES: dict[str, tuple[int, str]] = {
         "the mean seed sd (runs stuck at chance, 10%, included: they occur at every length) "
         "is 6.56, 6.52 and 6.63 points at 6, 12 and 24 epochs",
     ),
+    "hierarchical": (
+        12,
+        "at 6 epochs the seed sd is as large as the spread between architectures (split-half "
+        "tau near 0.2), at 12 epochs it is well below it, most of all in the best quartile; "
+        "both measured on the first architectures only (the pilot's cost at 12 epochs is a "
+        "full table's 80 CPU-hours at 4 seeds, see projection.png)",
+    ),
     "multibranch": (
         12,
         "one seed against one at 12 epochs agrees better than two against two "

@@ -91,7 +91,8 @@ def _groups(runs: Iterable[dict]) -> dict[tuple[int, float], list[dict]]:
     return groups
 
 
-def _cpu_s(run: dict) -> float:
+def run_cpu_s(run: dict) -> float:
+    """A run's process CPU seconds (``job_cpu_s``) where recorded, else its worker's wall time."""
     cpu = run.get("job_cpu_s")
     return float(cpu) if cpu is not None else float(run.get("job_wall_s", 0.0))
 
@@ -145,6 +146,6 @@ def label_quality(runs: Iterable[dict]) -> LabelQuality:
         spread_sd=float(np.mean(spreads)) if spreads else math.nan,
         split_half=float(np.mean(finite)) if finite else math.nan,
         split_half_top=float(np.mean(finite_top)) if finite_top else math.nan,
-        cpu_hours=sum(_cpu_s(r) for r in runs) / 3600.0,
+        cpu_hours=sum(run_cpu_s(r) for r in runs) / 3600.0,
         runs=len(runs),
     )

@@ -53,7 +53,7 @@ def test_write_updates_readme_choices_and_plot(
     assert readme.startswith("# Label pilot")
     assert "| chain: 6 epochs | 10 | 4 | 1.29 |" in readme
     assert set(json.loads(choices.read_text())) == {
-        "chain-mnist1d_large", "multibranch-mnist1d_large"
+        "chain-mnist1d_large", "hierarchical-mnist1d_large", "multibranch-mnist1d_large"
     }  # fmt: skip
     assert (folder / "projection.png").read_bytes().startswith(b"\x89PNG")
     curves = label_pilot.projections(folder)["chain"]

@@ -1,7 +1,7 @@
 """Books for a benchmark table that grows outside the package (issue 6): progress against its
 plan, folding journals in, the move into ``nasbench/data/``, and the suites' budgets.
 
-    python -m tests.perf.pending_tables status [--write]   # progress; --write updates README.md
+    python -m tests.perf.pending_tables status [--write] [--plan N,MULTI,SEEDS]  # progress
     python -m tests.perf.pending_tables compact            # fold journals in, rewrite datasheets
     python -m tests.perf.pending_tables fold [--force]     # complete tables -> nasbench/data/
     python -m tests.perf.pending_tables medians [TABLE ...] [--write]  # the suites' budgets
@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nasbench.errors import NasbenchError
+from nasbench.table_quality import run_cpu_s
 from nasbench.tablebuild import (
     RunId,
     datasheet,
@@ -107,7 +108,8 @@ class Progress:
 
 def progress(path: Path, plan: Plan) -> Progress:
     _, runs = read_runs(path)
-    recent = [r["job_wall_s"] for r in list(runs.values())[-50:]]
+    # the run's process CPU time where recorded (job_cpu_s), else its worker's wall time
+    recent = [run_cpu_s(r) for r in list(runs.values())[-50:]]
     return Progress(
         name=path.stem,
         archs=len({index for index, _, _ in runs}),
@@ -261,7 +263,18 @@ def _main(argv: list[str] | None) -> int:
         help="status: update the README; medians: set the suites' budgets and latency limits",
     )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="fold: also incomplete tables")
+    parser.add_argument(
+        "--plan", default="500,100,2",
+        help="N,MULTI,SEEDS: N architectures, SEEDS seeds for the first MULTI (1 for the rest); "
+        "the rebuilt tables of issue 21: 500,500,4",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    try:
+        n, multi, seeds = (int(v) for v in args.plan.split(","))
+    except ValueError:
+        print(f"error: --plan takes N,MULTI,SEEDS, got {args.plan!r}", file=sys.stderr)
+        return 2
+    plan = Plan(n=n, multi=multi, seeds=seeds)
     tables = args.tables or sorted(args.dir.glob("*.parquet"))
     if not tables:
         print(f"error: no tables in {args.dir}", file=sys.stderr)
@@ -277,7 +290,7 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "compact":
         for path in tables:
             compact(path)
-    items = [progress(path, Plan()) for path in tables]
+    items = [progress(path, plan) for path in tables]
     if args.command == "fold":
         short = [p.name for p in items if p.left]
         if short and not args.force:
