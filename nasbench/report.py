@@ -308,7 +308,8 @@ class ParetoRow:
 def pareto(folders: Path | Sequence[Path], objective: str = "latency_ms") -> list[ParetoRow]:
     """Per (task, strategy): hypervolume of each run's feasible evaluations in (validation
     accuracy, ``objective``) space, mean and std over seeds, with the reference cost the largest
-    ``objective`` seen in the folders; and the joint front of all seeds."""
+    ``objective`` seen in the folders; and the joint front of all seeds. Where no feasible
+    evaluation of any seed records ``objective`` the hypervolume is NaN (undefined), not 0."""
     runs: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     for path in run_files(folders):
         table, meta = read_run(path)
@@ -323,7 +324,8 @@ def pareto(folders: Path | Sequence[Path], objective: str = "latency_ms") -> lis
         hv = [hypervolume(p, ref) if len(p) else 0.0 for p in ps]
         joint = np.concatenate(ps)
         front = joint[pareto_front(joint)] if len(joint) else joint
-        mean, std = _mean_std(hv)
+        # no feasible evaluation records the objective (e.g. no latency): no hypervolume, not 0
+        mean, std = _mean_std(hv) if len(joint) else (math.nan, math.nan)
         rows.append(ParetoRow(task, strategy, objective, len(ps), ref, mean, std,
                               [(float(a), float(c)) for a, c in front]))  # fmt: skip
     return rows
@@ -335,8 +337,9 @@ def format_pareto(rows: list[ParetoRow], show: int = 8) -> str:
     for r in rows:
         step = max(len(r.front) // show, 1)
         pts = ", ".join(f"({100 * a:.2f}%, {c:.3g})" for a, c in r.front[::step][:show])
-        lines.append(f"| {r.task} | {r.strategy} | {r.seeds} | "
-                     f"{r.hypervolume_mean:.4g} ± {r.hypervolume_std:.2g} | {pts} |")  # fmt: skip
+        hv = (f"{r.hypervolume_mean:.4g} ± {r.hypervolume_std:.2g}" if r.front
+              else f"- (no feasible evaluation records {r.objective})")  # fmt: skip
+        lines.append(f"| {r.task} | {r.strategy} | {r.seeds} | {hv} | {pts} |")
     return "\n".join(lines)
 
 

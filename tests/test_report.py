@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from nasbench.errors import NasbenchError
 from nasbench.execute import run_suite
-from nasbench.report import anytime, hypervolume, pareto, pareto_front, summarize
+from nasbench.report import (
+    anytime,
+    format_pareto,
+    hypervolume,
+    pareto,
+    pareto_front,
+    summarize,
+)
 from nasbench.suite import parse_suite
 
 
@@ -85,3 +95,21 @@ def test_pareto_rows(folders) -> None:
         assert costs == sorted(costs) and accs == sorted(accs)  # a front: both increase
         assert all(c <= 12.0 for c in costs)  # only feasible evaluations
         assert 0 < r.hypervolume_mean <= r.ref_cost
+
+
+def test_pareto_without_the_objective_has_no_hypervolume_not_zero(folders, monkeypatch) -> None:
+    """Records without latency (NaN everywhere) give an undefined hypervolume and say why."""
+    import nasbench.report as report_module
+
+    real = report_module.read_run
+
+    def no_latency(path):  # type: ignore[no-untyped-def]
+        table, meta = real(path)
+        nan = pa.array([float("nan")] * table.num_rows)
+        return table.set_column(table.column_names.index("latency_ms"), "latency_ms", nan), meta
+
+    monkeypatch.setattr(report_module, "read_run", no_latency)
+    rows = pareto(list(folders), "latency_ms")
+    assert rows and all(math.isnan(r.hypervolume_mean) and not r.front for r in rows)
+    text = format_pareto(rows)
+    assert "- (no feasible evaluation records latency_ms)" in text and "0 ±" not in text
