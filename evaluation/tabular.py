@@ -31,7 +31,7 @@ import numpy as np
 from nasbench.benchmarks import load_benchmark
 from nasbench.errors import NasbenchError, one_of
 from nasbench.evaluator import Profile
-from nasbench.registry import evaluators
+from nasbench.registry import evaluators, spaces
 from nasbench.space import SearchSpace
 from nasbench.tasks import task_for
 from nasbench.types import Architecture, Measurement, Status
@@ -170,3 +170,14 @@ def _check_space(table: str, name: str, params: dict[str, object], space: Search
                 f"benchmark {table!r} records {name} with {param}={recorded!r}, "
                 f"but the space has {param}={value!r}"
             )
+    # a parameter the table does not record (e.g. a preset left at its default) must not change
+    # the space either: the recorded space and this one decide the same things
+    if _decisions(spaces.create(name, **params)) != _decisions(space):
+        raise NasbenchError(
+            f"benchmark {table!r} records {name} with {json.dumps(params)}, whose decisions "
+            "differ from this space's (another preset or parameter)"
+        )
+
+
+def _decisions(space: SearchSpace) -> list[tuple[str, tuple[str, ...]]]:
+    return [(d.name, tuple(str(c) for c in d.choices)) for d in space.decisions()]

@@ -315,3 +315,17 @@ cost_samples = 30
     # included) is recorded as eval_cost_s
     assert first["eval_cost_s"] > first["teacher_cost_s"]
     assert rec[0].cost_s == first["search_cost_s"]
+
+
+def test_a_table_of_another_preset_refuses_the_tas_preset() -> None:
+    """The hierarchical table records only its width; its space check compares decisions, so
+    the tas preset (widths and depths only) is refused instead of answered wrongly."""
+    from nasbench.errors import NasbenchError
+    from nasbench.registry import evaluators, spaces
+
+    tas = spaces.create("hierarchical", preset="tas", width=0.5)
+    for mode in ("surrogate", "tabular"):
+        with pytest.raises(NasbenchError, match="decisions differ from this space's"):
+            evaluators.create(mode, space=tas, benchmark="hierarchical-mnist1d")
+    same = spaces.create("hierarchical", width=0.5)  # the table's own space still passes
+    evaluators.create("tabular", space=same, benchmark="hierarchical-mnist1d")
