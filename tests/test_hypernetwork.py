@@ -188,7 +188,9 @@ def test_generated_weights_are_pruned_to_the_budget(space: SearchSpace) -> None:
             kept = w != 0  # the largest magnitudes survive, unchanged
             assert torch.equal(w[kept], dense[name].detach()[kept])
             if (~kept).any():
-                assert float(dense[name].detach().abs()[~kept].max()) <= float(w.abs()[kept].min())
+                assert float(dense[name].detach().abs()[~kept].max()) <= float(
+                    w.detach().abs()[kept].min()
+                )
     hyper.scope = Scope.GLOBAL  # one ranking over all tensors
     total = sum(w.numel() for w in dense.values())
     pruned = hyper.generate(arch, 0.5)
