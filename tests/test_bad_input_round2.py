@@ -546,3 +546,21 @@ def test_sample_streams_and_a_closed_pipe_ends_quietly() -> None:
         err = proc.stderr.read()
         code = proc.wait(timeout=120)
     assert first.startswith(b"|") and code == 0 and err == b""
+
+
+def test_ctrl_c_while_the_cli_is_imported_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C while torch is still being imported (before ``main`` runs) ends like one in
+    ``main``: one line, exit code 130, no traceback."""
+    import types
+
+    from nasbench.__main__ import entry
+
+    class Importing(types.ModuleType):
+        def __getattr__(self, name: str) -> object:
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "nasbench.cli", Importing("nasbench.cli"))
+    assert entry() == 130
+    assert capsys.readouterr().err == "nasbench: interrupted\n"
