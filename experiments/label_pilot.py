@@ -98,7 +98,8 @@ CHOICES: dict[str, tuple[int, str]] = {
     "hierarchical": (
         12,
         "at 6 epochs the seed sd is as large as the spread between architectures (split-half "
-        "tau near 0.2), at 12 epochs it is well below it, most of all in the best quartile; "
+        "tau near 0.2); at 12 epochs it is below the spread, and in the best quartile under a "
+        "third of the 6-epoch value; "
         "both measured on the first architectures only (the pilot's cost at 12 epochs is a "
         "full table's 80 CPU-hours at 4 seeds, see projection.png)",
     ),

@@ -78,10 +78,12 @@ class Settings:
     batch_size: int
     threshold_lr: float
     latency_samples: int
+    preset: str = "single_path"
 
     def title(self) -> str:
+        preset = "" if self.preset == "single_path" else f"preset {self.preset}, "
         return (
-            f"width {self.width:g}, {self.epochs} epochs x {self.steps} steps of "
+            f"{preset}width {self.width:g}, {self.epochs} epochs x {self.steps} steps of "
             f"{self.batch_size}, threshold lr {self.threshold_lr:g}"
         )
 
@@ -192,7 +194,7 @@ def report(
         "",
         f"Command: `{command}`",
         "",
-        f"Settings: hierarchical space, preset `single_path`, width {settings.width:g}, "
+        f"Settings: hierarchical space, preset `{settings.preset}`, width {settings.width:g}, "
         f'{DATASET}; SinglePath with `latency_loss = "log"` (CE + lambda * log E[latency]), '
         f"{settings.epochs} epochs x {settings.steps} mini-batches of {settings.batch_size}, "
         f"`threshold_lr = {settings.threshold_lr:g}` (Adam, no weight decay), latency model "
@@ -269,12 +271,12 @@ def _journal(path: Path | None) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> str:
     settings = Settings(args.width, args.epochs, args.steps, args.batch_size,
-                        args.threshold_lr, args.latency_samples)  # fmt: skip
+                        args.threshold_lr, args.latency_samples, args.preset)  # fmt: skip
     weights = _floats(args.lambdas, "lambdas")
     seeds = [int(s) for s in _floats(args.seeds, "seeds")]
     tables = Path(args.tables)
     torch.set_num_threads(1)
-    space: SearchSpace = spaces.create("hierarchical", preset="single_path", width=args.width)
+    space: SearchSpace = spaces.create("hierarchical", preset=args.preset, width=args.width)
     lut = latency_model("lut:cpu", space, table_dir=tables)
     assert isinstance(lut, LookupTableLatency)
     space_ms = space_latencies(space, lut, args.space_samples)
@@ -315,6 +317,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--targets-ms", default="", help="explicit targets (ms) instead")
     parser.add_argument("--space-samples", type=int, default=200)
     parser.add_argument("--width", type=float, default=0.25)
+    parser.add_argument(
+        "--preset", default="single_path",
+        help="hierarchical preset (the suites' hierarchical tasks use mnasnet)",
+    )  # fmt: skip
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--steps", type=int, default=16, help="mini-batches per epoch")
     parser.add_argument("--batch-size", type=int, default=32)
