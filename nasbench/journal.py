@@ -8,7 +8,7 @@ follows one rule: a malformed *last* line is the torn tail of a killed write and
 (with a warning); a malformed line anywhere else is corruption and raises NasbenchError.
 Before anything is appended after a torn tail, the tail is cut off, so a new line never joins
 it. :mod:`nasbench.tablebuild` journals finished training runs; :mod:`nasbench.runner` journals
-every finished evaluation of a running run in a :class:`RunJournal` (DESIGN.md, "Records").
+every finished evaluation of a running run in a :class:`RunJournal`.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.journal"

@@ -1,9 +1,10 @@
 """Rebuild the shipped NAS-Bench-201 CIFAR-10 table from the reference data.
 
-``python -m nasbench.data.convert_nb201 [SRC] [--out DST]`` reads ``nb201_cifar_hw.parquet``
-(default ``../shared/data/nb201/nb201_cifar_hw.parquet`` beside the repository) and writes
-``nasbench/data/nb201-cifar10.parquet``. The conversion is deterministic: rerunning it on the
-same source gives a table with the same content and description. It keeps the NAS-Bench-201
+``python -m nasbench.data.convert_nb201 SRC [--out DST]`` reads the reference data file
+``nb201_cifar_hw.parquet`` (all 15,625 NAS-Bench-201 cells with their per-seed accuracies; the
+datasheet names its provenance) and writes ``nasbench/data/nb201-cifar10.parquet``. The
+conversion is deterministic: rerunning it on the same source gives a table with the same content
+and description. It keeps the NAS-Bench-201
 search protocol's columns (Dong & Yang, ICLR 2020, Sec. 5: 12-epoch validation accuracy as the
 search signal, 200-epoch test accuracy as the reported result), converts accuracies from percent
 to fractions, and checks every architecture string and canonical key against the ``nb201`` space.
@@ -24,8 +25,6 @@ from nasbench.benchmarks import DATA_DIR, BenchmarkInfo, FidelitySpec, write_ben
 from nasbench.errors import NasbenchError
 from nasbench.registry import spaces
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "nb201" / "nb201_cifar_hw.parquet"
 DEFAULT_OUT = DATA_DIR / "nb201-cifar10.parquet"
 ROWS = 15625
 
@@ -134,7 +133,7 @@ def convert(source_path: Path, out_path: Path) -> BenchmarkInfo:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nasbench.data.convert_nb201")
-    parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("source", type=Path, help="the reference nb201_cifar_hw.parquet")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     try:
