@@ -144,13 +144,15 @@ def report(rows: list, args: argparse.Namespace, seeds: list[int]) -> str:
         f"one (tolerance {args.tolerance:g} of the decisions), per seed; 'final test' is the "
         "benchmark's test accuracy of the final architecture.",
         "",
-        "| task | strategy | suite epochs (before) | settles at, per seed | final test (%) | wall s |",
+        "| task | strategy | suite epochs (before) | settles at, per seed | final test (%) "
+        "| wall s |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for task, strategy, shipped, settle, walls, finals in rows:
         lines.append(
             f"| {task} | {strategy} | {shipped} | {', '.join(map(str, settle))} | "
-            f"{', '.join(f'{100 * f:.2f}' for f in finals)} | {', '.join(f'{w:.0f}' for w in walls)} |"
+            f"{', '.join(f'{100 * f:.2f}' for f in finals)} | "
+            f"{', '.join(f'{w:.0f}' for w in walls)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -163,7 +165,7 @@ def plot(curves: dict, epochs: int, path: Path) -> None:
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     styles = {}
-    for (task, strategy, seed), (changed, test) in sorted(curves.items()):
+    for (task, strategy, _seed), (changed, test) in sorted(curves.items()):
         key = f"{strategy} / {task}"
         line = styles.get(key)
         kw = {"color": line.get_color()} if line else {"label": key}
