@@ -152,7 +152,7 @@ def report(rows: list, args: argparse.Namespace, seeds: list[int]) -> str:
         f"is within {args.score_tolerance:g} points of the final one's; 'final test' is the "
         "benchmark's test accuracy of the final architecture.",
         "",
-        "| task | strategy | suite epochs (before) | decisions settle | score settles "
+        "| task | strategy | suite epochs | decisions settle | score settles "
         "| final test (%) | wall s |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -172,7 +172,7 @@ def plot(curves: dict, epochs: int, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6.5), sharex=True)
     styles = {}
     for (task, strategy, _seed), (changed, test) in sorted(curves.items()):
         key = f"{strategy} / {task}"
@@ -185,8 +185,9 @@ def plot(curves: dict, epochs: int, path: Path) -> None:
     top.set_ylabel("decisions differing\nfrom the final")
     bottom.set_ylabel("benchmark test acc (%)")
     bottom.set_xlabel(f"supernet epoch (planned: {epochs})")
-    top.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    fig.legend(*top.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8,
+               frameon=False)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=130)
 
 
