@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from nasbench.registry import spaces
-from nasbench.runner import run
-from nasbench.suite import load_suite
+from nasbench.core.registry import spaces
+from nasbench.engine.runner import run
+from nasbench.engine.suite import load_suite
 
 SUITE = Path("nasbench/suites/gradient-mnist1d.toml")
 RECORDED = Path("results/gradient-mnist1d")

@@ -2,10 +2,10 @@
 sampler by option, any ``optuna.samplers`` class by name and any other sampler (your own, an
 OptunaHub one saved as an importable module) as ``package.module:Class``.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget, Observation, Status
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget, Observation, Status
 >>> space = spaces.create("nb201")
 >>> search = BayesOpt()  # TPE, 10 initial architectures
 >>> info = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=40))
@@ -62,9 +62,10 @@ from typing import Any, ClassVar
 import optuna
 from optuna.samplers import BaseSampler
 
-from nasbench.errors import NasbenchError, one_of
-from nasbench.registry import load_object, strategies
-from nasbench.strategy import SearchInfo
+from nasbench.core.errors import NasbenchError, one_of
+from nasbench.core.params import param
+from nasbench.core.registry import load_object, strategies
+from nasbench.core.strategy import SearchInfo
 
 from .optuna_common import OptunaStrategy
 
@@ -154,36 +155,22 @@ class BayesOpt(OptunaStrategy):
         "NeurIPS 2011 (TPE); Akiba, Sano, Yanase, Ohta & Koyama, Optuna: A Next-generation "
         "Hyperparameter Optimization Framework, KDD 2019"
     )
-    sources: ClassVar[dict[str, str]] = {
-        "sampler": "TPE (Bergstra et al. 2011), Optuna's default sampler (Akiba et al. 2019)",
-        "sampler_params": (
-            "none: the sampler's Optuna 5 defaults (TPE: multivariate for one objective, "
-            "Falkner et al. 2018; 24 EI candidates; constant liar)"
-        ),
-        "n_startup": (
-            "10: Optuna's TPESampler and GPSampler n_startup_trials default (hyperopt, the "
-            "TPE implementation of Bergstra et al. 2011, uses 20; Watanabe 2023, "
-            "arXiv:2304.11127, discusses TPE's control parameters)"
-        ),
-    }
+    sampler: str = param("tpe", source=(
+        "TPE (Bergstra et al. 2011), Optuna's default sampler (Akiba et al. 2019)"
+    ))  # fmt: skip
+    sampler_params: dict[str, Any] | None = param(None, kind=dict, source=(
+        "none: the sampler's Optuna 5 defaults (TPE: multivariate for one objective, "
+        "Falkner et al. 2018; 24 EI candidates; constant liar)"
+    ))  # fmt: skip
+    n_startup: int = param(10, ge=1, source=(
+        "10: Optuna's TPESampler and GPSampler n_startup_trials default (hyperopt, the "
+        "TPE implementation of Bergstra et al. 2011, uses 20; Watanabe 2023, "
+        "arXiv:2304.11127, discusses TPE's control parameters)"
+    ))  # fmt: skip
 
-    def __init__(
-        self,
-        sampler: str = "tpe",
-        sampler_params: dict[str, Any] | None = None,
-        n_startup: int = 10,
-    ) -> None:
-        if sampler_params is not None and not isinstance(sampler_params, Mapping):
-            raise NasbenchError(
-                f"bayesopt: sampler_params must be a table of keyword arguments, "
-                f"got {sampler_params!r}"
-            )
-        if isinstance(n_startup, bool) or not isinstance(n_startup, int) or n_startup < 1:
-            raise NasbenchError(f"bayesopt: n_startup must be an integer >= 1, got {n_startup!r}")
-        make_sampler(sampler, sampler_params or {}, 0)  # a bad value fails before any run
-        self.sampler = sampler
-        self.sampler_params = dict(sampler_params) if sampler_params is not None else None
-        self.n_startup = int(n_startup)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        make_sampler(self.sampler, self.sampler_params or {}, 0)  # a bad value fails before any run
 
     def _initial_size(self) -> int:
         return self.n_startup

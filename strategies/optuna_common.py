@@ -4,7 +4,7 @@ plugin itself.
 An architecture is one Optuna trial whose parameters are the space's decisions:
 
 >>> import optuna
->>> from nasbench.registry import spaces
+>>> from nasbench.core.registry import spaces
 >>> space = spaces.create("nb201")
 >>> names, order = universe(space)
 >>> with quiet_optuna():  # no "new study created" line on stderr
@@ -30,7 +30,7 @@ are proposed a little more often. The shared initial design consists of valid ar
 which ``repair`` leaves unchanged.
 
 **Initial design.** The first ``initial_size_`` proposals are ``space.sample(initial_rng)``, in
-order (the fairness rule of :mod:`nasbench.strategy`), enqueued into the study with
+order (the fairness rule of :mod:`nasbench.core.strategy`), enqueued into the study with
 ``study.enqueue_trial`` so that the sampler learns from them like from its own trials.
 
 **Observations.** Each is told as a ``COMPLETE`` trial. A usable one (``objective`` finite and
@@ -76,11 +76,12 @@ import optuna
 from optuna.samplers import BaseGASampler, BaseSampler
 from optuna.study import StudyDirection
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import constructor_params
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, rng_state, set_rng_state
-from nasbench.types import Architecture, Choice, Observation, Proposal
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import Configurable
+from nasbench.core.registry import constructor_params
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo, rng_state, set_rng_state
+from nasbench.core.types import Architecture, Choice, Observation, Proposal
 
 OBJECTIVES: dict[str, StudyDirection] = {
     "objective": StudyDirection.MAXIMIZE,  # what every strategy maximises (val_acc or reward)
@@ -160,11 +161,12 @@ def _json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-class OptunaStrategy:
+class OptunaStrategy(Configurable):
     """Ask/tell, initial design, observations and state on one Optuna study (module docstring).
 
     Subclasses implement :meth:`_initial_size`, :meth:`_new_sampler`, :meth:`_objectives` and
-    :meth:`_uses_constraints`, and set ``paper`` and ``sources``. After :meth:`start`:
+    :meth:`_uses_constraints`, set ``paper`` and declare their hyperparameters
+    (:func:`~nasbench.core.params.param`, with their sources). After :meth:`start`:
     ``study_`` (the Optuna study), ``objectives_`` (observation fields told, see
     :data:`OBJECTIVES`), ``seed_`` (the sampler's seed, drawn once from ``rng``),
     ``initial_asked_`` and ``events_`` (the replayable history).

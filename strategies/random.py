@@ -1,9 +1,9 @@
 """Random search: every proposal is a fresh uniform sample of the space.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget
 >>> space = spaces.create("nb201")
 >>> search = RandomSearch()
 >>> info = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=10))
@@ -30,11 +30,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import strategies
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, rng_state, set_rng_state
-from nasbench.types import Observation, Proposal
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import strategies
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo, rng_state, set_rng_state
+from nasbench.core.types import Observation, Proposal
 
 
 @strategies.register("random")

@@ -21,9 +21,11 @@ import numpy as np
 import optuna
 import pytest
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces, strategies
-from nasbench.seeding import role_rng
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.types import Budget, Observation, Status
 from nasbench.strategies.bayesopt import BayesOpt, sampler_class, sampler_kwargs
 from nasbench.strategies.optuna_common import (
     CONSTRAINT,
@@ -33,9 +35,7 @@ from nasbench.strategies.optuna_common import (
     universe,
 )
 from nasbench.strategies.random import RandomSearch
-from nasbench.strategy import SearchInfo
 from nasbench.testing import strategies as conformance
-from nasbench.types import Budget, Observation, Status
 from tests.strategy_helpers import INFO, SPACE, drive_texts, objective, observe, start
 
 LIMITED = SearchInfo(12.0, (), Budget(evaluations=150, params_m=100.0))  # hard limit: constraints
@@ -67,7 +67,7 @@ def test_registered_with_defaults_and_metadata() -> None:
         ({"sampler": "tpee"}, "valid: tpe, gp, random, .*TPESampler"),
         ({"sampler": "PartialFixedSampler"}, "takes no seed"),
         ({"sampler": "optuna.samplers:NoSuchSampler"}, "NoSuchSampler"),
-        ({"sampler": "nasbench.registry:load_object"}, "Optuna sampler"),
+        ({"sampler": "nasbench.core.registry:load_object"}, "Optuna sampler"),
         ({"sampler_params": {"n_startup": 3}}, "no parameter 'n_startup'.*n_ei_candidates"),
         ({"sampler_params": {"seed": 3}}, "seed"),
         ({"sampler_params": [1]}, "sampler_params"),
@@ -302,7 +302,7 @@ def test_same_seed_same_proposals_and_global_rngs_untouched(params: dict) -> Non
 
 FRESH = """
 import json, sys
-from nasbench.registry import spaces
+from nasbench.core.registry import spaces
 from nasbench.strategies.bayesopt import BayesOpt
 from nasbench.testing.strategies import drive
 print(json.dumps(drive(BayesOpt(), spaces.create("chain"), 3, 25)))

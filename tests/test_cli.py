@@ -8,10 +8,9 @@ import sys
 
 import pytest
 
-from nasbench.cli import main
-from nasbench.registry import spaces
-
-BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+from nasbench.cli.main import main
+from nasbench.core.registry import spaces
+from tests.helpers import BEST, write_suite
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -99,37 +98,12 @@ def test_console_script_exit_code() -> None:
     assert proc.stderr.startswith("nasbench: error:") and proc.stderr.count("\n") == 1
 
 
-SMALL_SUITE = """
-[suite]
-name = "cli"
-seeds = 2
-[budget]
-cost_s = 2000
-sparsity = 0.0
-{extra}
-[[task]]
-space = "nb201"
-evaluator = "tabular"
-benchmark = "nb201-cifar10"
-fidelity = 12
-[[strategy]]
-name = "{strategy}"
-"""
-
-
-def write_suite(tmp_path, strategy: str = "random", extra: str = "", edit=("", "")):
-    text = SMALL_SUITE.format(strategy=strategy, extra=extra).replace(*edit)
-    path = tmp_path / "suite.toml"
-    path.write_text(text)
-    return path
-
-
 def test_run_then_report(capsys, tmp_path) -> None:
     out = tmp_path / "res"
     code, printed, err = run(capsys, "run", str(write_suite(tmp_path)), "--out", str(out),
                              "--workers", "1")  # fmt: skip
     assert code == 0 and "| nb201-tabular-nb201-cifar10-f12 | random | 2 |" in printed
-    assert "2/2 runs in" in err  # the progress line of nasbench.progress
+    assert "2/2 runs in" in err  # the progress line of nasbench.engine.progress
     assert sorted(p.name for p in out.iterdir()) == [
         "config.toml",
         "runs",

@@ -9,19 +9,19 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench.datasets import Dataset, Split
-from nasbench.errors import NasbenchError
-from nasbench.latency_models import latency_model
-from nasbench.pruning import sparsity
-from nasbench.registry import datasets, spaces, strategies
-from nasbench.runner import run
-from nasbench.seeding import role_rng
-from nasbench.simcost import MACS_PER_S, training_cost_s
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo
-from nasbench.suite import parse_suite
-from nasbench.supernet import derive, path_weights
-from nasbench.types import Architecture, Budget, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import datasets, spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.supernet import derive, path_weights
+from nasbench.core.types import Architecture, Budget, Task
+from nasbench.engine.runner import run
+from nasbench.engine.suite import parse_suite
+from nasbench.tables.latency_models import latency_model
+from nasbench.training.datasets import Dataset, Split
+from nasbench.training.pruning import sparsity
+from nasbench.training.simcost import MACS_PER_S, training_cost_s
 
 NB201 = {"channels": 4, "cells_per_stage": 1}
 

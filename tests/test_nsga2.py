@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces, strategies
-from nasbench.seeding import role_rng
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.strategy import SearchInfo, Strategy
+from nasbench.core.types import Architecture, Budget, Observation, Status
 from nasbench.strategies.nsga2 import NSGA2
 from nasbench.strategies.optuna_common import CONSTRAINT
 from nasbench.strategies.random import RandomSearch
-from nasbench.strategy import SearchInfo, Strategy
 from nasbench.testing import strategies as conformance
-from nasbench.types import Architecture, Budget, Observation, Status
 from tests.strategy_helpers import SPACE, start
 
 DEVICE = SearchInfo(12.0, (), Budget(evaluations=200, latency_ms=100.0, latency_device="synthetic"))
@@ -212,7 +212,7 @@ def test_same_seed_same_proposals() -> None:
 
 FRESH = """
 import json
-from nasbench.registry import spaces
+from nasbench.core.registry import spaces
 from nasbench.strategies.nsga2 import NSGA2
 from nasbench.testing.strategies import drive
 print(json.dumps(drive(NSGA2(population=4), spaces.create("chain"), 3, 25)))

@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces, strategies
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo, Strategy, rng_state
+from nasbench.core.types import Budget, Observation, Status
 from nasbench.strategies.q_learning import (
     PAPER_SCHEDULE,
     QLearning,
@@ -33,8 +35,6 @@ from nasbench.strategies.q_learning import (
     update_trajectory,
 )
 from nasbench.strategies.random import RandomSearch
-from nasbench.strategy import SearchInfo, Strategy, rng_state
-from nasbench.types import Budget, Observation, Status
 from tests.strategy_helpers import CONV, INFO, SPACE, drive, observe, start, texts
 
 TINY = {"max_layers": 2, "kernels": (1,), "filters": (4,), "strides": (1,), "pools": ((2, 2),)}
@@ -355,10 +355,10 @@ def test_same_seed_same_proposals_and_global_rngs_untouched() -> None:
 def test_same_proposals_in_a_fresh_process() -> None:
     code = (
         "import math, json\n"
-        "from nasbench.registry import spaces\n"
-        "from nasbench.seeding import role_rng\n"
-        "from nasbench.strategy import SearchInfo\n"
-        "from nasbench.types import Budget, Observation, Status\n"
+        "from nasbench.core.registry import spaces\n"
+        "from nasbench.core.seeding import role_rng\n"
+        "from nasbench.core.strategy import SearchInfo\n"
+        "from nasbench.core.types import Budget, Observation, Status\n"
         "from nasbench.strategies.q_learning import QLearning\n"
         "space = spaces.create('chain')\n"
         "s = QLearning()\n"

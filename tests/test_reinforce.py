@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces, strategies
-from nasbench.seeding import role_rng
-from nasbench.space import BaseSpace
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import BaseSpace
+from nasbench.core.strategy import Strategy
+from nasbench.core.types import Architecture, Choice, Decision
 from nasbench.strategies.random import RandomSearch
 from nasbench.strategies.reinforce import DEFAULT_LEARNING_RATE, Reinforce, rollout
-from nasbench.strategy import Strategy
 from nasbench.testing.strategies import check_metadata, check_strategy
-from nasbench.types import Architecture, Choice, Decision
 from tests.strategy_helpers import INFO, SPACE, drive, observe, start, texts
 
 POLICIES = ("factorised", "lstm")
@@ -111,7 +111,7 @@ def test_conformance_on_every_space(policy: str, space_name: str) -> None:
 FRESH = """
 import json, sys
 import nasbench.strategies.reinforce  # registers "reinforce"
-from nasbench.registry import spaces, strategies
+from nasbench.core.registry import spaces, strategies
 from nasbench.testing.strategies import drive
 policy = sys.argv[1]
 proposals = {

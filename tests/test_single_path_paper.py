@@ -13,14 +13,14 @@ import torch
 from torch.nn import functional as F  # noqa: N812
 
 from experiments import single_path_latency as sweep
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.types import Architecture, Budget, Task
 from nasbench.strategies.gradient import LinearCost
 from nasbench.strategies.single_path import SinglePath
-from nasbench.strategy import SearchInfo
-from nasbench.types import Architecture, Budget, Task
 
 SPACE = {"preset": "single_path", "width": 0.25}
 TASK = Task((1, 40), 10)

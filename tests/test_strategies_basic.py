@@ -14,9 +14,10 @@ import random
 import numpy as np
 import pytest
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces, strategies
-from nasbench.seeding import role_rng
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.strategy import Strategy, rng_state
 from nasbench.strategies.random import RandomSearch
 from nasbench.strategies.regularized_evolution import (
     Individual,
@@ -24,7 +25,6 @@ from nasbench.strategies.regularized_evolution import (
     fittest,
     select_tournament,
 )
-from nasbench.strategy import Strategy, rng_state
 from tests.strategy_helpers import INFO, SPACE, drive, observe, start, texts
 
 NAMES = ("random", "regularized_evolution")

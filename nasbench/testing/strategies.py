@@ -17,11 +17,11 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from nasbench.registry import strategies
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, Strategy
-from nasbench.types import Architecture, Budget, Observation, Status
+from nasbench.core.registry import strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo, Strategy
+from nasbench.core.types import Architecture, Budget, Observation, Status
 
 Factory = Callable[[], Strategy]
 INFO = SearchInfo(fidelity=1.0, fidelities=(), budget=Budget(evaluations=1000), dataset="mnist1d")
@@ -166,7 +166,7 @@ def check_metadata(factory: Factory) -> None:
 
 FRESH_PROCESS = """
 import json, sys
-from nasbench.registry import spaces, strategies
+from nasbench.core.registry import spaces, strategies
 from nasbench.testing.strategies import drive
 name, space_name, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 space = spaces.create(space_name, **json.loads(sys.argv[4]))
