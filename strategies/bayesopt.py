@@ -49,7 +49,7 @@ warning is switched off unless ``sampler_params`` switches it on.
 
 The sampler's seed is one integer drawn from the strategy stream at ``start``; everything runs
 in the calling thread. Any Optuna sampler that is deterministic given its seed and its call
-sequence gives reproducible runs and exact ``state()``/``restore()``; a sampler class without a
+sequence gives reproducible runs, and resumes by journal replay; a sampler class without a
 ``seed`` parameter is refused.
 """
 

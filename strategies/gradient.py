@@ -62,7 +62,6 @@ used (``tell`` only counts them).
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,7 +76,7 @@ from nasbench.core.errors import NasbenchError
 from nasbench.core.params import WHOLE_NUMBERS, Configurable, Wording, param
 from nasbench.core.seeding import torch_generator
 from nasbench.core.space import SearchSpace
-from nasbench.core.strategy import SearchInfo, rng_state, set_rng_state
+from nasbench.core.strategy import SearchInfo
 from nasbench.core.supernet import Supernet, build_supernet, derive, path_weights, uniform_logits
 from nasbench.core.types import Architecture, Decision, Observation, Proposal, Task
 from nasbench.training.datasets import Dataset, load_dataset
@@ -100,53 +99,6 @@ ARCH_BETAS = (0.5, 0.999)  # DARTS: Adam on the architecture parameters
 THREADS = 1  # intra-op threads while training (bit-for-bit reproducible on one machine)
 
 
-# ---- JSON form of tensors ---------------------------------------------------------------------
-def encode_tensor(t: torch.Tensor) -> dict[str, Any]:
-    """A JSON-serialisable, exact form of ``t``: base64 of its raw bytes, dtype and shape."""
-    data = t.detach().cpu().contiguous()
-    raw = data.reshape(-1).view(torch.uint8).numpy().tobytes() if data.numel() else b""
-    return {"dtype": str(data.dtype).removeprefix("torch."), "shape": list(data.shape),
-            "data": base64.b64encode(raw).decode("ascii")}  # fmt: skip
-
-
-def decode_tensor(obj: dict[str, Any]) -> torch.Tensor:
-    """The tensor of :func:`encode_tensor` (on the CPU)."""
-    dtype = getattr(torch, obj["dtype"])
-    raw = base64.b64decode(obj["data"])
-    if not raw:
-        return torch.empty(obj["shape"], dtype=dtype)
-    return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(obj["shape"]).clone()
-
-
-def encode_tree(obj: Any) -> Any:
-    """Tensors inside nested dicts/lists/tuples replaced by :func:`encode_tensor` forms."""
-    if isinstance(obj, torch.Tensor):
-        return {"__tensor__": encode_tensor(obj)}
-    if isinstance(obj, dict):
-        return {str(k): encode_tree(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [encode_tree(v) for v in obj]
-    return obj
-
-
-def decode_tree(obj: Any) -> Any:
-    """Inverse of :func:`encode_tree` (tuples come back as lists, dict keys as strings)."""
-    if isinstance(obj, dict):
-        if set(obj) == {"__tensor__"}:
-            return decode_tensor(obj["__tensor__"])
-        return {k: decode_tree(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [decode_tree(v) for v in obj]
-    return obj
-
-
-def optimizer_state(obj: Any) -> dict[str, Any]:
-    """An optimiser ``state_dict`` from its :func:`encode_tree` form (integer state keys)."""
-    tree = decode_tree(obj)
-    return {"state": {int(k): v for k, v in tree["state"].items()},
-            "param_groups": tree["param_groups"]}  # fmt: skip
-
-
 # ---- linear cost models -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class LinearCost:
@@ -163,14 +115,6 @@ class LinearCost:
         for name, c in self.coef.items():
             total = total + (c * weights[name]).sum()
         return total
-
-    def to_json(self) -> dict[str, Any]:
-        return {"intercept": self.intercept,
-                "coef": {k: encode_tensor(v) for k, v in self.coef.items()}}  # fmt: skip
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> LinearCost:
-        return cls(float(obj["intercept"]), {k: decode_tensor(v) for k, v in obj["coef"].items()})
 
 
 def fit_linear_cost(
@@ -337,42 +281,6 @@ class GradientSearch(Configurable):
         """Counts the observations: the supernet's own losses drive the search."""
         self.told_ += len(observations)
 
-    def state(self) -> dict[str, Any]:
-        """JSON: supernet weights and buffers, architecture parameters, both optimisers'
-        states, pruning masks, the generators' states, counters and cost models (exact)."""
-        pruner = self.pruner_
-        return {
-            "epoch": self.epoch_, "step": self.step_, "told": self.told_,
-            "rng": rng_state(self.rng_),
-            "generators": [encode_tensor(g.get_state()) for g in self._generators()],
-            "net": {k: encode_tensor(v) for k, v in self.net_.state_dict().items()},
-            "logits": {k: encode_tensor(v) for k, v in self.logits_.items()},
-            "weight_opt": encode_tree(self.weight_opt_.state_dict()),
-            "arch_opt": encode_tree(self.arch_opt_.state_dict()),
-            "masks": [encode_tensor(m) for m in pruner.masks] if pruner else [],
-            "prune_level": pruner.level if pruner else 0.0,
-            "extra": self._extra_state(),
-        }  # fmt: skip
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (call :meth:`start` with the same space and info first)."""
-        if not hasattr(self, "space_"):
-            raise RuntimeError(f"{type(self).__name__}.restore called before start")
-        self.net_.load_state_dict({k: decode_tensor(v) for k, v in state["net"].items()})
-        with torch.no_grad():
-            for k, v in self.logits_.items():
-                v.copy_(decode_tensor(state["logits"][k]))
-        self.weight_opt_.load_state_dict(optimizer_state(state["weight_opt"]))
-        self.arch_opt_.load_state_dict(optimizer_state(state["arch_opt"]))
-        for g, s in zip(self._generators(), state["generators"], strict=True):
-            g.set_state(decode_tensor(s))
-        if self.pruner_ is not None:
-            masks = [decode_tensor(m) for m in state["masks"]]
-            self.pruner_.load_masks(masks, float(state["prune_level"]))
-        set_rng_state(self.rng_, state["rng"])
-        self.epoch_, self.step_, self.told_ = state["epoch"], state["step"], state["told"]
-        self._restore_extra(state["extra"])
-
     # ---- one epoch --------------------------------------------------------------------------
     def _epoch(self) -> float:
         """Train one epoch; its simulated cost in seconds (module docstring)."""
@@ -511,15 +419,6 @@ class GradientSearch(Configurable):
 
     def _arch_parameters(self) -> list[torch.Tensor]:
         return list(self.logits_.values())
-
-    def _generators(self) -> tuple[torch.Generator, ...]:
-        return (self.order_, self.val_order_, self.noise_)
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {}
-
-    def _restore_extra(self, state: dict[str, Any]) -> None:
-        pass
 
 
 def _split(data: Dataset, name: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -38,7 +38,7 @@ every strategy; the Pareto front and its hypervolume are read off the observatio
 - Failed and infeasible observations (``objective`` nan) violate the constraint
   ``nasbench_unusable``: Deb et al.'s constrained domination (Sec. V) ranks them behind every
   usable one. Their missing values are imputed with the worst value seen (see
-  :mod:`.optuna_common`, which also covers decisions as parameters, repair and state).
+  :mod:`.optuna_common`, which also covers decisions as parameters, repair and resume).
 """
 
 from __future__ import annotations

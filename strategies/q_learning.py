@@ -115,7 +115,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -123,7 +123,7 @@ from nasbench.core.errors import NasbenchError, one_of
 from nasbench.core.params import Configurable, param
 from nasbench.core.registry import strategies
 from nasbench.core.space import SearchSpace
-from nasbench.core.strategy import SearchInfo, rng_state, set_rng_state
+from nasbench.core.strategy import SearchInfo
 from nasbench.core.types import Architecture, Choice, Decision, Observation, Proposal
 
 PAPER_SCHEDULE: tuple[tuple[float, int], ...] = (
@@ -338,17 +338,6 @@ class QLearning(Configurable):
         "propose and evaluate repeats again (ours)"
     ))  # fmt: skip
 
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {
-            "schedule_models": self.schedule_models,
-            "learning_rate": self.learning_rate,
-            "discount": self.discount,
-            "replays_per_model": self.replays_per_model,
-            "initial_q": self.initial_q,
-            "states": self.states,
-            "repeats": self.repeats,
-        }
-
     def start(
         self,
         space: SearchSpace,
@@ -506,54 +495,3 @@ class QLearning(Configurable):
                 self.q_, self._steps[text], _reward(objective),
                 self.learning_rate, self.discount, self.initial_q,
             )  # fmt: skip
-
-    def state(self) -> dict[str, Any]:
-        """JSON-serialisable (strict JSON: a ``nan`` objective is stored as ``None``): the
-        hyperparameters, the Q-table as ``[state, action, value]`` rows, the replay memory as
-        ``[text, objective]`` rows, the recorded objective and pending repeats per text, the
-        counters and both generator states."""
-        return {
-            **self._hyperparameters(),
-            "asked": self.asked_,
-            "initial_size": self.initial_size_,
-            "epsilons": list(self.epsilons_),
-            "redraws": list(self.redraws_),
-            "cost_spent": self.cost_spent_,
-            "q": [[list(s), a, v] for s, row in self.q_.items() for a, v in row.items()],
-            "memory": [[text, None if math.isnan(v) else v] for text, v in self.memory_],
-            "recorded": [[t, None if math.isnan(v) else v] for t, v in self._recorded.items()],
-            "pending": [[text, count] for text, count in self._pending.items()],
-            "rng": rng_state(self.rng_),
-            "initial_rng": rng_state(self.initial_rng_),
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (call :meth:`start` with the same space and budget first;
-        its generators take the saved states). Raises NasbenchError when the snapshot was taken
-        with other hyperparameters."""
-        if not hasattr(self, "space_"):
-            raise RuntimeError("QLearning.restore called before start")
-        saved = {name: state.get(name) for name in self._hyperparameters()}
-        if saved != self._hyperparameters():
-            raise NasbenchError(
-                f"q_learning: snapshot has hyperparameters {saved}, "
-                f"this strategy {self._hyperparameters()}"
-            )
-        self.q_ = {}
-        for key, action, value in state["q"]:
-            self.q_.setdefault(tuple(key), {})[action] = float(value)
-        self.memory_, self._steps = [], {}
-        for text, value in state["memory"]:
-            if text not in self._steps:
-                values = self.space_.parse(text).values
-                self._steps[text] = self.states_.trajectory(values)
-            self.memory_.append((text, math.nan if value is None else float(value)))
-        self._recorded = {t: math.nan if v is None else float(v) for t, v in state["recorded"]}
-        self._pending = {text: int(count) for text, count in state["pending"]}
-        self.asked_ = int(state["asked"])
-        self.initial_size_ = int(state["initial_size"])
-        self.epsilons_ = [float(e) for e in state["epsilons"]]
-        self.redraws_ = [int(r) for r in state["redraws"]]
-        self.cost_spent_ = float(state["cost_spent"])
-        set_rng_state(self.rng_, state["rng"])
-        set_rng_state(self.initial_rng_, state["initial_rng"])

@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from deap import base
@@ -62,7 +62,7 @@ from nasbench.core.errors import NasbenchError
 from nasbench.core.params import Configurable, param
 from nasbench.core.registry import strategies
 from nasbench.core.space import SearchSpace
-from nasbench.core.strategy import SearchInfo, rng_state, set_rng_state
+from nasbench.core.strategy import SearchInfo
 from nasbench.core.types import Architecture, Observation, Proposal
 
 
@@ -198,37 +198,3 @@ class RegularizedEvolution(Configurable):
             # Aging (Real et al. 2019): remove the oldest member, not the worst.
             while len(self.population_) > self.population:
                 self.population_.popleft()
-
-    def state(self) -> dict[str, Any]:
-        """JSON-serialisable (strict JSON: a ``nan`` objective is stored as ``None``)."""
-        return {
-            "population": self.population,
-            "sample_size": self.sample_size,
-            "members": [
-                [self.space_.format(m.arch), None if math.isnan(m.objective) else m.objective]
-                for m in self.population_
-            ],
-            "initial_asked": self.initial_asked_,
-            "rng": rng_state(self.rng_),
-            "initial_rng": rng_state(self.initial_rng_),
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (call :meth:`start` with the same space first; its
-        generators take the saved states). Raises NasbenchError when the snapshot was taken with
-        other hyperparameters."""
-        if not hasattr(self, "space_"):
-            raise RuntimeError("RegularizedEvolution.restore called before start")
-        saved = (state["population"], state["sample_size"])
-        if saved != (self.population, self.sample_size):
-            raise NasbenchError(
-                f"regularized_evolution: snapshot has population, sample_size = {saved}, "
-                f"this strategy {(self.population, self.sample_size)}"
-            )
-        self.population_ = deque(
-            Individual(self.space_.parse(text), math.nan if value is None else value)
-            for text, value in state["members"]
-        )
-        self.initial_asked_ = int(state["initial_asked"])
-        set_rng_state(self.rng_, state["rng"])
-        set_rng_state(self.initial_rng_, state["initial_rng"])

@@ -64,7 +64,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -75,7 +75,7 @@ from nasbench.core.params import Configurable, param
 from nasbench.core.registry import strategies
 from nasbench.core.seeding import torch_generator
 from nasbench.core.space import SearchSpace
-from nasbench.core.strategy import SearchInfo, rng_state, set_rng_state
+from nasbench.core.strategy import SearchInfo
 from nasbench.core.types import Choice, Decision, Observation, Proposal
 
 State = tuple[torch.Tensor, torch.Tensor] | None
@@ -206,10 +206,6 @@ def rollout(
     return tuple(chosen), log_prob, entropy
 
 
-def _tensor_lists(tensors: dict[Any, torch.Tensor]) -> dict[str, Any]:
-    return {str(k): v.tolist() for k, v in tensors.items()}
-
-
 @strategies.register("reinforce")
 class Reinforce(Configurable):
     """REINFORCE with a moving-average baseline and an entropy bonus; see the module docstring.
@@ -259,10 +255,6 @@ class Reinforce(Configurable):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.policy = PolicyKind(self.policy)
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        names = ("learning_rate", "baseline_decay", "entropy_weight", "hidden_size")
-        return {"policy": str(self.policy), **{k: getattr(self, k) for k in names}}
 
     def start(
         self,
@@ -362,43 +354,3 @@ class Reinforce(Configurable):
             torch.stack(losses).mean().backward()
             self.optimizer_.step()
             self.updates_ += 1
-
-    def state(self) -> dict[str, Any]:
-        """JSON-serialisable: hyperparameters, policy parameters and Adam's moments as nested
-        lists, baseline, worst objective (``None`` for nan), generator states, counters."""
-        adam = self.optimizer_.state_dict()["state"]
-        return {
-            "hyperparameters": self._hyperparameters(),
-            "parameters": _tensor_lists(self.policy_.state_dict()),
-            "adam": {str(i): _tensor_lists(moments) for i, moments in adam.items()},
-            "baseline_sums": list(self.baseline_sums_),
-            "worst": None if math.isnan(self.worst_) else self.worst_,
-            "generator": self.generator_.get_state().tolist(),
-            "rng": rng_state(self.rng_),
-            "counters": [self.asked_, self.told_, self.updates_],
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (after :meth:`start` with the same space). Raises
-        NasbenchError when the snapshot was taken with other hyperparameters."""
-        if not hasattr(self, "policy_"):
-            raise RuntimeError("Reinforce.restore called before start")
-        if state["hyperparameters"] != self._hyperparameters():
-            raise NasbenchError(
-                f"reinforce: snapshot has hyperparameters {state['hyperparameters']}, "
-                f"this strategy {self._hyperparameters()}"
-            )
-        f32 = torch.float32
-        params = {k: torch.tensor(v, dtype=f32) for k, v in state["parameters"].items()}
-        self.policy_.load_state_dict(params)
-        adam = self.optimizer_.state_dict()
-        adam["state"] = {
-            int(i): {k: torch.tensor(v, dtype=f32) for k, v in moments.items()}
-            for i, moments in state["adam"].items()
-        }
-        self.optimizer_.load_state_dict(adam)
-        self.baseline_sums_ = [float(x) for x in state["baseline_sums"]]
-        self.worst_ = math.nan if state["worst"] is None else float(state["worst"])
-        self.generator_.set_state(torch.tensor(state["generator"], dtype=torch.uint8))
-        set_rng_state(self.rng_, state["rng"])
-        self.asked_, self.told_, self.updates_ = (int(x) for x in state["counters"])

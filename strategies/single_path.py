@@ -228,10 +228,3 @@ class SinglePath(GradientSearch):
             v[governed] = -math.inf
             v[choices.index(choice)] = top
         return derive(self.space_, logits)
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"latency": None if self.latency_ is None else self.latency_.to_json()}
-
-    def _restore_extra(self, state: dict[str, Any]) -> None:
-        raw = state["latency"]
-        self.latency_ = None if raw is None else LinearCost.from_json(raw)

@@ -64,7 +64,7 @@ from nasbench.core.supernet import gumbel_weights
 from nasbench.core.types import Architecture, Task
 
 from .gdas import TAU_MAX, TAU_MIN
-from .gradient import GradientSearch, LinearCost, annealed, fit_linear_cost
+from .gradient import GradientSearch, annealed, fit_linear_cost
 
 SAMPLED = (".filters", ".layers")  # TAS's searched decisions: width and depth
 
@@ -157,10 +157,3 @@ class Tas(GradientSearch):
         return cost_loss(
             expected, self.derived_macs_m(), self.target_m_, self.tolerance, self.cost_weight
         )
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"macs": self.macs_.to_json(), "target_m": self.target_m_}
-
-    def _restore_extra(self, state: dict[str, Any]) -> None:
-        self.macs_ = LinearCost.from_json(state["macs"])
-        self.target_m_ = float(state["target_m"])

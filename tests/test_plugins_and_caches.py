@@ -118,12 +118,6 @@ class Strategy:
         if self.fail == "tell":
             raise ZeroDivisionError("boom in tell")
 
-    def state(self):
-        return {}
-
-    def restore(self, state):
-        pass
-
 
 class Evaluator:
     fidelities = ()

@@ -11,8 +11,10 @@ The runner drives every strategy through the same ask/tell loop (pymoo/Optuna st
 A strategy never sees an evaluator, a benchmark table or a test metric. ``initial_rng`` is the
 shared ``"initial_design"`` stream of the seed: every strategy that starts from random
 architectures must draw them from it, in order, so that for one seed all such strategies start
-from the same initial design (Syne Tune's fairness rule). ``state()`` returns a JSON-serialisable
-snapshot (generator states included) that ``restore()`` continues from exactly.
+from the same initial design (Syne Tune's fairness rule). A strategy keeps no serialised state:
+the runner resumes a run by replaying its journal (docs/architecture.md, "Resume"), so a fresh
+instance started with the same generators and told the same observations must propose the same
+architectures (:func:`nasbench.testing.strategies.check_resumes_by_replay`).
 
 The runner calls a strategy through :mod:`nasbench.core.plugins`, built-ins included: ``ask(n)``
 must
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -84,20 +86,3 @@ class Strategy(Protocol):
         """Results of earlier proposals, in any order; failed or infeasible ones have
         ``objective == nan``."""
         ...
-
-    def state(self) -> dict[str, Any]:
-        """A JSON-serialisable snapshot of everything ``ask`` depends on."""
-        ...
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from a :meth:`state` snapshot (after ``start`` with the same space)."""
-        ...
-
-
-def rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    """JSON-serialisable state of a Generator (for ``Strategy.state``)."""
-    return dict(rng.bit_generator.state)
-
-
-def set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
-    rng.bit_generator.state = state

@@ -194,23 +194,6 @@ class Pruner:
                     _mask_smallest([score], [mask], level)
         self.level = level
 
-    def load_masks(self, masks: list[torch.Tensor], level: float) -> None:
-        """Install saved masks (one per prunable weight, as :attr:`masks` held them) and the
-        sparsity they were computed for, e.g. to resume a search; blocks the masked gradients
-        from now on and zeroes the masked weights. Raises NasbenchError on a shape mismatch."""
-        shapes = [tuple(w.shape) for w in self.weights]
-        if [tuple(m.shape) for m in masks] != shapes:
-            raise NasbenchError(f"pruning masks do not match the prunable weights {shapes}")
-        if not masks:
-            return
-        if not self.masks:
-            self._update_masks(0.0)  # allocates the masks and registers the gradient hooks
-        with torch.no_grad():
-            for mask, saved, weight in zip(self.masks, masks, self.weights, strict=True):
-                mask.copy_(saved)
-                weight.mul_(mask)
-        self.level = level
-
     def remove(self) -> None:
         """Drop the gradient hooks (the pruned weights stay zero in the model)."""
         for handle in self._hooks:
