@@ -167,6 +167,8 @@ def test_diverging_evaluations_are_failed_trials_not_crashes() -> None:
     assert failed and len(rec) == 30
     assert all(math.isnan(r.objective) and r.cost_s == 100.0 for r in failed)
     assert all(rec[r.incumbent_trial].status == "ok" for r in rec if r.incumbent_trial >= 0)
+    # no limits in this budget: a failed trial is constraint-feasible, and status says it failed
+    assert all(r.feasible for r in failed)
 
 
 def tables_without_wall(folder: Path) -> dict[str, list[dict]]:

@@ -98,12 +98,14 @@ def test_batch_norm_recalibration_helps(space: SearchSpace) -> None:
     recal, stale = make(space), make(space, bn_batches=0)
     assert recal.key == stale.key  # recalibration does not change the supernet
     gains = []
-    for arch in archs(space, 6):
+    for arch in archs(space, 24):
         gains.append(recal.evaluate(arch, 3.0, np.random.default_rng(0)).val_acc
                      - stale.evaluate(arch, 3.0, np.random.default_rng(0)).val_acc)  # fmt: skip
     # trained statistics mix every path's; the path's own (Bender et al. 2018) fit it better on
-    # average (not for every path: under layer-wise pruning one of these six loses 4.7 points)
-    assert sum(g > 0 for g in gains) >= 4 and sum(gains) / len(gains) > 0.015, gains
+    # average, not for every path (measured here: 19 of 24 gain, 3 lose, mean +7.3 points; six
+    # paths were too few to hold on another CPU, whose float order shifts the small gains)
+    wins, losses = sum(g > 0 for g in gains), sum(g < 0 for g in gains)
+    assert wins >= 3 * losses and sum(gains) / len(gains) > 0.03, gains
     arch = archs(space, 1)[0]
     recal.recalibrate(path_weights(space, arch))
     trained = recal._trained_buffers
