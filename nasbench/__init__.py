@@ -60,6 +60,12 @@ _EXPORTS: dict[str, str] = {
     "Profile": "nasbench.core.evaluator",
     "Surrogate": "nasbench.core.surrogate",
     "Prediction": "nasbench.core.surrogate",
+    "InputKind": "nasbench.core.surrogate",
+    "GraphInput": "nasbench.core.surrogate",
+    "vectors": "nasbench.core.surrogate",
+    "graphs": "nasbench.core.surrogate",
+    "targets": "nasbench.core.surrogate",
+    "check_fitted": "nasbench.core.surrogate",
     "Supernet": "nasbench.core.supernet",
     "register_supernet": "nasbench.core.supernet",
     "build_supernet": "nasbench.core.supernet",
@@ -90,6 +96,8 @@ __all__ = [
     "Constraint",
     "Decision",
     "Evaluator",
+    "GraphInput",
+    "InputKind",
     "Measurement",
     "ModelCounts",
     "NasbenchError",
@@ -112,7 +120,9 @@ __all__ = [
     "TrialRecord",
     "__version__",
     "build_supernet",
+    "check_fitted",
     "evaluators",
+    "graphs",
     "load_suite",
     "parse_suite",
     "read_run",
@@ -125,6 +135,8 @@ __all__ = [
     "strategies",
     "summarize",
     "surrogates",
+    "targets",
+    "vectors",
 ]
 
 
@@ -152,7 +164,16 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from nasbench.core.space import BaseSpace, SearchSpace
     from nasbench.core.strategy import SearchInfo, Strategy
     from nasbench.core.supernet import Supernet, build_supernet, register_supernet
-    from nasbench.core.surrogate import Prediction, Surrogate
+    from nasbench.core.surrogate import (
+        GraphInput,
+        InputKind,
+        Prediction,
+        Surrogate,
+        check_fitted,
+        graphs,
+        targets,
+        vectors,
+    )
     from nasbench.core.types import (
         ArchGraph,
         Architecture,
