@@ -86,18 +86,35 @@ def sampler_names() -> list[str]:
     )
 
 
+RANDOM_ON_CATEGORICAL: dict[str, str] = {
+    "CmaEsSampler": "CMA-ES models numerical parameters only",
+    "QMCSampler": "its low-discrepancy sequence covers numerical parameters only",
+}
+"""Optuna samplers that hand every categorical parameter to their independent (random) sampler:
+on nasbench's spaces, whose decisions are all categorical, they are random search under another
+name (a CmaEsSampler run reproduced random search's sequence exactly), so they are refused."""
+
+
 def sampler_class(name: str) -> type[BaseSampler]:
     """The sampler class for an alias, an ``optuna.samplers`` class name or a
-    ``package.module:Class`` path. Raises NasbenchError naming the valid ones."""
+    ``package.module:Class`` (or ``package.module.Class``) path. Raises NasbenchError naming the
+    valid ones, and for a sampler of :data:`RANDOM_ON_CATEGORICAL`."""
     if not isinstance(name, str):
         raise NasbenchError(f"bayesopt: sampler must be a string, got {name!r}")
-    if ":" in name:
+    if ":" in name or "." in name:
         obj = load_object(name)
     else:
         attr = ALIASES.get(name, name)
         obj = getattr(optuna.samplers, attr) if attr in sampler_names() else None
     if not (isinstance(obj, type) and issubclass(obj, BaseSampler)):
         raise one_of("Optuna sampler", name, [*ALIASES, *sampler_names(), "package.module:Class"])
+    for refused, why in RANDOM_ON_CATEGORICAL.items():
+        if issubclass(obj, getattr(optuna.samplers, refused)):
+            raise NasbenchError(
+                f"bayesopt: sampler {name!r} samples categorical decisions independently at "
+                f"random ({why}), so on these spaces it is random search; use tpe or gp, or the "
+                "strategy 'random'"
+            )
     return obj
 
 

@@ -85,8 +85,22 @@ def test_bad_hyperparameters_raise(params: dict, match: str) -> None:
 def test_sampler_by_alias_class_name_or_path() -> None:
     assert sampler_class("tpe") is optuna.samplers.TPESampler
     assert sampler_class("gp") is optuna.samplers.GPSampler
-    assert sampler_class("CmaEsSampler") is optuna.samplers.CmaEsSampler
+    assert sampler_class("NSGAIISampler") is optuna.samplers.NSGAIISampler
     assert sampler_class("optuna.samplers:RandomSampler") is optuna.samplers.RandomSampler
+    assert sampler_class("optuna.samplers.RandomSampler") is optuna.samplers.RandomSampler
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["CmaEsSampler", "QMCSampler", "optuna.samplers.CmaEsSampler", "optuna.samplers:QMCSampler"],
+)
+def test_samplers_that_are_random_on_categorical_decisions_are_refused(name: str) -> None:
+    with pytest.raises(
+        NasbenchError, match="samples categorical decisions independently at random"
+    ):
+        sampler_class(name)
+    with pytest.raises(NasbenchError, match="it is random search"):
+        BayesOpt(sampler=name)
     # The shared design replaces the sampler's own random start; per-trial fallback warnings off.
     assert sampler_kwargs(optuna.samplers.TPESampler, {}) == {"n_startup_trials": 0}
     gp = sampler_kwargs(optuna.samplers.GPSampler, {"n_startup_trials": 4})

@@ -8,6 +8,7 @@ exit code 2.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 
@@ -16,6 +17,14 @@ class NasbenchError(ValueError):
 
 
 def one_of(kind: str, value: object, valid: Iterable[object]) -> NasbenchError:
-    """Build the standard 'unknown X' error: ``unknown space 'foo' (valid: a, b, c)``."""
-    shown = ", ".join(str(v) for v in valid)
-    return NasbenchError(f"unknown {kind} {value!r} (valid: {shown})")
+    """Build the standard 'unknown X' error: ``unknown space 'foo' (valid: a, b, c)``, with
+    ``did you mean 'x'?`` first when a valid name is close to the given one (difflib ratio at
+    least 0.6).
+
+    >>> one_of("space", "chian", ["cell", "chain"])
+    NasbenchError("unknown space 'chian'; did you mean 'chain'? (valid: cell, chain)")
+    """
+    names = [str(v) for v in valid]
+    close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return NasbenchError(f"unknown {kind} {value!r}{hint} (valid: {', '.join(names)})")

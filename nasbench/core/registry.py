@@ -158,10 +158,14 @@ def _installed_module(module_name: str) -> bool:
 
 
 def load_object(path: str) -> Any:
-    """Import ``"package.module:Name"``; raise :class:`NasbenchError` when it does not exist.
+    """Import ``"package.module:Name"`` (or ``"package.module.Name"``, the name after the last
+    dot); raise :class:`NasbenchError` when it does not exist.
     Inside :func:`inert`, only a module of installed code is imported (see the module
     docstring); any other raises NasbenchError without being imported."""
-    module_name, _, attr = path.partition(":")
+    if ":" not in path and "." in path.strip("."):  # "package.module.Class": the last part
+        module_name, _, attr = path.rpartition(".")
+    else:
+        module_name, _, attr = path.partition(":")
     if not module_name or not attr or module_name.startswith("."):  # no relative imports
         raise NasbenchError(f"expected 'package.module:Class', got {path!r}")
     if _INERT.get() and not _installed_module(module_name):
@@ -255,7 +259,7 @@ class Registry(Generic[T]):
     def _inert_get(self, name: str) -> type[T]:
         """:meth:`get` inside :func:`inert`: a registered class (the built-ins imported first),
         else the installed entry point of that name, else NasbenchError (nothing imported)."""
-        if not isinstance(name, str) or ":" in name:
+        if not isinstance(name, str) or ":" in name or "." in name:
             raise NasbenchError(f"{self.role} {name!r} is {NOT_IMPORTED}")
         if name not in self._classes:
             importlib.import_module(self._builtins)
@@ -293,7 +297,7 @@ class Registry(Generic[T]):
         :func:`inert`: a built-in or installed plugin only, see the module docstring)."""
         if _INERT.get():
             return self._inert_get(name)
-        if ":" in name:
+        if ":" in name or "." in name:  # a path; registered names are snake_case, no dots
             obj = load_object(name)
             if not isinstance(obj, type):
                 raise NasbenchError(f"{name!r} is not a class")
