@@ -193,3 +193,14 @@ def test_strategies_lists_hyperparameters_with_sources(capsys) -> None:
     assert all("NAS-Bench-201" in h["source"] for h in evo["hyperparameters"])
     code, text, _ = run(capsys, "strategies")
     assert "population = 10" in text and "(no hyperparameters)" in text
+
+
+def test_version_is_the_package_version_the_metadata_records(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import nasbench
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"nasbench {nasbench.__version__}" == "nasbench 0.1.0"

@@ -71,6 +71,7 @@ from nasbench.core.registry import inert, spaces
 from nasbench.core.space import SearchSpace
 from nasbench.core.tasks import DATASET_TASKS, task_for
 from nasbench.core.types import Task
+from nasbench.core.version import __version__
 
 ECHO_MAX = 80
 """Characters of a quoted input value an error line shows (longer ones end in ``...``)."""
@@ -568,6 +569,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nasbench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"nasbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("spaces", help="list the registered search spaces")
