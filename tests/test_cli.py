@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +205,19 @@ def test_version_is_the_package_version_the_metadata_records(
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"nasbench {nasbench.__version__}" == "nasbench 0.1.0"
+
+
+def test_the_console_script_imports_plugins_from_the_current_folder_without_shadowing(
+    tmp_path: Path,
+) -> None:
+    script = Path(sys.executable).with_name("nasbench")
+    if not script.exists():
+        pytest.skip("no console script beside this interpreter")
+    (tmp_path / "my_spaces.py").write_text(
+        "from nasbench.spaces.nb201 import NB201Space\n\nclass Mine(NB201Space):\n    pass\n"
+    )
+    (tmp_path / "numpy.py").write_text("raise SystemExit('a local numpy.py was imported')\n")
+    done = subprocess.run([str(script), "sample", "my_spaces:Mine", "--n", "1"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("|") >= 5  # one NAS-Bench-201 cell string
