@@ -17,8 +17,8 @@ releases. The names are imported on first use, so ``import nasbench`` stays chea
     table = nasbench.records_table(result.records)     # a pyarrow table (.to_pandas())
 
 A plugin implements one protocol (:class:`SearchSpace` or :class:`BaseSpace`, :class:`Strategy`,
-:class:`Evaluator`, :class:`Surrogate`) and registers with its registry (:data:`spaces`,
-:data:`strategies`, :data:`evaluators`, :data:`surrogates`).
+:class:`Evaluator`, :class:`Surrogate`) and registers with its registry
+(``nasbench.registry.spaces``, ``.strategies``, ``.evaluators``, ``.surrogates``).
 """
 
 from __future__ import annotations
@@ -69,11 +69,10 @@ _EXPORTS: dict[str, str] = {
     "Supernet": "nasbench.core.supernet",
     "register_supernet": "nasbench.core.supernet",
     "build_supernet": "nasbench.core.supernet",
-    "spaces": "nasbench.core.registry",
-    "strategies": "nasbench.core.registry",
-    "evaluators": "nasbench.core.registry",
-    "surrogates": "nasbench.core.registry",
     "role_rng": "nasbench.core.seeding",
+    # the registries: nasbench.registry.spaces, .strategies, .evaluators, .surrogates (the plain
+    # names would collide with the plugin packages nasbench.spaces, nasbench.strategies, ...)
+    "registry": "nasbench.core.registry",
     # running searches and reading what they recorded
     "Suite": "nasbench.engine.suite",
     "RunSpec": "nasbench.engine.suite",
@@ -121,20 +120,17 @@ __all__ = [
     "__version__",
     "build_supernet",
     "check_fitted",
-    "evaluators",
     "graphs",
     "load_suite",
     "parse_suite",
     "read_run",
     "records_table",
     "register_supernet",
+    "registry",
     "role_rng",
     "run",
     "run_suite",
-    "spaces",
-    "strategies",
     "summarize",
-    "surrogates",
     "targets",
     "vectors",
 ]
@@ -145,7 +141,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'nasbench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module.endswith("." + name) else getattr(imported, name)
     globals()[name] = value
     return value
 
@@ -157,9 +154,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from nasbench.analysis.report import summarize
     from nasbench.analysis.results import run_suite
+    from nasbench.core import registry
     from nasbench.core.errors import NasbenchError
     from nasbench.core.evaluator import Evaluator, Profile
-    from nasbench.core.registry import evaluators, spaces, strategies, surrogates
     from nasbench.core.seeding import role_rng
     from nasbench.core.space import BaseSpace, SearchSpace
     from nasbench.core.strategy import SearchInfo, Strategy

@@ -43,7 +43,7 @@ def test_the_strategy_passes_its_kit_on_a_builtin_and_the_new_space() -> None:
     from conv_stack import ConvStack
     from greedy_mutation import GreedyMutation
 
-    check_strategy(GreedyMutation, nasbench.spaces.create("nb201"))
+    check_strategy(GreedyMutation, nasbench.registry.spaces.create("nb201"))
     check_strategy(GreedyMutation, ConvStack())
 
 

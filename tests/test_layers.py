@@ -249,8 +249,10 @@ def test_the_public_api_resolves_lazily_without_torch() -> None:
         "missing = [n for n in nasbench.__all__ if getattr(nasbench, n, None) is None]\n"
         "assert not missing, missing\n"
         "assert sorted(nasbench.__all__) == sorted([*nasbench._EXPORTS, '__version__'])\n"
-        "from nasbench.core.registry import spaces\n"
-        "assert nasbench.spaces is spaces and nasbench.Budget.__module__ == 'nasbench.core.types'\n"
+        "from nasbench.core import registry\n"
+        "assert nasbench.registry is registry and nasbench.Budget.__module__ == 'nasbench.core.types'\n"
+        "import nasbench.spaces\n"
+        "assert nasbench.registry.spaces.create('nb201').name == 'nb201'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr

@@ -3,7 +3,8 @@ size and width, then global average pooling and a linear classifier (an image is
 sequence of its pixels).
 
 ``ConvStack().parse("k3-8|k5-16|k3-8")`` is one architecture; register it with
-``@nasbench.spaces.register("conv_stack")`` or name it as ``"conv_stack:ConvStack"`` in a suite.
+``@nasbench.registry.spaces.register("conv_stack")`` or name it as ``"conv_stack:ConvStack"``
+in a suite.
 """
 
 from collections.abc import Sequence

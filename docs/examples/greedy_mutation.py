@@ -2,7 +2,7 @@
 
 Start from the seed's shared random initial design, then propose mutations of the incumbent.
 Run it with ``strategy = "greedy_mutation:GreedyMutation"`` in a suite (this folder on the
-Python path), or register it under a name with ``@nasbench.strategies.register``.
+Python path), or register it under a name with ``@nasbench.registry.strategies.register(...)``.
 """
 
 import math
