@@ -462,7 +462,8 @@ PLUGIN_CASES = [
                   "'nasbench.analysis.report:format_table' is not a class"),
     strategy_path("not-a-strategy", "nasbench.analysis.report:SummaryRow",
                   "'nasbench.analysis.report:SummaryRow' is not a strategy (no start, ask, tell)"),
-    strategy_path("no-colon", "nosuchpkg.mod.Class", "unknown strategy 'nosuchpkg.mod.Class'"),
+    strategy_path("no-colon", "nosuchpkg.mod.Class",  # module.Class is a path too
+                  "cannot import module 'nosuchpkg.mod' for 'nosuchpkg.mod.Class'"),
     strategy_path("no-module", ":RandomSearch", "label '.RandomSearch' made from name ':Random"),
     strategy_path("relative-module", ".random:RandomSearch", "from name '.random:RandomSearch'"),
     Case("plugin-space-relative-module", ["describe", ".nb201:NasBench201", BEST],

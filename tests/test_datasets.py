@@ -137,7 +137,10 @@ def test_every_builtin_dataset_has_its_task_shape(tmp_path: Path) -> None:
 
 
 def test_unknown_dataset_names_the_valid_ones() -> None:
-    with pytest.raises(NasbenchError, match=r"unknown dataset 'cifar11' \(valid: .*cifar10"):
+    with pytest.raises(
+        NasbenchError,
+        match=r"unknown dataset 'cifar11'; did you mean 'cifar10'\? \(valid: .*cifar10",
+    ):
         load_dataset("cifar11")
 
 

@@ -18,13 +18,16 @@ class NasbenchError(ValueError):
 
 def one_of(kind: str, value: object, valid: Iterable[object]) -> NasbenchError:
     """Build the standard 'unknown X' error: ``unknown space 'foo' (valid: a, b, c)``, with
-    ``did you mean 'x'?`` first when a valid name is close to the given one (difflib ratio at
-    least 0.6).
+    ``did you mean 'x'?`` first when the given name is a string close to a valid one (difflib
+    ratio at least 0.6).
 
     >>> one_of("space", "chian", ["cell", "chain"])
     NasbenchError("unknown space 'chian'; did you mean 'chain'? (valid: cell, chain)")
     """
     names = [str(v) for v in valid]
-    close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
+    # a misspelt name, not a number (a sparsity level 0.5 is not "close" to 0.0)
+    close = (
+        difflib.get_close_matches(value, names, n=1, cutoff=0.6) if isinstance(value, str) else []
+    )
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return NasbenchError(f"unknown {kind} {value!r}{hint} (valid: {', '.join(names)})")
