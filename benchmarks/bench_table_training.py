@@ -8,7 +8,7 @@ same seed) on the 4000 MNIST-1D training samples with Adam, batch 100, one threa
 
 - ``bare``: what a tutorial writes, with PyTorch's own modules (every ``nn.Conv1d`` as PyTorch
   ships it) and its default Adam: shuffle, forward, cross-entropy, backward, step;
-- ``nasbench``: :func:`nasbench.training.train` as the table builder calls it, with its
+- ``nasbench``: :func:`nasbench.training.trainer.train` as the table builder calls it, with its
   measurement machinery (learning-rate schedule, divergence checks, isolation of global state),
   without the per-epoch validation (``bare`` has none), at sparsity 0 and with gradual magnitude
   pruning to 0.8 (masks re-applied after every step).
@@ -39,13 +39,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from nasbench.benchmarks import DATA_DIR, load_benchmark
-from nasbench.datasets import Dataset, Split, load_dataset
-from nasbench.pruning import PruneSchedule
 from nasbench.spaces import kernels
 from nasbench.spaces.kernels import Conv1d, _depthwise_taps
-from nasbench.surrogate_benchmark import table_space
-from nasbench.training import Recipe, train
+from nasbench.tables.benchmarks import DATA_DIR, load_benchmark
+from nasbench.tables.surrogate_benchmark import table_space
+from nasbench.training.datasets import Dataset, Split, load_dataset
+from nasbench.training.pruning import PruneSchedule
+from nasbench.training.trainer import Recipe, train
 
 SPACES = ("cell", "chain", "hierarchical", "multibranch")
 

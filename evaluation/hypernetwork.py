@@ -11,7 +11,7 @@ Two evaluators:
 
 Both are trained once per task settings like ``weight_sharing`` (:mod:`nasbench.evaluation.
 one_shot`), so every run and strategy scores against the same trained model: the loop is
-:func:`~nasbench.training.train` unchanged, with one uniformly sampled architecture per step
+:func:`~nasbench.training.trainer.train` unchanged, with one uniformly sampled architecture per step
 from weight sharing's fixed streams (seed 0, roles ``"supernet", ...``: the same paths and
 batches, i.e. common random numbers), and a candidate is then ranked by its validation accuracy
 with generated weights, without further training (SMASH's Algorithm 1).
@@ -21,10 +21,10 @@ one slice per layer, whose channels say what that layer reads, writes and comput
 "dimensionality-augmented" embedding). Here ``c(arch)`` lays out one one-hot row per
 decision of the space's universe over that decision's choices (all zeros where the
 architecture does not use the decision), concatenated in universe order:
-:func:`~nasbench.supernet.path_weights`, the same vectors that select the path in the supernet.
+:func:`~nasbench.core.supernet.path_weights`, the same vectors that select the path in the supernet.
 
 **The generator.** Every prunable tensor ``W_s`` of the space's supernet (each conv weight,
-depthwise included, and the classifier's weight: :func:`nasbench.pruning.prunable`) is a
+depthwise included, and the classifier's weight: :func:`nasbench.training.pruning.prunable`) is a
 generated *slot*. SMASH's HyperNet emits its output as weight chunks, one per position, and
 reads each layer's weights off as a slice; here slot ``s`` (``n_s`` entries) is the first
 ``n_s`` entries of ``m_s = ceil(n_s / chunk)`` chunks, each produced by one small network
@@ -59,23 +59,24 @@ not reach the loss, so their codes get a zero gradient.
 
 **Sparsity budget** (SCAS: SMASH interleaved with pruning). At every training step the
 sampled architecture's generated tensors are pruned by magnitude to the current level of the
-budget's gradual schedule (Zhu & Gupta 2017, Eq. 1; :class:`~nasbench.pruning.PruneSchedule`
-with the recipe's ``prune_scope``: each tensor alone, or all at once; the level follows the
-schedule's pruning steps, as :class:`~nasbench.pruning.Pruner` computes it) and the pruned
-network's loss is back-propagated to the HyperNet: the mask is a constant, so the gradient
-reaches the kept entries and nothing else. The masks depend on the generated weights, hence on
-the architecture, and are recomputed at every step (nothing persistent: the cache stores no
-masks). An evaluation prunes the architecture's generated tensors to the target sparsity, so
-every scored network meets the budget.
+budget's gradual schedule (Zhu & Gupta 2017, Eq. 1;
+:class:`~nasbench.training.pruning.PruneSchedule` with the recipe's ``prune_scope``: each tensor
+alone, or all at once; the level follows the schedule's pruning steps, as
+:class:`~nasbench.training.pruning.Pruner` computes it) and the pruned network's loss is
+back-propagated to the HyperNet: the mask is a constant, so the gradient reaches the kept entries
+and nothing else. The masks depend on the generated weights, hence on the architecture, and are
+recomputed at every step (nothing persistent: the cache stores no masks). An evaluation prunes the
+architecture's generated tensors to the target sparsity, so every scored network meets the budget.
 
 **Evaluation and cost** are the one-shot modes' (:mod:`nasbench.evaluation.one_shot`): an
 evaluation generates the architecture's weights, recalibrates batch norm on ``bn_batches``
 fixed training batches and measures val and test accuracy; the training cost is charged to a
 run's first evaluation, the generation, recalibration and validation to each, all simulated
-from MACs (:mod:`nasbench.simcost`), the generator's MACs per generation (``hidden x len(c)``
-plus ``hidden x (hidden + chunk)`` per chunk, :meth:`HypernetworkEvaluator._generator_macs`)
-added to weight sharing's cost (3 passes per training step, 1 per evaluation). The record's
-``sparsity`` is that of the reference architecture's generated tensors at the target.
+from MACs (:mod:`nasbench.training.simcost`), the generator's MACs per generation (``hidden x
+len(c)`` plus ``hidden x (hidden + chunk)`` per chunk,
+:meth:`HypernetworkEvaluator._generator_macs`) added to weight sharing's cost (3 passes per training
+step, 1 per evaluation). The record's ``sparsity`` is that of the reference architecture's generated
+tensors at the target.
 
 **The low-rank variant** (``hypernetwork_lowrank``, :class:`LowRankHyperNet`): for every
 prunable tensor ``W`` of the supernet, with ``e = space.encode(arch)``::
@@ -88,7 +89,7 @@ weight-sharing supernet), ``A`` starts at zero, ``B`` is drawn. The ``1 / sqrt(r
 generated entry's change per Adam step at the scale of ``W_0``'s (unscaled, tiny NB-201, 8
 epochs, sparsity 0.5: mean val accuracy of 10 paths 0.329, scaled 0.353, ``A`` frozen at 0,
 i.e. weight sharing, 0.338). Gradual magnitude pruning runs on ``W_0`` inside
-:func:`~nasbench.training.train`, as weight sharing prunes the supernet; masked entries of
+:func:`~nasbench.training.trainer.train`, as weight sharing prunes the supernet; masked entries of
 ``W_0`` stay exactly zero, so ``M = (W_0 != 0)`` is the mask and every generated tensor has
 ``W_0``'s zeros. The generator costs ``rank x (numel + len(e))`` MACs per generation.
 
@@ -100,7 +101,7 @@ and 0.43 against SMASH's 0.24 and 0.23) and cheaper (15.2 against 19.3 simulated
 training); with 40 architectures tau's standard error is near 0.1, so SMASH's better ranking
 here is a hint, not a verdict.
 
->>> from nasbench.registry import spaces
+>>> from nasbench.core.registry import spaces
 >>> space = spaces.create("chain", max_layers=2, filters=(4, 8))
 >>> ev = HypernetworkEvaluator(space, epochs=1, chunk=16, hidden=16, bn_batches=2,
 ...                            recipe={"batch_size": 500})
@@ -138,14 +139,15 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn import functional as F  # noqa: N812
 
-from nasbench.errors import NasbenchError
-from nasbench.pruning import PruneSchedule, Scope, prunable
-from nasbench.registry import evaluators
-from nasbench.seeding import role_rng, torch_generator
-from nasbench.space import SearchSpace
-from nasbench.supernet import Supernet, Weights, build_supernet, path_weights
-from nasbench.training import steps_per_epoch, train
-from nasbench.types import Architecture, Status
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import param
+from nasbench.core.registry import evaluators
+from nasbench.core.seeding import role_rng, torch_generator
+from nasbench.core.space import SearchSpace
+from nasbench.core.supernet import Supernet, Weights, build_supernet, path_weights
+from nasbench.core.types import Architecture, Status
+from nasbench.training.pruning import PruneSchedule, Scope, prunable
+from nasbench.training.trainer import steps_per_epoch, train
 
 from .one_shot import SUPERNET_SEED, OneShotBase, TrainedSupernet, settings
 
@@ -356,28 +358,15 @@ class LowRankHypernetworkEvaluator(OneShotBase):
 
     name = "hypernetwork_lowrank"
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        dataset: str = "mnist1d",
-        epochs: int = 20,
-        rank: int = 8,
-        bn_batches: int = 10,
-        cache_dir: str | None = None,
-        latency_device: str | None = None,
-        sparsity: float = 0.0,
-        data_root: str | None = None,
-        device: str = "cpu",
-        recipe: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(space, dataset, epochs, bn_batches, cache_dir, latency_device,
-                         sparsity, data_root, device, recipe)  # fmt: skip
-        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-            raise NasbenchError(f"rank must be a whole number >= 1, got {rank!r}")
-        self.rank = rank
-        self._net = build_supernet(space, self.task, role_rng(SUPERNET_SEED, "supernet", "init"))
+    rank: int = param(8, ge=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._net = build_supernet(
+            self.space, self.task, role_rng(SUPERNET_SEED, "supernet", "init")
+        )
         embedding = role_rng(SUPERNET_SEED, "hypernetwork", "embedding")
-        self.hyper = LowRankHyperNet(self._net, space, rank, embedding)
+        self.hyper = LowRankHyperNet(self._net, self.space, self.rank, embedding)
         self._model = self.hyper
         self._finish_init()
 
@@ -425,36 +414,22 @@ class HypernetworkEvaluator(OneShotBase):
 
     name = "hypernetwork"
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        dataset: str = "mnist1d",
-        epochs: int = 20,
-        chunk: int = 64,
-        hidden: int = 64,
-        bn_batches: int = 10,
-        cache_dir: str | None = None,
-        latency_device: str | None = None,
-        sparsity: float = 0.0,
-        data_root: str | None = None,
-        device: str = "cpu",
-        recipe: dict[str, Any] | None = None,
-        rank: int | None = None,
-    ) -> None:
-        if rank is not None:
+    chunk: int = param(64, ge=1)
+    hidden: int = param(64, ge=1)
+    rank: None = param(None, doc="refused: the low-rank generator's ('hypernetwork_lowrank')")
+
+    def __post_init__(self) -> None:
+        if self.rank is not None:
             raise NasbenchError(
                 "rank is a parameter of the low-rank generator: use evaluator "
                 "'hypernetwork_lowrank', or chunk and hidden for SMASH's 'hypernetwork'"
             )
-        super().__init__(space, dataset, epochs, bn_batches, cache_dir, latency_device,
-                         sparsity, data_root, device, recipe)  # fmt: skip
-        for key, value in (("chunk", chunk), ("hidden", hidden)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise NasbenchError(f"{key} must be a whole number >= 1, got {value!r}")
-        self.chunk, self.hidden = chunk, hidden
-        self._net = build_supernet(space, self.task, role_rng(SUPERNET_SEED, "supernet", "init"))
+        super().__post_init__()
+        self._net = build_supernet(
+            self.space, self.task, role_rng(SUPERNET_SEED, "supernet", "init")
+        )
         generator = role_rng(SUPERNET_SEED, "hypernetwork", "smash")
-        self.hyper = SmashHyperNet(self._net, space, chunk, hidden, generator)
+        self.hyper = SmashHyperNet(self._net, self.space, self.chunk, self.hidden, generator)
         self.hyper.scope = self.recipe.prune_scope
         self._model = self.hyper
         self._finish_init()

@@ -1,10 +1,10 @@
 """Learning-curve extrapolation (Domhan, Springenberg & Hutter, IJCAI 2015): train, and after at
 least ``min_fraction`` of the epochs fit an ensemble of parametric curve families
-(:mod:`nasbench.curves`) to the validation curve after every epoch; stop as soon as the predicted
-final accuracy is unlikely (probability < ``threshold``) to beat the best final accuracy this
-evaluator has seen in the run, and answer with the prediction.
+(:mod:`nasbench.training.curves`) to the validation curve after every epoch; stop as soon as the
+predicted final accuracy is unlikely (probability < ``threshold``) to beat the best final accuracy
+this evaluator has seen in the run, and answer with the prediction.
 
->>> from nasbench.registry import spaces
+>>> from nasbench.core.registry import spaces
 >>> space = spaces.create("chain", max_layers=2)
 >>> ev = LCEEvaluator(space, epochs=4, min_fraction=0.75, recipe={"batch_size": 500})
 >>> m = ev.evaluate(space.parse("conv3-16-s1"), 4.0, np.random.default_rng(0))
@@ -27,16 +27,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
-from nasbench.curves import extrapolate, should_stop
-from nasbench.errors import NasbenchError
-from nasbench.registry import evaluators
-from nasbench.space import SearchSpace
-from nasbench.training import train
-from nasbench.types import Architecture, Measurement, Status
+from nasbench.core.params import param
+from nasbench.core.registry import evaluators
+from nasbench.core.types import Architecture, Measurement, Status
+from nasbench.training.curves import extrapolate, should_stop
+from nasbench.training.trainer import train
 
 from .train import epochs_of
 from .trained import TrainingBase
@@ -46,28 +44,11 @@ from .trained import TrainingBase
 class LCEEvaluator(TrainingBase):
     """Training with learning-curve extrapolation and Domhan et al.'s early-stopping rule."""
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        dataset: str = "mnist1d",
-        epochs: int = 20,
-        min_fraction: float = 0.25,
-        threshold: float = 0.05,
-        latency_device: str | None = None,
-        sparsity: float = 0.0,
-        data_root: str | None = None,
-        device: str = "cpu",
-        recipe: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            space, dataset, epochs, latency_device, sparsity, data_root, device, recipe
-        )
-        if not 0.0 < min_fraction <= 1.0:
-            raise NasbenchError(f"min_fraction must be in (0, 1], got {min_fraction}")
-        if not 0.0 < threshold < 1.0:
-            raise NasbenchError(f"threshold must be in (0, 1), got {threshold}")
-        self.min_fraction = float(min_fraction)
-        self.threshold = float(threshold)
+    min_fraction: float = param(0.25, gt=0, le=1)
+    threshold: float = param(0.05, gt=0, lt=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self.best_: float = -math.inf  # best final accuracy seen by this evaluator (its incumbent)
 
     def evaluate(

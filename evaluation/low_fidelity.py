@@ -2,7 +2,7 @@
 and/or lower input resolution — cheaper, noisier estimates of full-training accuracy (the survey's
 "lower-fidelity estimates"; Zela et al. 2018 on their rank correlation).
 
->>> from nasbench.registry import spaces
+>>> from nasbench.core.registry import spaces
 >>> space = spaces.create("nb201")
 >>> ev = LowFidelityEvaluator(space, epochs=1, data_fraction=0.1, resolution=2,
 ...                           space_params={"channels": 4, "cells_per_stage": 1})
@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.datasets import Dataset, Split
-from nasbench.errors import NasbenchError
-from nasbench.registry import evaluators, spaces
-from nasbench.space import SearchSpace
-from nasbench.training import train
-from nasbench.types import Architecture, Measurement, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import override, param
+from nasbench.core.registry import evaluators, spaces
+from nasbench.core.space import SearchSpace
+from nasbench.core.types import Architecture, Measurement, Task
+from nasbench.training.datasets import Dataset, Split
+from nasbench.training.trainer import train
 
 from .train import epochs_of
 from .trained import TrainingBase
@@ -64,34 +65,18 @@ def downsample(data: Dataset, factor: int) -> Dataset:
 class LowFidelityEvaluator(TrainingBase):
     """See the module docstring; other parameters as for the ``train`` evaluator."""
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        dataset: str = "mnist1d",
-        epochs: int = 5,
-        data_fraction: float = 1.0,
-        space_params: dict[str, Any] | None = None,
-        resolution: int = 1,
-        latency_device: str | None = None,
-        sparsity: float = 0.0,
-        data_root: str | None = None,
-        device: str = "cpu",
-        recipe: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            space, dataset, epochs, latency_device, sparsity, data_root, device, recipe
-        )
-        if not 0.0 < data_fraction <= 1.0:
-            raise NasbenchError(f"data_fraction must be in (0, 1], got {data_fraction}")
-        if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
-            raise NasbenchError(f"resolution must be a whole factor >= 1, got {resolution!r}")
-        self.data_fraction = float(data_fraction)
-        self.resolution = resolution
-        self.space_params = dict(space_params or {})
+    epochs = override(5)
+    data_fraction: float = param(1.0, gt=0, le=1)
+    space_params: dict[str, Any] = param(None, kind=dict)
+    resolution: int = param(1, ge=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.space_params = dict(self.space_params or {})
         self.small_space: SearchSpace = (
-            spaces.create(space.name, **self.space_params) if self.space_params else space
+            spaces.create(self.space.name, **self.space_params) if self.space_params else self.space
         )
-        self.data = downsample(self.data, resolution)
+        self.data = downsample(self.data, self.resolution)
         self.task = self.data.task
 
     def evaluate(

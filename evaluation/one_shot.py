@@ -12,13 +12,14 @@ that do not depend on how a path's weights are obtained:
 - :func:`path_stats`: the prunable weights and MACs one path actually reads;
 - :func:`rank_correlation`: Kendall's tau against reference accuracies (Bender et al., Fig. 3).
 
-**Cost** is simulated (:mod:`nasbench.simcost`), so runs are bit-identical, wall clock aside:
+**Cost** is simulated (:mod:`nasbench.training.simcost`), so runs are bit-identical, wall clock
+aside:
 
 - training: ``epochs run x train samples x TRAIN_PASSES (3) x mean MACs`` of
   :data:`COST_PATHS` paths sampled uniformly from a fixed stream (the paths training samples
   are uniform too), plus :meth:`OneShotBase._generator_macs` per step (a hypernetwork's weight
-  generation), divided by :data:`~nasbench.simcost.MACS_PER_S`. It is charged to a run's first
-  evaluation and noted in ``extra`` as ``supernet_cost_s``; the measured training time goes to
+  generation), divided by :data:`~nasbench.training.simcost.MACS_PER_S`. It is charged to a run's
+  first evaluation and noted in ``extra`` as ``supernet_cost_s``; the measured training time goes to
   ``supernet_wall_s``, which ``nasbench compare`` ignores like every ``*_wall_s`` column;
 - each evaluation: one forward (pass 1) of the path's MACs per batch-norm recalibration sample
   and validation sample, plus one weight generation (the test set is not charged). The runner
@@ -49,16 +50,17 @@ import torch
 from scipy import stats
 from torch import nn
 
-from nasbench.caches import check_folder, rebuilding, replace_atomically
-from nasbench.errors import NasbenchError
-from nasbench.evaluator import Evaluator
-from nasbench.pruning import prunable
-from nasbench.seeding import role_rng
-from nasbench.simcost import FORWARD_PASSES, TRAIN_PASSES, counting, training_cost_s
-from nasbench.space import SearchSpace
-from nasbench.supernet import Supernet, Weights, path_weights
-from nasbench.training import TrainResult, accuracy, isolated, steps_per_epoch
-from nasbench.types import Architecture, Measurement, Status
+from nasbench.core.caches import check_folder, rebuilding, replace_atomically
+from nasbench.core.errors import NasbenchError
+from nasbench.core.evaluator import Evaluator
+from nasbench.core.params import param
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.supernet import Supernet, Weights, path_weights
+from nasbench.core.types import Architecture, Measurement, Status
+from nasbench.training.pruning import prunable
+from nasbench.training.simcost import FORWARD_PASSES, TRAIN_PASSES, counting, training_cost_s
+from nasbench.training.trainer import TrainResult, accuracy, isolated, steps_per_epoch
 
 from .trained import TrainingBase
 
@@ -102,7 +104,7 @@ def clear_supernet_cache() -> None:
 
 class PathNet(nn.Module):
     """A ``forward(x, weights)`` network as a plain ``forward(x)`` model running the fixed path
-    ``weights`` (what :func:`~nasbench.training.accuracy` measures)."""
+    ``weights`` (what :func:`~nasbench.training.trainer.accuracy` measures)."""
 
     def __init__(self, net: nn.Module, weights: Weights) -> None:
         super().__init__()
@@ -127,7 +129,7 @@ def path_stats(net: nn.Module, weights: Weights, input_shape: tuple[int, ...]) -
     forward pass ``net(zeros (1, *input_shape), weights)`` in eval mode (the training flag is
     restored). ``net`` is a supernet or anything with its ``forward(x, weights)``.
 
-    Every conv and linear call is intercepted (:class:`nasbench.simcost.MacTally`) with the
+    Every conv and linear call is intercepted (:class:`nasbench.training.simcost.MacTally`) with the
     weight tensor it uses, so sliced shared tensors count only their used part; each tensor is
     assumed to be used once per forward (true of every built-in supernet: the counts equal those
     of the stand-alone network).
@@ -141,40 +143,27 @@ def path_stats(net: nn.Module, weights: Weights, input_shape: tuple[int, ...]) -
 class OneShotBase(TrainingBase):
     """Cache, cost, recalibration and measurement of a one-shot evaluator (module docstring).
 
-    A subclass sets ``self._net`` (the space's supernet, whose batch norms are recalibrated) and
-    ``self._model`` (the module trained and cached: the supernet itself, or a module holding it),
-    then calls :meth:`_finish_init`. ``name`` names the evaluator in error messages.
+    Parameters: :class:`~.trained.TrainingBase`'s plus ``bn_batches`` and ``cache_dir``. A
+    subclass's ``__post_init__`` sets ``self._net`` (the space's supernet, whose batch norms are
+    recalibrated) and ``self._model`` (the module trained and cached: the supernet itself, or a
+    module holding it), then calls :meth:`_finish_init`. ``name`` names the evaluator in error
+    messages.
     """
 
     name = "one_shot"
     _net: Supernet
     _model: nn.Module
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        dataset: str = "mnist1d",
-        epochs: int = 20,
-        bn_batches: int = 10,
-        cache_dir: str | None = None,
-        latency_device: str | None = None,
-        sparsity: float = 0.0,
-        data_root: str | None = None,
-        device: str = "cpu",
-        recipe: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            space, dataset, epochs, latency_device, sparsity, data_root, device, recipe
-        )
-        if isinstance(bn_batches, bool) or not isinstance(bn_batches, int) or bn_batches < 0:
-            raise NasbenchError(f"bn_batches must be a whole number >= 0, got {bn_batches!r}")
-        self.bn_batches = bn_batches
-        if cache_dir is not None:  # a file there: one line now, not a failure after training
-            check_folder(cache_dir, f"{self.name} cache_dir")
-        self.cache_dir = cache_dir
-        self.recipe = replace(self.recipe, epochs=epochs)
-        self.fidelities = (float(epochs),)
-        self._dev = torch.device(device)
+    bn_batches: int = param(10, ge=0)
+    cache_dir: str | None = param(None, doc="a folder for trained models (str or path)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.cache_dir is not None:  # a file there: one line now, not a failure after training
+            check_folder(self.cache_dir, f"{self.name} cache_dir")
+        self.recipe = replace(self.recipe, epochs=self.epochs)
+        self.fidelities = (float(self.epochs),)
+        self._dev = torch.device(self.device)
         self._record: TrainedSupernet | None = None
         self._trained_buffers: dict[str, torch.Tensor] = {}
         self._charged = False
@@ -276,7 +265,7 @@ class OneShotBase(TrainingBase):
     def _save(self, record: TrainedSupernet, state: dict[str, torch.Tensor]) -> None:
         """Write weights (and the pruning masks, nonzero entries of prunable weights) and the
         record; each file is written whole under a name unique to this call and renamed
-        (:func:`nasbench.caches.replace_atomically`), the record last. A folder that cannot be
+        (:func:`nasbench.core.caches.replace_atomically`), the record last. A folder that cannot be
         written only costs a later process the training (one warning line)."""
         paths = self._paths()
         if paths is None:
@@ -296,7 +285,7 @@ class OneShotBase(TrainingBase):
         """The cached model of these settings, or ``None`` to train it: when no file is there
         (or only the weights, as a process leaves them when it stops between the two renames),
         and when a file is corrupt, truncated or foreign (one warning line,
-        :func:`nasbench.caches.rebuilding`; the training that follows replaces both files)."""
+        :func:`nasbench.core.caches.rebuilding`; the training that follows replaces both files)."""
         paths = self._paths()
         if paths is None or not paths[1].exists():
             return None

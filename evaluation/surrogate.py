@@ -6,8 +6,8 @@ What an evaluation returns:
 - ``val_acc``: the surrogate's predicted validation accuracy (highest recorded fidelity) plus
   Gaussian noise whose standard deviation is the table's seed-to-seed spread for architectures
   of that accuracy at that sparsity (heteroscedastic: :meth:`TableData.noise_model
-  <nasbench.surrogate_benchmark.TableData.noise_model>`, a robust fit to the rows with several
-  training seeds, evaluated at the noise-free prediction), so the best architectures are not
+  <nasbench.tables.surrogate_benchmark.TableData.noise_model>`, a robust fit to the rows with
+  several training seeds, evaluated at the noise-free prediction), so the best architectures are not
   given the spread of the worst; ``val_acc_std`` is the surrogate's own uncertainty;
 - ``test_acc``: the noise-free prediction mapped by the table's linear val -> test relation
   (the architecture's expected test accuracy, like the seed mean the tabular evaluator
@@ -17,15 +17,15 @@ What an evaluation returns:
   params and effective MACs: the counts scaled by the recorded density ratios (regressed);
 - status ``failed`` (accuracies NaN, the regressed cost charged) where the surrogate predicts
   NaN. Whatever else a surrogate plugin gets wrong (raising, an answer that is not a
-  :class:`~nasbench.surrogate.Prediction` of one value per input, an infinite value) is one
-  NasbenchError naming it and the method (:mod:`nasbench.plugins`).
+  :class:`~nasbench.core.surrogate.Prediction` of one value per input, an infinite value) is one
+  NasbenchError naming it and the method (:mod:`nasbench.core.plugins`).
 
 The fitted models are cached per process (table file, surrogate, parameters, device), and
 fitting draws only from a fixed stream, so every run of a suite, in any process, queries the
 same surrogate benchmark.
 
 >>> import numpy as np
->>> from nasbench.registry import spaces
+>>> from nasbench.core.registry import spaces
 >>> space = spaces.create("nb201")
 >>> ev = SurrogateEvaluator(space, surrogate="random_forest",
 ...                         surrogate_params={"n_estimators": 30}, train_size=1000)
@@ -60,15 +60,17 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from nasbench import plugins
-from nasbench.benchmarks import load_benchmark
-from nasbench.errors import NasbenchError, one_of
-from nasbench.evaluator import Profile
-from nasbench.registry import evaluators, surrogates
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
-from nasbench.surrogate import InputKind
-from nasbench.surrogate_benchmark import (
+from nasbench.core import plugins
+from nasbench.core.errors import NasbenchError, one_of
+from nasbench.core.evaluator import Profile
+from nasbench.core.registry import evaluators, surrogates
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.surrogate import InputKind
+from nasbench.core.tasks import task_for
+from nasbench.core.types import Architecture, Measurement, Status
+from nasbench.tables.benchmarks import load_benchmark
+from nasbench.tables.surrogate_benchmark import (
     NoiseModel,
     TableData,
     features,
@@ -77,8 +79,6 @@ from nasbench.surrogate_benchmark import (
     surrogate_choice,
     table_data,
 )
-from nasbench.tasks import task_for
-from nasbench.types import Architecture, Measurement, Status
 
 from .tabular import _check_space
 
@@ -140,7 +140,7 @@ class _Fitted:
 
     def predict(self, archs: list[Architecture], sparsity: float) -> dict[str, np.ndarray]:
         """Predictions for a batch of architectures at one sparsity level (NaN where the
-        surrogate cannot answer; :func:`nasbench.plugins.predict` checks its answer)."""
+        surrogate cannot answer; :func:`nasbench.core.plugins.predict` checks its answer)."""
         s = np.full(len(archs), sparsity)
         inputs = features(self.data.space, archs, s, self.kind)
         pred = plugins.predict(self.model, self.name, inputs, len(archs))
@@ -175,7 +175,7 @@ class SurrogateEvaluator:
 
     ``surrogate`` is a registered surrogate name, ``"best"`` (the best held-out Kendall tau
     measured for the table) or ``"second"`` (the best of another model family), resolved by
-    :func:`~nasbench.surrogate_benchmark.surrogate_choice`; ``surrogate_params`` update the
+    :func:`~nasbench.tables.surrogate_benchmark.surrogate_choice`; ``surrogate_params`` update the
     recorded parameters of the chosen one. ``train_size`` fits on that many of the table's
     architectures instead of all of them. ``noise = false`` switches the seed noise off. The
     resolved choice is kept as ``surrogate_name`` and ``surrogate_params``. Raises NasbenchError at

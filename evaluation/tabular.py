@@ -1,15 +1,15 @@
 """Tabular evaluation: answer from a benchmark table of recorded training runs.
 
 No network is trained: :class:`TabularEvaluator` looks the architecture up in a table (see
-:mod:`nasbench.benchmarks`) and returns what was recorded. The default table is NAS-Bench-201 on
-CIFAR-10 (Dong & Yang, ICLR 2020), shipped with nasbench, and follows its search protocol: a
+:mod:`nasbench.tables.benchmarks`) and returns what was recorded. The default table is NAS-Bench-201
+on CIFAR-10 (Dong & Yang, ICLR 2020), shipped with nasbench, and follows its search protocol: a
 proposal at fidelity 12 is scored by its 12-epoch validation accuracy and charged 12/200 of the
 recorded 200-epoch training time; fidelity 200 answers with the validation accuracy of one
 recorded training seed, drawn from ``rng``; the test accuracy is always the 200-epoch CIFAR-10
 test accuracy (seed mean), the number papers report for the chosen cell.
 
 >>> import numpy as np
->>> from nasbench.registry import spaces
+>>> from nasbench.core.registry import spaces
 >>> space = spaces.create("nb201")
 >>> evaluator = TabularEvaluator(space, latency_device="pixel3")
 >>> arch = space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
@@ -28,13 +28,13 @@ import math
 
 import numpy as np
 
-from nasbench.benchmarks import load_benchmark
-from nasbench.errors import NasbenchError, one_of
-from nasbench.evaluator import Profile
-from nasbench.registry import evaluators, spaces
-from nasbench.space import SearchSpace
-from nasbench.tasks import task_for
-from nasbench.types import Architecture, Measurement, Status
+from nasbench.core.errors import NasbenchError, one_of
+from nasbench.core.evaluator import Profile
+from nasbench.core.registry import evaluators, spaces
+from nasbench.core.space import SearchSpace
+from nasbench.core.tasks import task_for
+from nasbench.core.types import Architecture, Measurement, Status
+from nasbench.tables.benchmarks import load_benchmark
 
 
 class _Answers:
@@ -55,7 +55,7 @@ class _Answers:
 class TabularEvaluator:
     """Look architectures up in a benchmark table.
 
-    ``benchmark`` is a shipped table name (``nasbench.benchmarks.shipped_benchmarks()``) or a
+    ``benchmark`` is a shipped table name (``nasbench.tables.benchmarks.shipped_benchmarks()``) or a
     path to a table file. ``latency_device`` names one of the table's latency columns (``None``:
     ``latency_ms`` is ``nan``); ``sparsity`` picks the recorded sparsity level. Raises
     NasbenchError at construction when the table records another space (or the same space with

@@ -2,7 +2,7 @@
 the budget's sparsity), report the final validation accuracy, test accuracy and the measured
 training time as cost.
 
->>> from nasbench.registry import spaces
+>>> from nasbench.core.registry import spaces
 >>> space = spaces.create("chain", max_layers=2)
 >>> ev = TrainEvaluator(space, dataset="mnist1d", epochs=1, recipe={"batch_size": 500})
 >>> m = ev.evaluate(space.parse("conv3-16-s1"), 1.0, np.random.default_rng(0))
@@ -20,7 +20,7 @@ Suite use::
 
 TAS's knowledge transfer (Dong & Yang, NeurIPS 2019, Sec. 3.3): ``distill_from = "unpruned"``
 trains the space's unpruned network once (:mod:`nasbench.evaluation.trained`) and trains every
-evaluated architecture on the distillation loss against it (:func:`nasbench.training.
+evaluated architecture on the distillation loss against it (:func:`nasbench.training.trainer.
 distillation_loss`; recipe ``distill_weight``, default TAS's 0.9 when distilling, and
 ``distill_temperature``, default 4). The space must consist of widths and depths only, the
 hierarchical ``tas`` preset::
@@ -39,12 +39,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import evaluators
-from nasbench.training import train
-from nasbench.types import Architecture, Measurement, Status
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import param
+from nasbench.core.registry import evaluators
+from nasbench.core.types import Architecture, Measurement, Status
+from nasbench.training.trainer import train
 
-from .trained import TrainingBase
+from .trained import DISTILL_FROM, TrainingBase
 
 
 def epochs_of(fidelity: float) -> int:
@@ -67,6 +68,9 @@ class TrainEvaluator(TrainingBase):
     training is charged to the first evaluation only. Raises NasbenchError for an unknown
     ``distill_from``, a space without an unpruned network, and a recipe ``distill_weight`` of 0
     with a teacher or above 0 without one."""
+
+    distill_from: str = param("", choices=DISTILL_FROM)
+    teacher_seed: int = param(0, ge=0)
 
     def evaluate(
         self, arch: Architecture, fidelity: float, rng: np.random.Generator

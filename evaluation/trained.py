@@ -1,5 +1,5 @@
 """What the training evaluators (``train``, ``low_fidelity``, ``lce``) share: data, recipe,
-pruning, and turning a training run into a :class:`~nasbench.types.Measurement`.
+pruning, and turning a training run into a :class:`~nasbench.core.types.Measurement`.
 
 Cost is the measured wall-clock training time, so training evaluators spend the same currency
 (simulated seconds) as benchmark tables. Params and MACs are the space's analytic counts; nonzero
@@ -24,77 +24,54 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from torch import nn
 
-from nasbench.datasets import Dataset, load_dataset
-from nasbench.errors import NasbenchError, one_of
-from nasbench.evaluator import Profile
-from nasbench.latency_models import latency_model
-from nasbench.pruning import PruneSchedule, effective_macs
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
-from nasbench.training import TAS_DISTILL_WEIGHT, TrainResult, recipe_from, train
-from nasbench.types import Architecture, Measurement, Status, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.evaluator import Profile
+from nasbench.core.params import REQUIRED, WHOLE_NUMBERS, Configurable, Wording, param
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace, unpruned_architecture
+from nasbench.core.types import Architecture, Measurement, Status, Task
+from nasbench.tables.latency_models import latency_model
+from nasbench.training.datasets import Dataset, load_dataset
+from nasbench.training.pruning import PruneSchedule, effective_macs
+from nasbench.training.trainer import TAS_DISTILL_WEIGHT, Recipe, TrainResult, recipe_from, train
 
 DISTILL_FROM = ("", "unpruned")
 """Teachers a training evaluator can distil from: none, or the space's unpruned network."""
-WIDTH, DEPTH = ".filters", ".layers"
-"""Suffixes of the width and depth decisions (the hierarchical space's ``block{b}.filters`` and
-``block{b}.layers``)."""
 
 
-def unpruned_architecture(space: SearchSpace) -> Architecture:
-    """The space's unpruned network: at every decision the largest width (filter multiplier) or
-    depth (layer delta), TAS's unpruned network that the search prunes. Defined for a space whose
-    every decision is a width or a depth (the hierarchical space's ``tas`` preset); raises
-    NasbenchError naming the first other decision."""
-    values: list[str] = []
-    while (decision := space.next_decision(values)) is not None:
-        if decision.name.endswith(WIDTH):
-            values.append(max(decision.choices, key=float))
-        elif decision.name.endswith(DEPTH):
-            values.append(max(decision.choices, key=int))
-        else:
-            raise NasbenchError(
-                f"space {space.name!r} has no unpruned network: it decides {decision.name!r}, "
-                "not only widths and depths (use the hierarchical preset 'tas')"
-            )
-    return space.make(values)
+class TrainingBase(Configurable):
+    """Holds the space, data, recipe, pruning target and latency model of a training evaluator.
 
+    Parameters (declared once here, inherited by every training evaluator): ``space`` (the role
+    input, also positional), ``dataset``, ``epochs``, ``latency_device`` and ``sparsity`` (role
+    inputs the runner passes from the budget), ``data_root``, ``device`` and ``recipe`` (a table
+    of :class:`~nasbench.training.trainer.Recipe` fields; the attribute holds the Recipe). A
+    subclass that distils declares ``distill_from`` and ``teacher_seed`` (``train``); the others
+    keep the class defaults below: no teacher."""
 
-class TrainingBase:
-    """Holds the space, data, recipe, pruning target and latency model of a training evaluator."""
+    wording: ClassVar[Wording] = WHOLE_NUMBERS
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        dataset: str = "mnist1d",
-        epochs: int = 20,
-        latency_device: str | None = None,
-        sparsity: float = 0.0,
-        data_root: str | None = None,
-        device: str = "cpu",
-        recipe: dict[str, Any] | None = None,
-        distill_from: str = "",
-        teacher_seed: int = 0,
-    ) -> None:
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise NasbenchError(f"epochs must be a whole number >= 1, got {epochs!r}")
-        if not 0.0 <= sparsity < 1.0:
-            raise NasbenchError(f"sparsity must be in [0, 1), got {sparsity}")
-        self.space = space
-        self.dataset = dataset
-        self.epochs = epochs
-        self.sparsity = float(sparsity)
-        self.device = device
+    space: SearchSpace = param(REQUIRED, doc="the search space (role input)")
+    dataset: str = param("mnist1d")
+    epochs: int = param(20, ge=1)
+    latency_device: str | None = param(None, kind=str, doc="the budget's (role input)")
+    sparsity: float = param(0.0, ge=0, lt=1, doc="the budget's (role input)")
+    data_root: str | None = param(None, doc="a folder of dataset files (str or path)")
+    device: str = param("cpu")
+    recipe: Recipe = param(None, kind=dict, doc="Recipe fields; the attribute holds the Recipe")
+    distill_from: str = ""
+    teacher_seed: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        recipe = cast("dict[str, Any] | None", self.recipe)
         self.recipe = recipe_from(dict(recipe or {}))
-        if distill_from not in DISTILL_FROM:
-            raise one_of("distill_from", distill_from, DISTILL_FROM)
-        if isinstance(teacher_seed, bool) or not isinstance(teacher_seed, int) or teacher_seed < 0:
-            raise NasbenchError(f"teacher_seed must be a whole number >= 0, got {teacher_seed!r}")
+        distill_from = self.distill_from
         if distill_from and "distill_weight" not in (recipe or {}):
             self.recipe = replace(self.recipe, distill_weight=TAS_DISTILL_WEIGHT)
         if distill_from and self.recipe.distill_weight == 0:
@@ -107,16 +84,15 @@ class TrainingBase:
                 f"recipe distill_weight = {self.recipe.distill_weight} needs a teacher: set "
                 "distill_from = 'unpruned' (train evaluator)"
             )
-        self.distill_from, self.teacher_seed = distill_from, teacher_seed
-        self.teacher_arch = unpruned_architecture(space) if distill_from else None
+        self.teacher_arch = unpruned_architecture(self.space) if distill_from else None
         self._teacher: tuple[nn.Module, TrainResult] | None = None
         self._teacher_charged = False
-        self.data: Dataset = load_dataset(dataset, data_root)
+        self.data: Dataset = load_dataset(self.dataset, self.data_root)
         self.task: Task = self.data.task
-        self.latency_device = latency_device
-        self._latency = latency_model(latency_device, space) if latency_device else None
+        device = self.latency_device
+        self._latency = latency_model(device, self.space) if device else None
         self.fidelities: tuple[float, ...] = ()
-        self.default_fidelity: float = float(epochs)
+        self.default_fidelity: float = float(self.epochs)
 
     def teacher(self) -> tuple[nn.Module, TrainResult] | None:
         """The distillation teacher and its training result (module docstring); trained on first

@@ -1,13 +1,13 @@
 """One-shot weight sharing: score architectures as paths of one trained supernet.
 
-The space's supernet (:mod:`nasbench.supernet`) is trained once with uniform single-path
+The space's supernet (:mod:`nasbench.core.supernet`) is trained once with uniform single-path
 sampling: every optimiser step draws an architecture (``space.sample``) and trains its one-hot
 path (Bender et al. ICML 2018, "Understanding and Simplifying One-Shot Architecture Search";
-ENAS, Pham et al. ICML 2018; Guo et al. ECCV 2020). The loop is :func:`nasbench.training.train`
-unchanged, so determinism, divergence handling and the recipe's schedules apply, and with a
-sparsity budget its gradual magnitude pruning (Zhu & Gupta 2017) runs on the supernet's
-prunable weights while the paths train: the SCAS scheme (Sparse CNN Architecture Search,
-Algorithms 1 and 3) of interleaving pruning with supernet training.
+ENAS, Pham et al. ICML 2018; Guo et al. ECCV 2020). The loop is
+:func:`nasbench.training.trainer.train` unchanged, so determinism, divergence handling and the
+recipe's schedules apply, and with a sparsity budget its gradual magnitude pruning (Zhu & Gupta
+2017) runs on the supernet's prunable weights while the paths train: the SCAS scheme (Sparse CNN
+Architecture Search, Algorithms 1 and 3) of interleaving pruning with supernet training.
 
 An evaluation then only inherits weights: reset the batch-norm statistics and recompute them
 for the path as a cumulative average over ``bn_batches`` training batches (Bender et al.,
@@ -19,7 +19,7 @@ every strategy of a task scores an architecture against the same shared weights,
 settings give bit-identical answers. Trained supernets are cached per process (keyed by the
 settings) and, with ``cache_dir``, on disk, so parallel workers and later runs reuse them.
 
-**Cost** is simulated from MACs (:mod:`nasbench.simcost`; details in
+**Cost** is simulated from MACs (:mod:`nasbench.training.simcost`; details in
 :mod:`nasbench.evaluation.one_shot`), so two runs give bit-identical records. The supernet's
 training cost (epochs x train samples x 3 passes x the mean MACs of 32 fixed uniform paths) is
 charged once per run: the first ``evaluate`` of an evaluator instance (the runner builds one per
@@ -27,7 +27,7 @@ run) returns it plus its own cost and notes it in ``extra`` as ``supernet_cost_s
 measured training time as ``supernet_wall_s``; every evaluation costs the forwards of its
 batch-norm recalibration and validation. A diverged supernet makes every evaluation ``FAILED``.
 
->>> from nasbench.registry import spaces
+>>> from nasbench.core.registry import spaces
 >>> space = spaces.create("chain", max_layers=2, filters=(4, 8))
 >>> ev = WeightSharingEvaluator(space, epochs=1, bn_batches=2, recipe={"batch_size": 500})
 >>> arch = space.parse("conv3-8-s2|conv3-8-s1")
@@ -50,18 +50,16 @@ Suite use::
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 from torch import nn
 
-from nasbench.registry import evaluators
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
-from nasbench.supernet import Supernet, Weights, build_supernet, path_weights
-from nasbench.training import train
-from nasbench.types import Architecture
+from nasbench.core.registry import evaluators
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.supernet import Supernet, Weights, build_supernet, path_weights
+from nasbench.core.types import Architecture
+from nasbench.training.trainer import train
 
 from .one_shot import (
     SUPERNET_SEED,
@@ -117,22 +115,10 @@ class WeightSharingEvaluator(OneShotBase):
 
     name = "weight_sharing"
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        dataset: str = "mnist1d",
-        epochs: int = 20,
-        bn_batches: int = 10,
-        cache_dir: str | None = None,
-        latency_device: str | None = None,
-        sparsity: float = 0.0,
-        data_root: str | None = None,
-        device: str = "cpu",
-        recipe: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(space, dataset, epochs, bn_batches, cache_dir, latency_device,
-                         sparsity, data_root, device, recipe)  # fmt: skip
-        self._net = build_supernet(space, self.task, role_rng(SUPERNET_SEED, "supernet", "init"))
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        init = role_rng(SUPERNET_SEED, "supernet", "init")
+        self._net = build_supernet(self.space, self.task, init)
         self._model = self._net
         self._finish_init()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from nasbench.registry import spaces
+from nasbench.core.registry import spaces
 
 SUITE = Path("nasbench/suites/gradient-mnist1d.toml")
 NOW = Path("results/gradient-mnist1d")

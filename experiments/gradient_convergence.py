@@ -33,9 +33,9 @@ import time
 from itertools import zip_longest
 from pathlib import Path
 
-from nasbench.registry import spaces
-from nasbench.runner import run
-from nasbench.suite import RunSpec, load_suite
+from nasbench.core.registry import spaces
+from nasbench.engine.runner import run
+from nasbench.engine.suite import RunSpec, load_suite
 
 SUITE = Path("nasbench/suites/gradient-mnist1d.toml")
 OUT = Path("results/gradient-mnist1d/convergence")

@@ -4,7 +4,7 @@ For each own space, the first architectures of the table's sample stream are tra
 at sparsity 0.8 on ``mnist1d_large`` (the table recipe, Adam at 1e-2 with a cosine decay, batch
 100) for several epoch counts, each a small table built by ``results/label-pilot/run.sh``
 (resumable ``nasbench build-table`` calls). This script measures every pilot table with
-:func:`nasbench.table_quality.label_quality` and writes the comparison, with the projected
+:func:`nasbench.tables.table_quality.label_quality` and writes the comparison, with the projected
 reliability and cost of a full table (500 architectures x 3 sparsity levels) at 2, 4 and 6
 seeds, to ``results/label-pilot/README.md`` (``--write``; printed otherwise):
 
@@ -26,9 +26,9 @@ import json
 import re
 from pathlib import Path
 
-from nasbench.benchmarks import DATA_DIR
-from nasbench.table_quality import LabelQuality, label_quality
-from nasbench.tablebuild import RECIPE_CHOICES, read_runs
+from nasbench.tables.benchmarks import DATA_DIR
+from nasbench.tables.table_quality import LabelQuality, label_quality
+from nasbench.tables.tablebuild import RECIPE_CHOICES, read_runs
 
 FULL_ROWS = 500 * 3  # architectures x sparsity levels of a full own table
 SEEDS = (2, 4, 6)
@@ -60,8 +60,9 @@ def report(folder: Path) -> str:
         "(built by `run.sh`). Accuracies in percentage points; split-half tau between the "
         "means of seeds 0, 2 and seeds 1, 3 (seed 0 against seed 1 for the old tables); the "
         "predicted tau and CPU-hours are for a full table of 500 architectures x 3 sparsity "
-        "levels with k seeds per row, split k/2 against k/2 (see nasbench/table_quality.py). "
-        "CPU-s per run is the run's process CPU time where recorded (`job_cpu_s`), else the "
+        "levels with k seeds per row, split k/2 against k/2 (see "
+        "nasbench/tables/table_quality.py). CPU-s per run is the run's process CPU time "
+        "where recorded (`job_cpu_s`), else the "
         "wall time of its worker: the runs of the first pilot processes, which shared 2 cores "
         "with 3 to 5 other processes, so their cost and the CPU-hours projected from it are "
         "overstated, by about 2-2.5x.",

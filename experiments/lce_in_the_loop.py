@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nasbench.runner import run
-from nasbench.suite import parse_suite
+from nasbench.engine.runner import run
+from nasbench.engine.suite import parse_suite
 
 OUT = Path("results/lce/README.md")
 

@@ -36,13 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.registry import evaluators, spaces
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
+from nasbench.core.registry import evaluators, spaces
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo, Strategy
+from nasbench.core.types import Budget, Observation, Status
 from nasbench.strategies.q_learning import QLearning
 from nasbench.strategies.random import RandomSearch
-from nasbench.strategy import SearchInfo, Strategy
-from nasbench.types import Budget, Observation, Status
 
 OUT = Path("results/q-learning/README.md")
 FIDELITY = 12.0

@@ -8,8 +8,8 @@ For every (task, strategy) of a results folder whose task answers from a nasbenc
 (``evaluator = "surrogate"`` or ``"tabular"`` on ``nasbench build-table`` output), the ``--top``
 best final incumbents over the seeds (by the validation accuracy the benchmark gave them,
 distinct architectures; ``--top 0``: every run's final incumbent) are trained exactly as the
-table's rows were (:func:`nasbench.tablebuild.train_run`: the table's space settings, dataset,
-epochs, recipe and latency device) at the task's target sparsity, with ``--seeds`` training
+table's rows were (:func:`nasbench.tables.tablebuild.train_run`: the table's space settings,
+dataset, epochs, recipe and latency device) at the task's target sparsity, with ``--seeds`` training
 seeds. An architecture the table already holds at that sparsity and seed is read from the table
 instead (``source = table``). Resumable: each finished training appends a line to
 ``DIR/retrain.jsonl``; ``report`` writes ``DIR/retrain.md``: the best incumbent of each group,
@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
-from nasbench.benchmarks import resolve
-from nasbench.journal import append_lines, read_lines
-from nasbench.report import read_runs
-from nasbench.tablebuild import read_runs as read_table_runs
-from nasbench.tablebuild import train_run
+from nasbench.analysis.report import read_runs
+from nasbench.core.jsonl import append_lines, read_lines
+from nasbench.tables.benchmarks import resolve
+from nasbench.tables.tablebuild import read_runs as read_table_runs
+from nasbench.tables.tablebuild import train_run
 
 
 @dataclass(frozen=True)

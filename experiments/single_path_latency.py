@@ -52,15 +52,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasbench.errors import NasbenchError
-from nasbench.latency_models import LookupTableLatency, latency_model
-from nasbench.registry import spaces
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.tasks import task_for
+from nasbench.core.types import Budget
 from nasbench.strategies.single_path import SinglePath
-from nasbench.strategy import SearchInfo
-from nasbench.tasks import task_for
-from nasbench.types import Budget
+from nasbench.tables.latency_models import LookupTableLatency, latency_model
 
 DATASET = "mnist1d"
 TABLES = Path("results/single_path/lut")

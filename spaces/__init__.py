@@ -1,5 +1,29 @@
-"""Search spaces, one module per space. Importing this package registers the built-ins."""
+"""Search spaces, one module per space. Importing this package registers the built-ins: the
+spaces (``nasbench.core.registry.spaces``) and their supernets
+(``nasbench.core.supernet.register_supernet``)."""
 
-from . import cell, chain, hierarchical, multibranch, nb201
+from . import (
+    cell,
+    cell_supernet,
+    chain,
+    chain_supernet,
+    hierarchical,
+    hierarchical_supernet,
+    multibranch,
+    multibranch_supernet,
+    nb201,
+    nb201_supernet,
+)
 
-__all__ = ["cell", "chain", "hierarchical", "multibranch", "nb201"]
+__all__ = [
+    "cell",
+    "cell_supernet",
+    "chain",
+    "chain_supernet",
+    "hierarchical",
+    "hierarchical_supernet",
+    "multibranch",
+    "multibranch_supernet",
+    "nb201",
+    "nb201_supernet",
+]

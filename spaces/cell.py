@@ -47,11 +47,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces
-from nasbench.space import BaseSpace
-from nasbench.supernet import Supernet
-from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.space import BaseSpace
+from nasbench.core.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .ops import FactorizedReduce, ReLUConvBN, Shape, Tally, batchnorm, conv, global_pool, pool
 
@@ -92,7 +91,7 @@ def _recipe(op: str, stride: int) -> list[_Conv | str]:
     return ["relu", _Conv(k, stride), "bn"]  # conv_1x1 / conv_3x3
 
 
-def _op_module(op: str, d: int, c: int, stride: int) -> nn.Module:
+def op_module(op: str, d: int, c: int, stride: int) -> nn.Module:
     """A C -> C operation; stride 2 on reduction-cell edges that read a cell input."""
     if op == "skip_connect":
         return nn.Identity() if stride == 1 else FactorizedReduce(d, c, c)
@@ -109,7 +108,7 @@ def _op_module(op: str, d: int, c: int, stride: int) -> nn.Module:
 
 
 def _op_tally(t: Tally, op: str, shape: Shape, stride: int) -> Shape:
-    """Mirror of :func:`_op_module`."""
+    """Mirror of :func:`op_module`."""
     if op == "skip_connect":
         return shape if stride == 1 else FactorizedReduce.tally(t, shape, shape[0])
     if op.endswith("pool_3x3"):
@@ -124,7 +123,9 @@ def _op_tally(t: Tally, op: str, shape: Shape, stride: int) -> Shape:
 
 
 # ---- network ------------------------------------------------------------------------------------
-class _CellSpec(NamedTuple):  # one cell of the macro network: its type, input and node widths
+class CellSpec(NamedTuple):
+    """One cell of the macro network: its type (and its predecessor's), input and node widths."""
+
     reduction: bool
     reduction_prev: bool
     c_pp: int
@@ -132,12 +133,13 @@ class _CellSpec(NamedTuple):  # one cell of the macro network: its type, input a
     c: int
 
 
-def _stride(spec: _CellSpec, source: int) -> int:
+def edge_stride(spec: CellSpec, source: int) -> int:
+    """Stride of an edge from state ``source``: 2 where a reduction cell reads a cell input."""
     return 2 if spec.reduction and source < 2 else 1
 
 
 class _Cell(nn.Module):
-    def __init__(self, d: int, genotype: Genotype, spec: _CellSpec) -> None:
+    def __init__(self, d: int, genotype: Genotype, spec: CellSpec) -> None:
         super().__init__()
         c = spec.c
         self.pre0: nn.Module = (
@@ -147,7 +149,7 @@ class _Cell(nn.Module):
         self.pre1 = ReLUConvBN(d, spec.c_p, c, 1)
         self.sources = tuple(i for node in genotype for i, _ in node)
         self.edges = nn.ModuleList(
-            _op_module(op, d, c, _stride(spec, i)) for node in genotype for i, op in node
+            op_module(op, d, c, edge_stride(spec, i)) for node in genotype for i, op in node
         )
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
@@ -158,7 +160,7 @@ class _Cell(nn.Module):
         return torch.cat(states[2:], dim=1)
 
 
-def _cell_tally(t: Tally, genotype: Genotype, spec: _CellSpec, s0: Shape, s1: Shape) -> Shape:
+def _cell_tally(t: Tally, genotype: Genotype, spec: CellSpec, s0: Shape, s1: Shape) -> Shape:
     """Mirror of :class:`_Cell`: count it and return its output shape."""
     if spec.reduction_prev:
         x0 = FactorizedReduce.tally(t, s0, spec.c)
@@ -166,13 +168,13 @@ def _cell_tally(t: Tally, genotype: Genotype, spec: _CellSpec, s0: Shape, s1: Sh
         x0 = ReLUConvBN.tally(t, s0, spec.c, 1)
     states = [x0, ReLUConvBN.tally(t, s1, spec.c, 1)]
     for node in genotype:
-        outs = [_op_tally(t, op, states[i], _stride(spec, i)) for i, op in node]
+        outs = [_op_tally(t, op, states[i], edge_stride(spec, i)) for i, op in node]
         states.append(outs[0])
     return (len(genotype) * spec.c, *states[2][1:])
 
 
 class _Network(nn.Module):
-    def __init__(self, task: Task, stem_c: int, cells: list[tuple[Genotype, _CellSpec]]) -> None:
+    def __init__(self, task: Task, stem_c: int, cells: list[tuple[Genotype, CellSpec]]) -> None:
         super().__init__()
         d = task.spatial_dims
         self.stem = nn.Sequential(conv(d, task.channels, stem_c, 3), batchnorm(d, stem_c))
@@ -360,35 +362,28 @@ class CellSpace(BaseSpace):
         return ArchGraph(adjacency, tuple(labels), tuple(edges))
 
     # ---- networks -----------------------------------------------------------------------------
-    def _plan(self) -> list[_CellSpec]:
-        """DARTS's macro network: N normal, reduce, N normal, reduce, N normal."""
+    def plan(self) -> list[CellSpec]:
+        """The cells of DARTS's macro network: N normal, reduce, N normal, reduce, N normal."""
         n = self.cells_per_stage
         c_pp = c_p = self.stem_multiplier * self.channels
         c, reduction_prev, plan = self.channels, False, []
         for reduction in ([False] * n + [True]) * 2 + [False] * n:
             c = 2 * c if reduction else c
-            plan.append(_CellSpec(reduction, reduction_prev, c_pp, c_p, c))
+            plan.append(CellSpec(reduction, reduction_prev, c_pp, c_p, c))
             c_pp, c_p, reduction_prev = c_p, self.nodes * c, reduction
         return plan
 
     def _build(self, arch: Architecture, task: Task) -> nn.Module:
         cells = self.genotypes(arch.values)
-        plan = [(cells[spec.reduction], spec) for spec in self._plan()]
+        plan = [(cells[spec.reduction], spec) for spec in self.plan()]
         return _Network(task, self.stem_multiplier * self.channels, plan)
-
-    def _build_supernet(self, task: Task) -> Supernet:
-        """DARTS's one-shot network with input selection (:mod:`spaces.cell_supernet`)."""
-        from .cell_supernet import CellSupernet  # it imports this one
-
-        stem_c = self.stem_multiplier * self.channels
-        return CellSupernet(self._universe, task, self.nodes, self.ops, stem_c, self._plan())
 
     def counts(self, arch: Architecture, task: Task) -> ModelCounts:
         self.validate(arch)
         cells = self.genotypes(arch.values)
         t = Tally()
         s0 = s1 = t.bn(t.conv(task.input_shape, self.stem_multiplier * self.channels, 3))
-        for spec in self._plan():
+        for spec in self.plan():
             s0, s1 = s1, _cell_tally(t, cells[spec.reduction], spec, s0, s1)
         t.linear(s1[0], task.num_classes)
         return ModelCounts(t.params, t.macs)

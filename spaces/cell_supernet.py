@@ -11,7 +11,7 @@ where ``op_{i,k,o}`` is the candidate ``o`` of edge ``i -> k``. Slot ``j``'s inp
 computed as one state passed through one mixed op (the brief's first sketch): in a reduction
 cell the edges from the cell inputs have stride 2 and those from intermediate nodes stride 1,
 so the candidate states have different sizes and each source needs its own op. One
-:class:`~nasbench.supernet.MixedOp` per edge ``i -> k`` serves both slots (DARTS's modules, not
+:class:`~nasbench.core.supernet.MixedOp` per edge ``i -> k`` serves both slots (DARTS's modules, not
 its relaxation: see the edge-wise form below); a path never uses an edge twice because
 ``in1 != in0`` (the space's rule), so each edge's candidate ``o`` runs once with coefficient
 ``sum_j w_in_j[i] * w_op_j[o]`` (only the slots with ``w_in_j[i] != 0`` contribute). This form
@@ -42,11 +42,11 @@ strongest (hence from distinct inputs), each with that op. The cell space's own 
 network and is never derived.
 
 >>> import numpy as np
->>> from nasbench.supernet import softmax_weights, uniform_logits
->>> from nasbench.types import Task
+>>> from nasbench.core.supernet import build_supernet, softmax_weights, uniform_logits
+>>> from nasbench.core.types import Task
 >>> from .cell import CellSpace
 >>> space = CellSpace(nodes=2, channels=4, cells_per_stage=1)
->>> net = space.supernet(Task((1, 16), 3), np.random.default_rng(0))
+>>> net = build_supernet(space, Task((1, 16), 3), np.random.default_rng(0))
 >>> tuple(net(torch.zeros(2, 1, 16), softmax_weights(uniform_logits(space))).shape)
 (2, 3)
 >>> edges = edge_supernet(space, Task((1, 16), 3), np.random.default_rng(0))
@@ -66,12 +66,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError
-from nasbench.supernet import MixedOp, Supernet, Weights, active
-from nasbench.types import Architecture, Choice, Decision, Task
-from nasbench.weights import materialise
+from nasbench.core.errors import NasbenchError
+from nasbench.core.supernet import MixedOp, Supernet, Weights, active, register_supernet
+from nasbench.core.types import Architecture, Choice, Decision, Task
+from nasbench.core.weights import materialise
 
-from .cell import CELLS, CellSpace, _CellSpec, _op_module, _stride
+from .cell import CELLS, CellSpace, CellSpec, edge_stride, op_module
 from .ops import FactorizedReduce, ReLUConvBN, batchnorm, conv, global_pool
 
 NONE = "none"
@@ -90,8 +90,8 @@ class SuperCell(nn.Module):
         d: int,
         nodes: int,
         ops: Sequence[str],
-        spec: _CellSpec,
-        candidate: Candidate = _op_module,
+        spec: CellSpec,
+        candidate: Candidate = op_module,
     ) -> None:
         super().__init__()
         c = spec.c
@@ -104,7 +104,7 @@ class SuperCell(nn.Module):
         self.pre1 = ReLUConvBN(d, spec.c_p, c, 1)
         self.edges = nn.ModuleDict(
             {
-                f"{k}_{i}": MixedOp(candidate(op, d, c, _stride(spec, i)) for op in ops)
+                f"{k}_{i}": MixedOp(candidate(op, d, c, edge_stride(spec, i)) for op in ops)
                 for k in range(nodes)
                 for i in range(k + 2)
             }
@@ -159,7 +159,7 @@ class CellSupernet(Supernet):
         nodes: int,
         ops: Sequence[str],
         stem_c: int,
-        plan: Sequence[_CellSpec],
+        plan: Sequence[CellSpec],
     ) -> None:
         super().__init__(decisions)
         d = task.spatial_dims
@@ -173,6 +173,13 @@ class CellSupernet(Supernet):
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1, weights)
         return self.head(s1)
+
+
+@register_supernet("cell")
+def cell_supernet(space: CellSpace, task: Task) -> CellSupernet:
+    """DARTS's one-shot network with input selection over ``space``; construction only."""
+    stem_c = space.stem_multiplier * space.channels
+    return CellSupernet(space.decisions(), task, space.nodes, space.ops, stem_c, space.plan())
 
 
 # ---- the edge-wise form (DARTS, GDAS) ---------------------------------------------------------
@@ -196,7 +203,7 @@ def search_candidate(op: str, d: int, c: int, stride: int) -> nn.Module:
     followed by a non-affine batch norm, every other op is the stand-alone network's."""
     if op == NONE:
         return Zero(stride)
-    module = _op_module(op, d, c, stride)
+    module = op_module(op, d, c, stride)
     if op.endswith("pool_3x3"):
         return nn.Sequential(module, batchnorm(d, c, affine=False))
     return module
@@ -206,7 +213,7 @@ class EdgeSuperCell(SuperCell):
     """A cell of :class:`EdgeCellSupernet`: node ``k`` sums the mixed ops of all its incoming
     edges ``i -> k``, each under its own weight vector ``{c}.node{k}.edge{i}``."""
 
-    def __init__(self, d: int, nodes: int, ops: Sequence[str], spec: _CellSpec) -> None:
+    def __init__(self, d: int, nodes: int, ops: Sequence[str], spec: CellSpec) -> None:
         super().__init__(d, nodes, ops, spec, search_candidate)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: Weights) -> torch.Tensor:
@@ -249,7 +256,7 @@ def edge_supernet(space: CellSpace, task: Task, rng: np.random.Generator) -> Edg
     stem_c = space.stem_multiplier * space.channels
     ops = (NONE, *space.ops)
     with torch.device("meta"):
-        net = EdgeCellSupernet(edge_decisions(space), task, space.nodes, ops, stem_c, space._plan())
+        net = EdgeCellSupernet(edge_decisions(space), task, space.nodes, ops, stem_c, space.plan())
     materialise(net, rng)
     return net
 

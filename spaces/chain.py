@@ -28,7 +28,7 @@ Validity rules (MetaQNN's, adapted), applied by :meth:`ChainSpace.next_decision`
 
 The string form joins the layer tokens with ``|`` and leaves out the trailing ``terminate``:
 
->>> from nasbench.types import Task
+>>> from nasbench.core.types import Task
 >>> space = ChainSpace(max_layers=3)
 >>> arch = space.parse("conv3-32-s1|maxpool2-s2|sep5-64-s1")
 >>> arch.values
@@ -44,18 +44,17 @@ ModelCounts(params=3210, macs=48640)
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 from torch import nn
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces
-from nasbench.space import BaseSpace
-from nasbench.supernet import Supernet
-from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.space import BaseSpace
+from nasbench.core.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .ops import (
     ConvBNReLU,
@@ -271,6 +270,11 @@ class ChainSpace(BaseSpace):
                 )
         return tokens if len(tokens) >= self.max_layers else (*tokens, TERMINATE)
 
+    @property
+    def layer_table(self) -> Mapping[str, Layer]:
+        """Token → layer for every layer action, in the order of the decisions' choices."""
+        return self._layers
+
     def layers(self, arch: Architecture) -> tuple[Layer, ...]:
         """The layers of ``arch`` in order (without ``terminate``); validates ``arch``."""
         self.validate(arch)
@@ -297,7 +301,7 @@ class ChainSpace(BaseSpace):
                 shape = DepthwiseSeparable.tally(
                     tally, shape, layer.filters, layer.kernel, layer.stride
                 )
-            elif _pool_fits(layer, shape):
+            elif pool_fits(layer, shape):
                 shape = tally.pool(shape, layer.kernel, layer.stride)
         tally.linear(shape[0], task.num_classes)
         return steps, shape, tally
@@ -317,11 +321,6 @@ class ChainSpace(BaseSpace):
             )
         )
 
-    def _build_supernet(self, task: Task) -> Supernet:
-        from .chain_supernet import ChainSupernet  # width-sliced layers, relaxed depth
-
-        return ChainSupernet(self._universe, task, self._layers)
-
 
 def _module(layer: Layer, d: int, shape: Shape) -> nn.Module:
     cin = shape[0]
@@ -329,13 +328,13 @@ def _module(layer: Layer, d: int, shape: Shape) -> nn.Module:
         return ConvBNReLU(d, cin, layer.filters, layer.kernel, stride=layer.stride)
     if layer.kind is LayerKind.SEP:
         return DepthwiseSeparable(d, cin, layer.filters, layer.kernel, stride=layer.stride)
-    if not _pool_fits(layer, shape):
+    if not pool_fits(layer, shape):
         return nn.Identity()
     kind = "max" if layer.kind is LayerKind.MAXPOOL else "avg"
     return pool(d, kind, layer.kernel, stride=layer.stride)
 
 
-def _pool_fits(layer: Layer, shape: Shape) -> bool:
+def pool_fits(layer: Layer, shape: Shape) -> bool:
     """Whether pooling gives a non-empty output on the actual ``shape``. It does not only for an
     even window on a size-1 dimension (the nominal size of rule 3 can exceed a tiny task's real
     size); such a layer is skipped, which is what pooling one element with the padding excluded

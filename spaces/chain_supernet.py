@@ -24,21 +24,21 @@ and ``terminate`` ends the chain, so three things need care beyond a plain mixed
   ``R_p = q_0 ... q_{p-1}`` (for softmax weights the coefficients sum to one). One head of
   ``max(filters)`` inputs is shared by every depth, sliced to the features' width. A position
   whose continuing weights are all zero ends the forward: later positions (all-zero vectors
-  under :func:`~nasbench.supernet.path_weights`, ignored Gumbel samples under GDAS) are not
+  under :func:`~nasbench.core.supernet.path_weights`, ignored Gumbel samples under GDAS) are not
   computed. Under one-hot weights every coefficient is exactly 1, so the output is
   bit-for-bit the stand-alone network's.
 
 Validity (no pooling after pooling, no ``terminate`` at layer 0, kernel size bins) stays the
 space's: soft weights may mix any universe choices, and
-:func:`~nasbench.supernet.derive` walks ``next_decision``. Batch norm is affine with running
+:func:`~nasbench.core.supernet.derive` walks ``next_decision``. Batch norm is affine with running
 statistics; a sliced batch norm updates the first ``c`` entries of its running statistics.
 
 >>> import numpy as np
->>> from nasbench.supernet import path_weights
->>> from nasbench.types import Task
+>>> from nasbench.core.supernet import build_supernet, path_weights
+>>> from nasbench.core.types import Task
 >>> from .chain import ChainSpace
 >>> space = ChainSpace(max_layers=3, filters=(4, 8))
->>> net = space.supernet(Task((1, 16), 3), np.random.default_rng(0))
+>>> net = build_supernet(space, Task((1, 16), 3), np.random.default_rng(0))
 >>> arch = space.parse("sep3-4-s2|maxpool3-s2")  # then terminate at layer2
 >>> tuple(net(torch.zeros(2, 1, 16), path_weights(space, arch)).shape)
 (2, 3)
@@ -53,11 +53,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from nasbench.supernet import Supernet, Weights, active
-from nasbench.types import Decision, Task
+from nasbench.core.supernet import Supernet, Weights, active, register_supernet
+from nasbench.core.types import Decision, Task
 
 from . import kernels
-from .chain import TERMINATE, Layer, LayerKind, _pool_fits
+from .chain import TERMINATE, ChainSpace, Layer, LayerKind, pool_fits
 from .ops import ConvBNReLU, DepthwiseSeparable, global_pool, pool
 
 _BN = nn.modules.batchnorm._BatchNorm
@@ -130,8 +130,8 @@ class ChainSupernet(Supernet):
         return total
 
     def _run(self, layer: Layer, module: nn.Module, h: torch.Tensor) -> torch.Tensor:
-        if layer.is_pool:  # an even window on a size-1 dimension is skipped (chain._pool_fits)
-            return module(h) if _pool_fits(layer, tuple(h.shape[1:])) else h
+        if layer.is_pool:  # an even window on a size-1 dimension is skipped (chain.pool_fits)
+            return module(h) if pool_fits(layer, tuple(h.shape[1:])) else h
         return _sliced(module, h)
 
     def _head(self, h: torch.Tensor) -> torch.Tensor:
@@ -140,6 +140,12 @@ class ChainSupernet(Supernet):
         if c < self.width:
             weight = weight[:, :c].contiguous()
         return F.linear(self.pool(h), weight, self.classifier.bias)
+
+
+@register_supernet("chain")
+def chain_supernet(space: ChainSpace, task: Task) -> ChainSupernet:
+    """The chain space's supernet (width-sliced layers, relaxed depth); construction only."""
+    return ChainSupernet(space.decisions(), task, space.layer_table)
 
 
 def _candidate(layer: Layer | None, d: int, cin: int) -> nn.Module:

@@ -50,13 +50,12 @@ from typing import ClassVar
 import numpy as np
 from torch import nn
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces
-from nasbench.space import BaseSpace
-from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.space import BaseSpace
+from nasbench.core.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .hierarchical_config import choice_text, resolve_config
-from .hierarchical_supernet import BlockSpec, HierarchicalSupernet
 from .mobile import LayerSpec, MobileLayer, layer_steps
 from .ops import ConvBNReLU, Shape, Tally, global_pool
 
@@ -138,6 +137,26 @@ class HierarchicalSpace(BaseSpace):
                     "skip": cfg.skip_ops,
                 }
             )
+
+    @property
+    def stem_width(self) -> int:
+        """Output channels of the 3x3 stem (scaled by ``width``)."""
+        return self._stem
+
+    @property
+    def head_width(self) -> int:
+        """Channels of the 1x1 head conv (scaled by ``width``; 0: no head conv)."""
+        return self._head
+
+    @property
+    def block_choices(self) -> tuple[dict[str, tuple[Choice, ...]], ...]:
+        """Per block, the universe choices of each field (one choice: fixed, not decided)."""
+        return tuple(self._universe)
+
+    @property
+    def block_widths(self) -> tuple[dict[Choice, int], ...]:
+        """Per block, the width of each ``filters`` choice."""
+        return tuple(self._channels)
 
     def _round(self, filters: int, multiplier: float = 1.0) -> int:
         """Width of ``filters`` x multiplier x width, rounded half up to a whole number >= 1.
@@ -279,18 +298,6 @@ class HierarchicalSpace(BaseSpace):
             mods.append(ConvBNReLU(d, last, self._head, 1))
             last = self._head
         return nn.Sequential(*mods, global_pool(d), nn.Linear(last, task.num_classes))
-
-    def _build_supernet(self, task: Task) -> HierarchicalSupernet:
-        """Single-Path NAS superkernels and TAS width/depth mixing over every block
-        (:mod:`nasbench.spaces.hierarchical_supernet`); construction only (meta device)."""
-        blocks = [
-            BlockSpec(universe, widths, layers, stride)
-            for universe, widths, (_, layers, stride) in zip(
-                self._universe, self._channels, self.config.blocks, strict=True
-            )
-        ]
-        stem = (self._stem, self.config.stem[1])
-        return HierarchicalSupernet(self.decisions(), blocks, task, stem, self._head)
 
     def counts(self, arch: Architecture, task: Task) -> ModelCounts:
         """Analytic params/MACs, walking the modules in :meth:`_build`'s order."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from nasbench.errors import NasbenchError, one_of
+from nasbench.core.errors import NasbenchError, one_of
 
 CONV_OPS = ("conv", "dconv", "mbconv1", "mbconv3", "mbconv6")
 SKIP_OPS = ("id", "pool", "none")

@@ -24,7 +24,7 @@ shape per op kind; every decision of a block is a mixed op driven by its weight 
   ``id`` only joins equal widths at stride 1 as in the space) are mixed ops likewise.
 
 Only nonzero-weight candidates, depths and widths are computed, and every slice is taken from the
-weights rather than masked, so a one-hot :func:`~nasbench.supernet.path_weights` path runs the
+weights rather than masked, so a one-hot :func:`~nasbench.core.supernet.path_weights` path runs the
 stand-alone network of :meth:`HierarchicalSpace.build` on inherited weights, operation for
 operation (all multipliers exactly 1). Soft weights mix candidates inside one pass (the TAS and
 Single-Path relaxations), not as separate subnets. Batch norm is affine with running statistics,
@@ -38,7 +38,7 @@ learnable thresholds, with a straight-through sigmoid gradient (Single-Path NAS 
 
 >>> import numpy as np
 >>> from nasbench.spaces.hierarchical import HierarchicalSpace
->>> from nasbench.supernet import build_supernet, path_weights
+>>> from nasbench.core.supernet import build_supernet, path_weights
 >>> space = HierarchicalSpace(preset="single_path", width=0.25)
 >>> net = build_supernet(space, Task((1, 16), 3), np.random.default_rng(0))
 >>> arch = space.sample(np.random.default_rng(1))
@@ -59,10 +59,11 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from nasbench.errors import NasbenchError
-from nasbench.supernet import Supernet, Weights, active
-from nasbench.types import Choice, Decision, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.supernet import Supernet, Weights, active, register_supernet
+from nasbench.core.types import Choice, Decision, Task
 
+from .hierarchical import HierarchicalSpace
 from .mobile import align_channels
 from .ops import ConvBNReLU, global_pool, pool
 from .superkernel import (
@@ -282,8 +283,9 @@ class _Gates:
 
 class HierarchicalSupernet(Supernet):
     """The supernet of a hierarchical space (see the module docstring); built by
-    ``HierarchicalSpace.supernet(task, rng)``. ``blocks`` describe the space's blocks in order;
-    ``stem`` is (filters, stride) of the 3x3 stem, ``head`` the 1x1 head conv width (0: none)."""
+    :func:`~nasbench.core.supernet.build_supernet` through :func:`hierarchical_supernet`.
+    ``blocks`` describe the space's blocks in order; ``stem`` is (filters, stride) of the 3x3
+    stem, ``head`` the 1x1 head conv width (0: none)."""
 
     def __init__(
         self,
@@ -497,3 +499,17 @@ def _shell(weight: torch.Tensor, small: int, big: int, d: int) -> torch.Tensor:
     """The ``big``-wide kernel's weights outside its inner ``small``-wide part (zeros there)."""
     margin = (big - small) // 2
     return inner(weight, big, d) - functional.pad(inner(weight, small, d), (margin, margin) * d)
+
+
+@register_supernet("hierarchical")
+def hierarchical_supernet(space: HierarchicalSpace, task: Task) -> HierarchicalSupernet:
+    """Single-Path NAS superkernels and TAS width/depth mixing over every block of ``space``;
+    construction only."""
+    blocks = [
+        BlockSpec(universe, widths, layers, stride)
+        for universe, widths, (_, layers, stride) in zip(
+            space.block_choices, space.block_widths, space.config.blocks, strict=True
+        )
+    ]
+    stem = (space.stem_width, space.config.stem[1])
+    return HierarchicalSupernet(space.decisions(), blocks, task, stem, space.head_width)

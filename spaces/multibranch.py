@@ -53,11 +53,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError, one_of
-from nasbench.registry import spaces
-from nasbench.space import BaseSpace
-from nasbench.supernet import Supernet
-from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
+from nasbench.core.errors import NasbenchError, one_of
+from nasbench.core.registry import spaces
+from nasbench.core.space import BaseSpace
+from nasbench.core.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .ops import (
     ConvBNReLU,
@@ -112,7 +111,8 @@ class _Plan:
     chains: tuple[int, ...]
 
 
-def _op_module(op: str, d: int, c: int) -> nn.Module:
+def op_module(op: str, d: int, c: int) -> nn.Module:
+    """The C -> C module of the ENAS operation ``op`` (spatial size kept)."""
     if op.startswith("sep_conv"):
         return DepthwiseSeparable(d, c, c, _KERNEL[op])
     if op.startswith("conv"):
@@ -142,7 +142,7 @@ class _MultiBranchNet(nn.Module):
             else nn.Identity()
             for src in plan.inputs
         )
-        self.ops = nn.ModuleList(_op_module(op, d, c) for op in plan.ops)
+        self.ops = nn.ModuleList(op_module(op, d, c) for op in plan.ops)
         self.reduce = nn.ModuleList(
             nn.ModuleList(FactorizedReduce(d, c, c, relu=False) for _ in range(n))
             for n in plan.chains
@@ -330,10 +330,3 @@ class MultiBranchSpace(BaseSpace):
 
     def _build(self, arch: Architecture, task: Task) -> nn.Module:
         return _MultiBranchNet(self._plan(arch), self.merge, task, self.channels)
-
-    def _build_supernet(self, task: Task) -> Supernet:
-        """ENAS's shared network (:mod:`spaces.multibranch_supernet`)."""
-        from .multibranch_supernet import MultiBranchSupernet  # it imports this one
-
-        levels = tuple(sum(1 for r in self.reduce_at if r < i) for i in range(self.layers))
-        return MultiBranchSupernet(self._decisions, task, self.channels, self.merge, levels)

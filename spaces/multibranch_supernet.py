@@ -2,9 +2,9 @@
 
 ENAS (Pham et al. ICML 2018, Sec. 2.3) trains one shared network in which each layer holds all
 six operations and any earlier layer can feed it. Here layer ``i`` is a
-:class:`~nasbench.supernet.MixedOp` over the six ops weighted by ``layer{i}.op``; its skip input
-from layer ``j`` enters as ``w['1'] * h_j`` (``w`` the vector of ``layer{i}.skip{j}``; skipped,
-not computed, when ``w['1'] == 0``), merged with the main input by the space's mode:
+:class:`~nasbench.core.supernet.MixedOp` over the six ops weighted by ``layer{i}.op``; its skip
+input from layer ``j`` enters as ``w['1'] * h_j`` (``w`` the vector of ``layer{i}.skip{j}``;
+skipped, not computed, when ``w['1'] == 0``), merged with the main input by the space's mode:
 
 * ``sum``: the inputs are added, in the stand-alone network's order (one ``torch.stack(...).sum``);
 * ``concat``: the inputs are concatenated (main first, skips ascending) and reduced to
@@ -23,11 +23,11 @@ tensors (elementwise the path's parameters are still exactly the stand-alone net
 Batch norm is affine with running statistics, as in the stand-alone network.
 
 >>> import numpy as np
->>> from nasbench.supernet import path_weights
->>> from nasbench.types import Task
+>>> from nasbench.core.supernet import build_supernet, path_weights
+>>> from nasbench.core.types import Task
 >>> from .multibranch import MultiBranchSpace
 >>> space = MultiBranchSpace(layers=4, channels=4, merge="concat")
->>> net = space.supernet(Task((1, 16), 3), np.random.default_rng(0))
+>>> net = build_supernet(space, Task((1, 16), 3), np.random.default_rng(0))
 >>> arch = space.parse("conv3x3|sep_conv5x5|max_pool3x3+0|avg_pool3x3+0,1")
 >>> tuple(net(torch.zeros(2, 1, 16), path_weights(space, arch)).shape)
 (2, 3)
@@ -41,11 +41,11 @@ from typing import cast
 import torch
 from torch import nn
 
-from nasbench.supernet import MixedOp, Supernet, Weights, active
-from nasbench.types import Decision, Task
+from nasbench.core.supernet import MixedOp, Supernet, Weights, active, register_supernet
+from nasbench.core.types import Decision, Task
 
 from . import kernels
-from .multibranch import OPS, Merge, _op_module
+from .multibranch import OPS, Merge, MultiBranchSpace, op_module
 from .ops import ConvBNReLU, FactorizedReduce, global_pool
 
 
@@ -72,7 +72,7 @@ class MultiBranchSupernet(Supernet):
             ConvBNReLU(d, c * i, c, 1) if merge is Merge.CONCAT and i >= 2 else nn.Identity()
             for i in range(n)
         )
-        self.ops = nn.ModuleList(MixedOp(_op_module(op, d, c) for op in OPS) for _ in range(n))
+        self.ops = nn.ModuleList(MixedOp(op_module(op, d, c) for op in OPS) for _ in range(n))
         self.reduce = nn.ModuleList(
             nn.ModuleList(
                 FactorizedReduce(d, c, c, relu=False) for _ in range(levels[-1] - levels[j])
@@ -113,6 +113,13 @@ class MultiBranchSupernet(Supernet):
         merger = self.mergers[i]
         assert isinstance(merger, ConvBNReLU)
         return _merge_blocks(merger, torch.cat(ins, dim=1), blocks)
+
+
+@register_supernet("multibranch")
+def multibranch_supernet(space: MultiBranchSpace, task: Task) -> MultiBranchSupernet:
+    """ENAS's shared network over ``space``; construction only."""
+    levels = tuple(sum(1 for r in space.reduce_at if r < i) for i in range(space.layers))
+    return MultiBranchSupernet(space.decisions(), task, space.channels, space.merge, levels)
 
 
 def _merge_blocks(merger: ConvBNReLU, x: torch.Tensor, blocks: Sequence[int]) -> torch.Tensor:

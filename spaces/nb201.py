@@ -35,11 +35,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces
-from nasbench.space import BaseSpace
-from nasbench.supernet import Supernet
-from nasbench.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.space import BaseSpace
+from nasbench.core.types import ArchGraph, Architecture, Choice, Decision, ModelCounts, Task
 
 from .ops import ReLUConvBN, Shape, Tally, Zero, batchnorm, conv, global_pool, pool
 
@@ -53,7 +52,8 @@ EDGES: tuple[tuple[int, int], ...] = tuple((j, i) for i in range(1, NODES) for j
 _TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
 
 
-def _edge_module(op: str, d: int, channels: int) -> nn.Module:
+def edge_module(op: str, d: int, channels: int) -> nn.Module:
+    """The module of a cell edge with operation ``op`` (channels and size kept)."""
     if op == "none":
         return Zero()
     if op == "skip_connect":
@@ -68,7 +68,7 @@ class NB201Cell(nn.Module):
 
     def __init__(self, ops: Sequence[str], d: int, channels: int) -> None:
         super().__init__()
-        self.edges = nn.ModuleList(_edge_module(op, d, channels) for op in ops)
+        self.edges = nn.ModuleList(edge_module(op, d, channels) for op in ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x]
@@ -209,12 +209,6 @@ class NB201Space(BaseSpace):
             layers.extend(NB201Cell(arch.values, d, c) for _ in range(self.cells_per_stage))
         layers += [batchnorm(d, c), nn.ReLU(), global_pool(d), nn.Linear(c, task.num_classes)]
         return nn.Sequential(*layers)
-
-    def _build_supernet(self, task: Task) -> Supernet:
-        """DARTS-style supernet over the six edges (:mod:`spaces.nb201_supernet`)."""
-        from .nb201_supernet import NB201Supernet  # it imports this one
-
-        return NB201Supernet(self._decisions, task, self.channels, self.cells_per_stage)
 
 
 def _expression_key(values: tuple[str, ...]) -> str:

@@ -2,7 +2,7 @@
 
 Dong & Yang (ICLR 2020) search NAS-Bench-201 with DARTS (Liu et al. ICLR 2019) and GDAS (Dong &
 Yang CVPR 2019) on exactly this relaxation: every edge ``j -> i`` of every cell is a
-:class:`~nasbench.supernet.MixedOp` over the five operations (``none`` included, as in their
+:class:`~nasbench.core.supernet.MixedOp` over the five operations (``none`` included, as in their
 search code), weighted by the vector of decision ``node{i}.in{j}``; all cells share the six
 vectors. The macro skeleton is :meth:`NB201Space._build`'s: 3x3 conv stem, three stages of cells
 joined by residual reductions, BN-ReLU, global pooling, linear classifier.
@@ -12,11 +12,11 @@ the stand-alone network's math (``1.0 * op(x)`` per edge) and touches exactly it
 Batch norm is affine with running statistics, like the stand-alone network's.
 
 >>> import numpy as np
->>> from nasbench.supernet import sample_path
->>> from nasbench.types import Task
+>>> from nasbench.core.supernet import build_supernet, sample_path
+>>> from nasbench.core.types import Task
 >>> from .nb201 import NB201Space
 >>> space = NB201Space(channels=4, cells_per_stage=1)
->>> net = space.supernet(Task((1, 16), 3), np.random.default_rng(0))
+>>> net = build_supernet(space, Task((1, 16), 3), np.random.default_rng(0))
 >>> arch, weights = sample_path(space, np.random.default_rng(1))
 >>> tuple(net(torch.zeros(2, 1, 16), weights).shape)
 (2, 3)
@@ -29,10 +29,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from nasbench.supernet import MixedOp, Supernet, Weights
-from nasbench.types import Decision, Task
+from nasbench.core.supernet import MixedOp, Supernet, Weights, register_supernet
+from nasbench.core.types import Decision, Task
 
-from .nb201 import EDGES, NODES, OPS, ResidualReduction, _edge_module
+from .nb201 import EDGES, NODES, OPS, NB201Space, ResidualReduction, edge_module
 from .ops import batchnorm, conv, global_pool
 
 
@@ -43,7 +43,7 @@ class SuperCell(nn.Module):
     def __init__(self, d: int, channels: int) -> None:
         super().__init__()
         self.edges = nn.ModuleList(
-            MixedOp(_edge_module(op, d, channels) for op in OPS) for _ in EDGES
+            MixedOp(edge_module(op, d, channels) for op in OPS) for _ in EDGES
         )
 
     def forward(self, x: torch.Tensor, edge_weights: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -85,3 +85,9 @@ class NB201Supernet(Supernet):
         for layer in self.layers:
             x = layer(x, edge_weights) if isinstance(layer, SuperCell) else layer(x)
         return x
+
+
+@register_supernet("nb201")
+def nb201_supernet(space: NB201Space, task: Task) -> NB201Supernet:
+    """DARTS-style supernet over the six edges of ``space``'s cells; construction only."""
+    return NB201Supernet(space.decisions(), task, space.channels, space.cells_per_stage)

@@ -2,10 +2,10 @@
 sampler by option, any ``optuna.samplers`` class by name and any other sampler (your own, an
 OptunaHub one saved as an importable module) as ``package.module:Class``.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget, Observation, Status
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget, Observation, Status
 >>> space = spaces.create("nb201")
 >>> search = BayesOpt()  # TPE, 10 initial architectures
 >>> info = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=40))
@@ -49,7 +49,7 @@ warning is switched off unless ``sampler_params`` switches it on.
 
 The sampler's seed is one integer drawn from the strategy stream at ``start``; everything runs
 in the calling thread. Any Optuna sampler that is deterministic given its seed and its call
-sequence gives reproducible runs and exact ``state()``/``restore()``; a sampler class without a
+sequence gives reproducible runs, and resumes by journal replay; a sampler class without a
 ``seed`` parameter is refused.
 """
 
@@ -62,9 +62,10 @@ from typing import Any, ClassVar
 import optuna
 from optuna.samplers import BaseSampler
 
-from nasbench.errors import NasbenchError, one_of
-from nasbench.registry import load_object, strategies
-from nasbench.strategy import SearchInfo
+from nasbench.core.errors import NasbenchError, one_of
+from nasbench.core.params import param
+from nasbench.core.registry import load_object, strategies
+from nasbench.core.strategy import SearchInfo
 
 from .optuna_common import OptunaStrategy
 
@@ -85,18 +86,35 @@ def sampler_names() -> list[str]:
     )
 
 
+RANDOM_ON_CATEGORICAL: dict[str, str] = {
+    "CmaEsSampler": "CMA-ES models numerical parameters only",
+    "QMCSampler": "its low-discrepancy sequence covers numerical parameters only",
+}
+"""Optuna samplers that hand every categorical parameter to their independent (random) sampler:
+on nasbench's spaces, whose decisions are all categorical, they are random search under another
+name (a CmaEsSampler run reproduced random search's sequence exactly), so they are refused."""
+
+
 def sampler_class(name: str) -> type[BaseSampler]:
     """The sampler class for an alias, an ``optuna.samplers`` class name or a
-    ``package.module:Class`` path. Raises NasbenchError naming the valid ones."""
+    ``package.module:Class`` (or ``package.module.Class``) path. Raises NasbenchError naming the
+    valid ones, and for a sampler of :data:`RANDOM_ON_CATEGORICAL`."""
     if not isinstance(name, str):
         raise NasbenchError(f"bayesopt: sampler must be a string, got {name!r}")
-    if ":" in name:
+    if ":" in name or "." in name:
         obj = load_object(name)
     else:
         attr = ALIASES.get(name, name)
         obj = getattr(optuna.samplers, attr) if attr in sampler_names() else None
     if not (isinstance(obj, type) and issubclass(obj, BaseSampler)):
         raise one_of("Optuna sampler", name, [*ALIASES, *sampler_names(), "package.module:Class"])
+    for refused, why in RANDOM_ON_CATEGORICAL.items():
+        if issubclass(obj, getattr(optuna.samplers, refused)):
+            raise NasbenchError(
+                f"bayesopt: sampler {name!r} samples categorical decisions independently at "
+                f"random ({why}), so on these spaces it is random search; use tpe or gp, or the "
+                "strategy 'random'"
+            )
     return obj
 
 
@@ -154,36 +172,22 @@ class BayesOpt(OptunaStrategy):
         "NeurIPS 2011 (TPE); Akiba, Sano, Yanase, Ohta & Koyama, Optuna: A Next-generation "
         "Hyperparameter Optimization Framework, KDD 2019"
     )
-    sources: ClassVar[dict[str, str]] = {
-        "sampler": "TPE (Bergstra et al. 2011), Optuna's default sampler (Akiba et al. 2019)",
-        "sampler_params": (
-            "none: the sampler's Optuna 5 defaults (TPE: multivariate for one objective, "
-            "Falkner et al. 2018; 24 EI candidates; constant liar)"
-        ),
-        "n_startup": (
-            "10: Optuna's TPESampler and GPSampler n_startup_trials default (hyperopt, the "
-            "TPE implementation of Bergstra et al. 2011, uses 20; Watanabe 2023, "
-            "arXiv:2304.11127, discusses TPE's control parameters)"
-        ),
-    }
+    sampler: str = param("tpe", source=(
+        "TPE (Bergstra et al. 2011), Optuna's default sampler (Akiba et al. 2019)"
+    ))  # fmt: skip
+    sampler_params: dict[str, Any] | None = param(None, kind=dict, source=(
+        "none: the sampler's Optuna 5 defaults (TPE: multivariate for one objective, "
+        "Falkner et al. 2018; 24 EI candidates; constant liar)"
+    ))  # fmt: skip
+    n_startup: int = param(10, ge=1, source=(
+        "10: Optuna's TPESampler and GPSampler n_startup_trials default (hyperopt, the "
+        "TPE implementation of Bergstra et al. 2011, uses 20; Watanabe 2023, "
+        "arXiv:2304.11127, discusses TPE's control parameters)"
+    ))  # fmt: skip
 
-    def __init__(
-        self,
-        sampler: str = "tpe",
-        sampler_params: dict[str, Any] | None = None,
-        n_startup: int = 10,
-    ) -> None:
-        if sampler_params is not None and not isinstance(sampler_params, Mapping):
-            raise NasbenchError(
-                f"bayesopt: sampler_params must be a table of keyword arguments, "
-                f"got {sampler_params!r}"
-            )
-        if isinstance(n_startup, bool) or not isinstance(n_startup, int) or n_startup < 1:
-            raise NasbenchError(f"bayesopt: n_startup must be an integer >= 1, got {n_startup!r}")
-        make_sampler(sampler, sampler_params or {}, 0)  # a bad value fails before any run
-        self.sampler = sampler
-        self.sampler_params = dict(sampler_params) if sampler_params is not None else None
-        self.n_startup = int(n_startup)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        make_sampler(self.sampler, self.sampler_params or {}, 0)  # a bad value fails before any run
 
     def _initial_size(self) -> int:
         return self.n_startup

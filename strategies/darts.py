@@ -1,9 +1,9 @@
 """DARTS: differentiable architecture search, with SCAS's interleaved pruning.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget
 >>> space = spaces.create("nb201", channels=4, cells_per_stage=1)
 >>> info = SearchInfo(1.0, (), Budget(evaluations=2), dataset="mnist1d")
 >>> search = Darts(order=2, epochs=2, batch_size=16, steps_per_epoch=2)
@@ -29,7 +29,7 @@ state ``i`` of node ``k`` is an edge with a mixed op over the space's ops plus t
 Sec. 2.4 (:func:`~nasbench.spaces.cell_supernet.derive_edges`): per node the two incoming edges
 whose strongest non-``'none'`` op weight is largest, each with that op. On every other space each
 decision is relaxed on the space's own supernet and the derived architecture takes, decision by
-decision, the allowed choice of largest ``alpha`` (:func:`nasbench.supernet.derive`).
+decision, the allowed choice of largest ``alpha`` (:func:`nasbench.core.supernet.derive`).
 
 **Order.** ``order = 1`` takes the first-order approximation (the validation gradient at the
 current ``w``, ``xi = 0``); ``order = 2`` the unrolled one: the gradient at the virtual weights
@@ -48,8 +48,8 @@ momentum and decay terms do not depend on ``alpha``, so the term is unchanged)::
 
 **Cost** (:mod:`~nasbench.strategies.gradient`): every candidate is computed under the softmax,
 so an epoch is priced at the whole supernet's MACs. Per step, in forward-pass equivalents
-(:mod:`nasbench.simcost`: forward 1, backward 2, backward to the architecture only 2 with the
-forward): first order, 3 on the train batch (weight step) and 3 on the val batch (architecture
+(:mod:`nasbench.training.simcost`: forward 1, backward 2, backward to the architecture only 2 with
+the forward): first order, 3 on the train batch (weight step) and 3 on the val batch (architecture
 step). Second order adds on the train batch the gradient of the virtual step (forward and full
 backward, 3) and the two finite-difference gradients at ``w+`` and ``w-`` (Eq. 8, forward and
 backward to ``alpha`` only, 2 each): 3 + 3 + 2 x 2 = 10 on the train batch, and 3 on the val
@@ -65,11 +65,11 @@ from typing import ClassVar
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import strategies
-from nasbench.simcost import ARCH_GRAD_PASSES, TRAIN_PASSES
+from nasbench.core.params import param
+from nasbench.core.registry import strategies
+from nasbench.training.simcost import ARCH_GRAD_PASSES, TRAIN_PASSES
 
-from .gradient import BASE_SOURCES, GradientSearch, sgd_virtual_step
+from .gradient import GradientSearch, sgd_virtual_step
 
 FD_SCALE = 0.01  # DARTS Eq. 8: eps = 0.01 / ||grad||
 INIT_SCALE = 1e-3  # DARTS: alpha = 1e-3 * N(0, 1) (the authors' released code)
@@ -84,31 +84,13 @@ class Darts(GradientSearch):
         "Liu, Simonyan & Yang, DARTS: Differentiable Architecture Search, ICLR 2019; with "
         "pruning as SCAS Algorithm 2 (Sparse CNN Architecture Search, 2020)"
     )
-    sources: ClassVar[dict[str, str]] = {
-        **BASE_SOURCES,
-        "order": "DARTS Sec. 2.3: first-order approximation (order 1) or unrolled (order 2)",
-    }
     init_scale: ClassVar[float] = INIT_SCALE
     edge_wise: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        order: int = 1,
-        epochs: int = 50,
-        batch_size: int = 64,
-        steps_per_epoch: int = 0,
-        weight_lr: float = 0.025,
-        weight_decay: float = 3e-4,
-        arch_lr: float = 3e-4,
-        arch_weight_decay: float = 1e-3,
-    ) -> None:
-        if order not in (1, 2) or isinstance(order, bool):
-            raise NasbenchError(f"DARTS order must be 1 or 2, got {order!r}")
-        super().__init__(
-            epochs, batch_size, steps_per_epoch, weight_lr, weight_decay, arch_lr,
-            arch_weight_decay,
-        )  # fmt: skip
-        self.order = order
+    order: int = param(
+        1, choices=(1, 2), expect="1 or 2",
+        source="DARTS Sec. 2.3: first-order approximation (order 1) or unrolled (order 2)",
+    )  # fmt: skip
 
     def _step_passes(self) -> tuple[float, float]:
         """First order: 3 and 3; second order: 10 on the train batch (module docstring)."""

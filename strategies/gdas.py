@@ -1,9 +1,9 @@
 """GDAS: gradient-based search with differentiable (Gumbel) architecture sampling.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget
 >>> space = spaces.create("nb201", channels=4, cells_per_stage=1)
 >>> info = SearchInfo(1.0, (), Budget(evaluations=2), dataset="mnist1d")
 >>> search = Gdas(epochs=2, batch_size=16, steps_per_epoch=2)
@@ -46,19 +46,19 @@ from typing import ClassVar
 
 import torch
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import strategies
-from nasbench.space import SearchSpace
-from nasbench.supernet import Weights, gumbel_weights
-from nasbench.types import Choice
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import param
+from nasbench.core.registry import strategies
+from nasbench.core.space import SearchSpace
+from nasbench.core.supernet import Weights, gumbel_weights
+from nasbench.core.types import Choice
 
-from .gradient import BASE_SOURCES, GradientSearch, _check, annealed
+from .gradient import GradientSearch, annealed
 
 INIT_SCALE = 1e-3  # alpha = 1e-3 * N(0, 1), as DARTS
-TAU_SOURCES = {
-    "tau_max": "GDAS Sec. 4.1: tau decays linearly from 10",
-    "tau_min": "GDAS Sec. 4.1: tau decays linearly to 0.1",
-}
+TAU_MAX = param(10.0, ge="tau_min", source="GDAS Sec. 4.1: tau decays linearly from 10")
+TAU_MIN = param(0.1, gt=0, source="GDAS Sec. 4.1: tau decays linearly to 0.1")
+"""The Gumbel temperature's range, declared once for GDAS and TAS."""
 
 
 def gumbel_path(
@@ -106,29 +106,11 @@ class Gdas(GradientSearch):
         "Dong & Yang, Searching for a Robust Neural Architecture in Four GPU Hours (GDAS), "
         "CVPR 2019; with pruning as SCAS Algorithm 2"
     )
-    sources: ClassVar[dict[str, str]] = {**BASE_SOURCES, **TAU_SOURCES}
     init_scale: ClassVar[float] = INIT_SCALE
     edge_wise: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        tau_max: float = 10.0,
-        tau_min: float = 0.1,
-        epochs: int = 50,
-        batch_size: int = 64,
-        steps_per_epoch: int = 0,
-        weight_lr: float = 0.025,
-        weight_decay: float = 3e-4,
-        arch_lr: float = 3e-4,
-        arch_weight_decay: float = 1e-3,
-    ) -> None:
-        _check("tau_min", tau_min, lambda v: v > 0, "> 0")
-        _check("tau_max", tau_max, lambda v: v >= tau_min, f">= tau_min ({tau_min})")
-        super().__init__(
-            epochs, batch_size, steps_per_epoch, weight_lr, weight_decay, arch_lr,
-            arch_weight_decay,
-        )  # fmt: skip
-        self.tau_max, self.tau_min = tau_max, tau_min
+    tau_max: float = TAU_MAX
+    tau_min: float = TAU_MIN
 
     def tau(self) -> float:
         """The Gumbel temperature of the current epoch: ``tau_max`` at epoch 0, linearly down to

@@ -1,9 +1,9 @@
 """The supernet-training core of the gradient strategies (DARTS, GDAS, Single-Path NAS, TAS).
 
->>> from nasbench.registry import spaces, strategies
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget
+>>> from nasbench.core.registry import spaces, strategies
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget
 >>> space = spaces.create("nb201", channels=4, cells_per_stage=1)
 >>> info = SearchInfo(1.0, (), Budget(evaluations=3, sparsity=0.5), dataset="mnist1d")
 >>> search = strategies.create("darts", epochs=2, batch_size=16, steps_per_epoch=3)
@@ -12,12 +12,12 @@
 >>> space.validate(proposal.arch); proposal.search_cost_s > 0
 True
 
-Every ``ask`` trains the space's supernet (:mod:`nasbench.supernet`) for one epoch and proposes
+Every ``ask`` trains the space's supernet (:mod:`nasbench.core.supernet`) for one epoch and proposes
 the architecture derived from the current architecture parameters; the epoch's simulated cost
 is the proposal's ``search_cost_s``, which the runner charges (the strategy never charges
 anything itself). The proposal is a *monitor* proposal: the search never learns from its
 evaluation, which only draws the anytime curve, so the runner charges the epoch alone and
-records the evaluation's cost as ``eval_cost_s`` (:class:`~nasbench.types.Proposal`).
+records the evaluation's cost as ``eval_cost_s`` (:class:`~nasbench.core.types.Proposal`).
 An epoch is ``steps_per_epoch`` mini-batches of the dataset's *train* split (0: one pass);
 per mini-batch, as in DARTS's alternating bilevel optimisation (Liu et al. ICLR 2019,
 Algorithm 1):
@@ -27,21 +27,22 @@ Algorithm 1):
 2. a weight step on the train mini-batch (the Recipe's SGD with momentum, cosine schedule to
    ``LR_MIN`` over the planned ``epochs``, gradient norm clipped at ``GRAD_CLIP``: DARTS's
    values);
-3. SCAS (Algorithm 2): gradual magnitude pruning (Zhu & Gupta 2017, :mod:`nasbench.pruning`) of
+3. SCAS (Algorithm 2): gradual magnitude pruning (Zhu & Gupta 2017,
+:mod:`nasbench.training.pruning`) of
    every prunable supernet weight to ``info.budget.sparsity``, reached after 75 % of the
    planned epochs, interleaved with the weight steps.
 
 **Cost.** Simulated, so two runs of a suite give bit-identical records
-(:mod:`nasbench.simcost`): at the start of every epoch one forward of one train sample under
-the strategy's own forward and relaxed weights (the noise generator rewound afterwards, so the
-search's streams are untouched) is tallied (:class:`~nasbench.simcost.MacTally`): every candidate
-with a nonzero weight for DARTS's softmax, the sampled one per decision for GDAS (an unbiased
-one-sample estimate of the epoch's paths), the masked superkernels for Single-Path NAS, the
+(:mod:`nasbench.training.simcost`): at the start of every epoch one forward of one train sample
+under the strategy's own forward and relaxed weights (the noise generator rewound afterwards, so the
+search's streams are untouched) is tallied (:class:`~nasbench.training.simcost.MacTally`): every
+candidate with a nonzero weight for DARTS's softmax, the sampled one per decision for GDAS (an
+unbiased one-sample estimate of the epoch's paths), the masked superkernels for Single-Path NAS, the
 interpolated widths and mixed depths for TAS. The epoch costs those MACs per sample times the
 samples of its weight and architecture steps times the passes each step makes
 (:meth:`GradientSearch._step_passes`: forward + backward = 3 for each first-order step; see
 :mod:`~nasbench.strategies.darts` for the unrolled step), divided by
-:data:`~nasbench.simcost.MACS_PER_S`. The measured wall time stays in ``last_wall_s_``.
+:data:`~nasbench.training.simcost.MACS_PER_S`. The measured wall time stays in ``last_wall_s_``.
 
 **Relaxation hooks.** ``init_scale`` sets the architecture parameters' start: 0 gives zero
 logits (a uniform softmax), a positive value ``init_scale * N(0, 1)`` drawn from ``rng`` (DARTS
@@ -49,7 +50,7 @@ and GDAS: 1e-3). With ``edge_wise`` set, the cell space is searched on DARTS's e
 (:class:`~nasbench.spaces.cell_supernet.EdgeCellSupernet`: one op vector per edge, zero op
 included) instead of the space's own per-slot supernet, and the architecture is derived as
 DARTS does (:func:`~nasbench.spaces.cell_supernet.derive_edges`); every other space uses its
-own supernet and :func:`~nasbench.supernet.derive`.
+own supernet and :func:`~nasbench.core.supernet.derive`.
 
 After ``epochs`` planned epochs the search goes on at the final temperature, learning rate and
 sparsity, so anytime curves continue until the runner's budget ends. Randomness: the supernet's
@@ -61,10 +62,8 @@ used (``tell`` only counts them).
 
 from __future__ import annotations
 
-import base64
-import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -73,15 +72,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
-from nasbench.datasets import Dataset, load_dataset
-from nasbench.errors import NasbenchError
-from nasbench.pruning import Pruner, PruneSchedule
-from nasbench.seeding import torch_generator
-from nasbench.simcost import TRAIN_PASSES, counting, training_cost_s
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, rng_state, set_rng_state
-from nasbench.supernet import Supernet, build_supernet, derive, path_weights, uniform_logits
-from nasbench.training import (
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import WHOLE_NUMBERS, Configurable, Wording, param
+from nasbench.core.seeding import torch_generator
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.supernet import Supernet, build_supernet, derive, path_weights, uniform_logits
+from nasbench.core.types import Architecture, Decision, Observation, Proposal, Task
+from nasbench.training.datasets import Dataset, load_dataset
+from nasbench.training.pruning import Pruner, PruneSchedule
+from nasbench.training.simcost import TRAIN_PASSES, counting, training_cost_s
+from nasbench.training.trainer import (
     Optimizer,
     Recipe,
     Schedule,
@@ -90,70 +91,12 @@ from nasbench.training import (
     make_optimizer,
     steps_per_epoch,
 )
-from nasbench.types import Architecture, Decision, Observation, Proposal, Task
 
 MOMENTUM = 0.9  # DARTS's weight optimiser (Liu et al. 2019, Sec. 3.1.1)
 LR_MIN = 1e-3  # DARTS: cosine schedule down to 0.001
 GRAD_CLIP = 5.0  # DARTS: weight gradient norm clipped at 5
 ARCH_BETAS = (0.5, 0.999)  # DARTS: Adam on the architecture parameters
 THREADS = 1  # intra-op threads while training (bit-for-bit reproducible on one machine)
-
-BASE_SOURCES = {
-    "epochs": "DARTS (Liu et al. 2019, Sec. 3.1.1): 50 search epochs",
-    "batch_size": "DARTS: batch size 64",
-    "steps_per_epoch": "ours: 0 means one pass over the train split (DARTS's epoch)",
-    "weight_lr": "DARTS: SGD learning rate 0.025 (momentum 0.9, cosine to 0.001)",
-    "weight_decay": "DARTS: weight decay 3e-4",
-    "arch_lr": "DARTS: Adam learning rate 3e-4 for the architecture parameters",
-    "arch_weight_decay": "DARTS: weight decay 1e-3 on the architecture parameters",
-}
-
-
-# ---- JSON form of tensors ---------------------------------------------------------------------
-def encode_tensor(t: torch.Tensor) -> dict[str, Any]:
-    """A JSON-serialisable, exact form of ``t``: base64 of its raw bytes, dtype and shape."""
-    data = t.detach().cpu().contiguous()
-    raw = data.reshape(-1).view(torch.uint8).numpy().tobytes() if data.numel() else b""
-    return {"dtype": str(data.dtype).removeprefix("torch."), "shape": list(data.shape),
-            "data": base64.b64encode(raw).decode("ascii")}  # fmt: skip
-
-
-def decode_tensor(obj: dict[str, Any]) -> torch.Tensor:
-    """The tensor of :func:`encode_tensor` (on the CPU)."""
-    dtype = getattr(torch, obj["dtype"])
-    raw = base64.b64decode(obj["data"])
-    if not raw:
-        return torch.empty(obj["shape"], dtype=dtype)
-    return torch.frombuffer(bytearray(raw), dtype=dtype).reshape(obj["shape"]).clone()
-
-
-def encode_tree(obj: Any) -> Any:
-    """Tensors inside nested dicts/lists/tuples replaced by :func:`encode_tensor` forms."""
-    if isinstance(obj, torch.Tensor):
-        return {"__tensor__": encode_tensor(obj)}
-    if isinstance(obj, dict):
-        return {str(k): encode_tree(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [encode_tree(v) for v in obj]
-    return obj
-
-
-def decode_tree(obj: Any) -> Any:
-    """Inverse of :func:`encode_tree` (tuples come back as lists, dict keys as strings)."""
-    if isinstance(obj, dict):
-        if set(obj) == {"__tensor__"}:
-            return decode_tensor(obj["__tensor__"])
-        return {k: decode_tree(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [decode_tree(v) for v in obj]
-    return obj
-
-
-def optimizer_state(obj: Any) -> dict[str, Any]:
-    """An optimiser ``state_dict`` from its :func:`encode_tree` form (integer state keys)."""
-    tree = decode_tree(obj)
-    return {"state": {int(k): v for k, v in tree["state"].items()},
-            "param_groups": tree["param_groups"]}  # fmt: skip
 
 
 # ---- linear cost models -----------------------------------------------------------------------
@@ -172,14 +115,6 @@ class LinearCost:
         for name, c in self.coef.items():
             total = total + (c * weights[name]).sum()
         return total
-
-    def to_json(self) -> dict[str, Any]:
-        return {"intercept": self.intercept,
-                "coef": {k: encode_tensor(v) for k, v in self.coef.items()}}  # fmt: skip
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> LinearCost:
-        return cls(float(obj["intercept"]), {k: decode_tensor(v) for k, v in obj["coef"].items()})
 
 
 def fit_linear_cost(
@@ -248,22 +183,12 @@ def sgd_virtual_step(
     return out
 
 
-def _check(name: str, value: Any, ok: Callable[[Any], bool], text: str) -> None:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not (number and math.isfinite(value) and ok(value)):
-        raise NasbenchError(f"{name} must be {text}, got {value!r}")
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise NasbenchError(f"{name} must be a whole number >= {low}, got {value!r}")
-
-
 # ---- the shared core --------------------------------------------------------------------------
-class GradientSearch:
+class GradientSearch(Configurable):
     """Base of the gradient strategies (not registered itself). Subclasses set ``paper``,
-    ``sources`` and may override :meth:`_weights` (the relaxation), :meth:`_forward`,
-    :meth:`_cost_loss`, :meth:`_arch_step`, :meth:`_derive` and the parameter lists.
+    declare their own hyperparameters (:func:`~nasbench.core.params.param`; these seven are
+    inherited) and may override :meth:`_weights` (the relaxation), :meth:`_forward`,
+    :meth:`_cost_loss`, :meth:`_arch_step` and :meth:`_derive`.
 
     ``spaces`` names the spaces a strategy supports (``None``: every space with a supernet);
     ``conformance`` holds tiny hyperparameters the conformance suite uses so that it runs fast;
@@ -273,35 +198,27 @@ class GradientSearch:
 
     initial_design: ClassVar[str] = "none"
     paper: ClassVar[str] = ""
-    sources: ClassVar[dict[str, str]] = BASE_SOURCES
     spaces: ClassVar[tuple[str, ...] | None] = None
     conformance: ClassVar[dict[str, Any]] = {"epochs": 3, "batch_size": 4, "steps_per_epoch": 1}
     init_scale: ClassVar[float] = 0.0
     edge_wise: ClassVar[bool] = False
+    wording: ClassVar[Wording] = WHOLE_NUMBERS
 
-    def __init__(
-        self,
-        epochs: int = 50,
-        batch_size: int = 64,
-        steps_per_epoch: int = 0,
-        weight_lr: float = 0.025,
-        weight_decay: float = 3e-4,
-        arch_lr: float = 3e-4,
-        arch_weight_decay: float = 1e-3,
-    ) -> None:
-        _check_int("epochs", epochs, 1)
-        _check_int("batch_size", batch_size, 1)
-        _check_int("steps_per_epoch", steps_per_epoch, 0)
-        for name, value in (("weight_lr", weight_lr), ("arch_lr", arch_lr)):
-            _check(name, value, lambda v: v > 0, "> 0")
-        for name, value in (
-            ("weight_decay", weight_decay),
-            ("arch_weight_decay", arch_weight_decay),
-        ):
-            _check(name, value, lambda v: v >= 0, ">= 0")
-        self.epochs, self.batch_size, self.steps_per_epoch = epochs, batch_size, steps_per_epoch
-        self.weight_lr, self.weight_decay = weight_lr, weight_decay
-        self.arch_lr, self.arch_weight_decay = arch_lr, arch_weight_decay
+    epochs: int = param(50, ge=1, source="DARTS (Liu et al. 2019, Sec. 3.1.1): 50 search epochs")
+    batch_size: int = param(64, ge=1, source="DARTS: batch size 64")
+    steps_per_epoch: int = param(
+        0, ge=0, source="ours: 0 means one pass over the train split (DARTS's epoch)"
+    )
+    weight_lr: float = param(
+        0.025, gt=0, source="DARTS: SGD learning rate 0.025 (momentum 0.9, cosine to 0.001)"
+    )
+    weight_decay: float = param(3e-4, ge=0, source="DARTS: weight decay 3e-4")
+    arch_lr: float = param(
+        3e-4, gt=0, source="DARTS: Adam learning rate 3e-4 for the architecture parameters"
+    )
+    arch_weight_decay: float = param(
+        1e-3, ge=0, source="DARTS: weight decay 1e-3 on the architecture parameters"
+    )
 
     # ---- protocol ---------------------------------------------------------------------------
     def start(
@@ -363,42 +280,6 @@ class GradientSearch:
     def tell(self, observations: Sequence[Observation]) -> None:
         """Counts the observations: the supernet's own losses drive the search."""
         self.told_ += len(observations)
-
-    def state(self) -> dict[str, Any]:
-        """JSON: supernet weights and buffers, architecture parameters, both optimisers'
-        states, pruning masks, the generators' states, counters and cost models (exact)."""
-        pruner = self.pruner_
-        return {
-            "epoch": self.epoch_, "step": self.step_, "told": self.told_,
-            "rng": rng_state(self.rng_),
-            "generators": [encode_tensor(g.get_state()) for g in self._generators()],
-            "net": {k: encode_tensor(v) for k, v in self.net_.state_dict().items()},
-            "logits": {k: encode_tensor(v) for k, v in self.logits_.items()},
-            "weight_opt": encode_tree(self.weight_opt_.state_dict()),
-            "arch_opt": encode_tree(self.arch_opt_.state_dict()),
-            "masks": [encode_tensor(m) for m in pruner.masks] if pruner else [],
-            "prune_level": pruner.level if pruner else 0.0,
-            "extra": self._extra_state(),
-        }  # fmt: skip
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (call :meth:`start` with the same space and info first)."""
-        if not hasattr(self, "space_"):
-            raise RuntimeError(f"{type(self).__name__}.restore called before start")
-        self.net_.load_state_dict({k: decode_tensor(v) for k, v in state["net"].items()})
-        with torch.no_grad():
-            for k, v in self.logits_.items():
-                v.copy_(decode_tensor(state["logits"][k]))
-        self.weight_opt_.load_state_dict(optimizer_state(state["weight_opt"]))
-        self.arch_opt_.load_state_dict(optimizer_state(state["arch_opt"]))
-        for g, s in zip(self._generators(), state["generators"], strict=True):
-            g.set_state(decode_tensor(s))
-        if self.pruner_ is not None:
-            masks = [decode_tensor(m) for m in state["masks"]]
-            self.pruner_.load_masks(masks, float(state["prune_level"]))
-        set_rng_state(self.rng_, state["rng"])
-        self.epoch_, self.step_, self.told_ = state["epoch"], state["step"], state["told"]
-        self._restore_extra(state["extra"])
 
     # ---- one epoch --------------------------------------------------------------------------
     def _epoch(self) -> float:
@@ -538,15 +419,6 @@ class GradientSearch:
 
     def _arch_parameters(self) -> list[torch.Tensor]:
         return list(self.logits_.values())
-
-    def _generators(self) -> tuple[torch.Generator, ...]:
-        return (self.order_, self.val_order_, self.noise_)
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {}
-
-    def _restore_extra(self, state: dict[str, Any]) -> None:
-        pass
 
 
 def _split(data: Dataset, name: str) -> tuple[torch.Tensor, torch.Tensor]:

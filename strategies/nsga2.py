@@ -1,10 +1,10 @@
 """Multi-objective search with NSGA-II: validation accuracy against latency (or parameters, MACs),
 through Optuna's ``NSGAIISampler``.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget, Observation, Status
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget, Observation, Status
 >>> space = spaces.create("nb201")
 >>> search = NSGA2(objectives=("val_acc", "params_m"), population=10)
 >>> info = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=30))
@@ -38,46 +38,23 @@ every strategy; the Pareto front and its hypervolume are read off the observatio
 - Failed and infeasible observations (``objective`` nan) violate the constraint
   ``nasbench_unusable``: Deb et al.'s constrained domination (Sec. V) ranks them behind every
   usable one. Their missing values are imputed with the worst value seen (see
-  :mod:`.optuna_common`, which also covers decisions as parameters, repair and state).
+  :mod:`.optuna_common`, which also covers decisions as parameters, repair and resume).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from optuna.samplers import BaseSampler, NSGAIISampler
 
-from nasbench.errors import NasbenchError, one_of
-from nasbench.registry import strategies
-from nasbench.strategy import SearchInfo
+from nasbench.core.params import param
+from nasbench.core.registry import strategies
+from nasbench.core.strategy import SearchInfo
 
 from .optuna_common import OBJECTIVES, OptunaStrategy
 
 log = logging.getLogger(__name__)
-
-
-def _probability(name: str, value: Any, optional: bool = False) -> float | None:
-    if optional and value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
-        return float(value)
-    valid = "a number in [0, 1] or None" if optional else "a number in [0, 1]"
-    raise NasbenchError(f"nsga2: {name} must be {valid}, got {value!r}")
-
-
-def _objectives(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise NasbenchError(f"nsga2: objectives must be a list of field names, got {value!r}")
-    for name in value:
-        if name not in OBJECTIVES:
-            raise one_of("nsga2 objective", name, OBJECTIVES)
-    if len(value) < 2 or len(set(value)) != len(value):
-        raise NasbenchError(
-            f"nsga2: objectives must be at least 2 distinct fields, got {list(value)}"
-        )
-    return tuple(value)
 
 
 @strategies.register("nsga2")
@@ -96,37 +73,26 @@ class NSGA2(OptunaStrategy):
         "Deb, Pratap, Agarwal & Meyarivan, A fast and elitist multiobjective genetic algorithm: "
         "NSGA-II, IEEE Transactions on Evolutionary Computation 6(2), 2002"
     )
-    sources: ClassVar[dict[str, str]] = {
-        "objectives": (
+    objectives: tuple[str, ...] = param(
+        ("val_acc", "latency_ms"), choices=tuple(OBJECTIVES), ge=2,
+        expect="a list of field names (at least 2, distinct)", source=(
             "validation accuracy vs latency: the trade-off of hardware-aware NAS (MnasNet, Tan et "
             "al., CVPR 2019); params_m when no latency device is configured"
         ),
-        "population": (
-            "20: 5 generations in the ~100-evaluation NAS-Bench-201 protocol budget (Deb et al. "
-            "2002 use 100, Optuna's NSGAIISampler defaults to 50)"
-        ),
-        "crossover_prob": "0.9: Deb et al. 2002, Sec. VI; Optuna's default",
-        "swapping_prob": "0.5: uniform crossover (Syswerda 1989); Optuna's default",
-        "mutation_prob": (
-            "None = 1/number of decisions: Deb et al. 2002, Sec. VI (1/n); Optuna's default"
-        ),
-    }
-
-    def __init__(
-        self,
-        objectives: Sequence[str] = ("val_acc", "latency_ms"),
-        population: int = 20,
-        crossover_prob: float = 0.9,
-        swapping_prob: float = 0.5,
-        mutation_prob: float | None = None,
-    ) -> None:
-        self.objectives = _objectives(objectives)
-        if isinstance(population, bool) or not isinstance(population, int) or population < 2:
-            raise NasbenchError(f"nsga2: population must be an integer >= 2, got {population!r}")
-        self.population = int(population)
-        self.crossover_prob = _probability("crossover_prob", crossover_prob)
-        self.swapping_prob = _probability("swapping_prob", swapping_prob)
-        self.mutation_prob = _probability("mutation_prob", mutation_prob, optional=True)
+    )  # fmt: skip
+    population: int = param(20, ge=2, source=(
+        "20: 5 generations in the ~100-evaluation NAS-Bench-201 protocol budget (Deb et al. "
+        "2002 use 100, Optuna's NSGAIISampler defaults to 50)"
+    ))  # fmt: skip
+    crossover_prob: float = param(
+        0.9, ge=0, le=1, source="0.9: Deb et al. 2002, Sec. VI; Optuna's default"
+    )
+    swapping_prob: float = param(
+        0.5, ge=0, le=1, source="0.5: uniform crossover (Syswerda 1989); Optuna's default"
+    )
+    mutation_prob: float | None = param(None, kind=float, ge=0, le=1, source=(
+        "None = 1/number of decisions: Deb et al. 2002, Sec. VI (1/n); Optuna's default"
+    ))  # fmt: skip
 
     def _initial_size(self) -> int:
         return self.population

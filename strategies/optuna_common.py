@@ -4,7 +4,7 @@ plugin itself.
 An architecture is one Optuna trial whose parameters are the space's decisions:
 
 >>> import optuna
->>> from nasbench.registry import spaces
+>>> from nasbench.core.registry import spaces
 >>> space = spaces.create("nb201")
 >>> names, order = universe(space)
 >>> with quiet_optuna():  # no "new study created" line on stderr
@@ -30,7 +30,7 @@ are proposed a little more often. The shared initial design consists of valid ar
 which ``repair`` leaves unchanged.
 
 **Initial design.** The first ``initial_size_`` proposals are ``space.sample(initial_rng)``, in
-order (the fairness rule of :mod:`nasbench.strategy`), enqueued into the study with
+order (the fairness rule of :mod:`nasbench.core.strategy`), enqueued into the study with
 ``study.enqueue_trial`` so that the sampler learns from them like from its own trials.
 
 **Observations.** Each is told as a ``COMPLETE`` trial. A usable one (``objective`` finite and
@@ -47,13 +47,10 @@ feasibility (constrained EI, Gardner et al. 2014), NSGA-II applies constrained d
 et al. 2002). Constraints go on every trial or none
 (the GP sampler requires the same constraints on all trials).
 
-**State.** An Optuna study cannot be serialised as JSON, and a sampler's own state (its random
-generator, the GP sampler's cached kernel parameters) is not public. ``state()`` therefore holds
-the history of calls into the study, in order (each ask with the values it produced and whether
-they were enqueued, each tell with the values and usability told); ``restore()`` replays it into
-a fresh study whose sampler has the same seed. Samplers are deterministic functions of their
-seed and of that call sequence, so the replayed study ends in the same state and the next ask
-is the same; a replayed ask that proposes something else raises NasbenchError.
+**Resume.** An Optuna study is not serialised: the runner resumes a run by replaying its journal
+into a fresh strategy (same generators, same observations). Samplers are deterministic functions
+of their seed and of the sequence of calls into the study, so the replayed study proposes what
+the original would have.
 
 **Logging.** Optuna logs every finished trial at INFO level through its own stderr handler, and
 it has no per-study switch (``optuna.logging.set_verbosity`` is process-wide). The least global
@@ -63,24 +60,23 @@ is inside Optuna, and restored afterwards.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import optuna
 from optuna.samplers import BaseGASampler, BaseSampler
 from optuna.study import StudyDirection
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import constructor_params
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, rng_state, set_rng_state
-from nasbench.types import Architecture, Choice, Observation, Proposal
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import Configurable
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.types import Architecture, Choice, Observation, Proposal
 
 OBJECTIVES: dict[str, StudyDirection] = {
     "objective": StudyDirection.MAXIMIZE,  # what every strategy maximises (val_acc or reward)
@@ -155,19 +151,15 @@ def suggest_architecture(
     return tuple(values)
 
 
-def _json(value: Any) -> Any:
-    """``value`` as it reads back from JSON (tuples become lists)."""
-    return json.loads(json.dumps(value))
-
-
-class OptunaStrategy:
-    """Ask/tell, initial design, observations and state on one Optuna study (module docstring).
+class OptunaStrategy(Configurable):
+    """Ask/tell, initial design and observations on one Optuna study (module docstring).
 
     Subclasses implement :meth:`_initial_size`, :meth:`_new_sampler`, :meth:`_objectives` and
-    :meth:`_uses_constraints`, and set ``paper`` and ``sources``. After :meth:`start`:
+    :meth:`_uses_constraints`, set ``paper`` and declare their hyperparameters
+    (:func:`~nasbench.core.params.param`, with their sources). After :meth:`start`:
     ``study_`` (the Optuna study), ``objectives_`` (observation fields told, see
-    :data:`OBJECTIVES`), ``seed_`` (the sampler's seed, drawn once from ``rng``),
-    ``initial_asked_`` and ``events_`` (the replayable history).
+    :data:`OBJECTIVES`), ``seed_`` (the sampler's seed, drawn once from ``rng``) and
+    ``initial_asked_``.
     """
 
     initial_design: ClassVar[str] = "shared"
@@ -217,7 +209,6 @@ class OptunaStrategy:
             self.study_ = optuna.create_study(
                 sampler=self._new_sampler(self.seed_), directions=directions
             )
-        self.events_: list[list[Any]] = []
         self.initial_asked_ = 0
         self.worst_: list[float | None] = [None] * len(self.objectives_)
         # open (asked, not yet told) trials: number -> trial and the values it proposed
@@ -256,7 +247,6 @@ class OptunaStrategy:
             # count it in its first generation: assign the generation now.
             frozen = self.study_.get_trials(deepcopy=False)[trial.number]
             self.study_.sampler.get_trial_generation(self.study_, frozen)
-        self.events_.append(["ask", list(values), fixed is not None])
         self._pending.setdefault(values, deque()).append(trial.number)
         self._open[trial.number] = (trial, values)
         return fixed if fixed is not None else self.space_.make(values)
@@ -297,7 +287,6 @@ class OptunaStrategy:
         if self.constrained_:
             trial.set_constraint(CONSTRAINT, 0.0 if usable else 1.0)
         self.study_.tell(trial, values)
-        self.events_.append(["tell", number, values, usable])
         if usable:
             for i, (value, name) in enumerate(zip(values, self.objectives_, strict=True)):
                 worst = self.worst_[i]
@@ -307,55 +296,3 @@ class OptunaStrategy:
                     self.worst_[i] = min(worst, value)
                 else:
                     self.worst_[i] = max(worst, value)
-
-    # ---- state --------------------------------------------------------------------------------
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {name: _json(getattr(self, name)) for name in constructor_params(type(self))}
-
-    def state(self) -> dict[str, Any]:
-        """JSON-serialisable (strict JSON): hyperparameters, the sampler's seed, the history
-        of asks and tells, and both generator states."""
-        self._check_started("state")
-        return {
-            "hyperparameters": self._hyperparameters(),
-            "seed": self.seed_,
-            "initial_asked": self.initial_asked_,
-            "events": _json(self.events_),
-            "rng": rng_state(self.rng_),
-            "initial_rng": rng_state(self.initial_rng_),
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (call :meth:`start` with the same space first): replays
-        the history into a fresh study seeded as the original. Takes as long as the original
-        asks took. Raises NasbenchError for a snapshot of other hyperparameters or a replay
-        that diverges (a sampler that is not deterministic given its seed)."""
-        self._check_started("restore")
-        mine = self._hyperparameters()
-        if state["hyperparameters"] != mine:
-            raise NasbenchError(
-                f"{self.label}: snapshot has hyperparameters {state['hyperparameters']}, "
-                f"this strategy {mine}"
-            )
-        self.seed_ = int(state["seed"])
-        self._new_study()
-        with quiet_optuna():
-            self._replay(state["events"])
-        self.initial_asked_ = int(state["initial_asked"])
-        set_rng_state(self.rng_, state["rng"])
-        set_rng_state(self.initial_rng_, state["initial_rng"])
-
-    def _replay(self, events: list[list[Any]]) -> None:
-        for event in events:
-            if event[0] == "tell":
-                self._tell(int(event[1]), [float(v) for v in event[2]], bool(event[3]))
-                continue
-            values, enqueued = tuple(event[1]), bool(event[2])
-            arch = self._ask(self.space_.make(values) if enqueued else None)
-            if arch.values != values:
-                number = len(self.study_.get_trials(deepcopy=False)) - 1
-                raise NasbenchError(
-                    f"{self.label}: replaying the history diverged at trial {number}: the "
-                    f"sampler proposed {arch} instead of {self.space_.make(values)}; a sampler "
-                    f"must be deterministic given its seed"
-                )

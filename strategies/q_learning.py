@@ -1,9 +1,9 @@
 """MetaQNN: tabular Q-learning over a space's decision sequence.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget, Observation, Status
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget, Observation, Status
 >>> space = spaces.create("nb201")
 >>> search = QLearning()
 >>> info = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=60))
@@ -115,15 +115,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from nasbench.errors import NasbenchError, one_of
-from nasbench.registry import strategies
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, rng_state, set_rng_state
-from nasbench.types import Architecture, Choice, Decision, Observation, Proposal
+from nasbench.core.errors import NasbenchError, one_of
+from nasbench.core.params import Configurable, param
+from nasbench.core.registry import strategies
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.types import Architecture, Choice, Decision, Observation, Proposal
 
 PAPER_SCHEDULE: tuple[tuple[float, int], ...] = (
     (1.0, 1500),
@@ -280,35 +281,13 @@ def update_trajectory(
         target = discount * max(get(a, initial_q) for a in allowed)
 
 
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low:
-        return int(value)
-    raise NasbenchError(f"q_learning: {name} must be an integer >= {low}, got {value!r}")
-
-
-def _check_float(name: str, value: object, low: float, high: float, low_open: bool) -> float:
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        number = float(value)
-        above = number > low if low_open else number >= low
-        if math.isfinite(number) and above and number <= high:
-            return number
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
-    raise NasbenchError(f"q_learning: {name} must be a number in {interval}, got {value!r}")
-
-
-def _check_choice(name: str, value: object, valid: tuple[str, ...]) -> str:
-    if isinstance(value, str) and value in valid:
-        return value
-    raise one_of(f"q_learning {name}", value, valid)
-
-
 def _reward(objective: float) -> float:
     """The reward of an observation: its objective; a failed or infeasible one (``nan``) is 0."""
     return 0.0 if math.isnan(objective) else objective
 
 
 @strategies.register("q_learning")
-class QLearning:
+class QLearning(Configurable):
     """MetaQNN Q-learning (Baker et al., ICLR 2017); see the module docstring.
 
     ``schedule_models`` is ``None`` (the paper's schedule scaled to the run's budget) or the
@@ -332,54 +311,32 @@ class QLearning:
         "Baker, Gupta, Naik & Raskar, Designing Neural Network Architectures using "
         "Reinforcement Learning, ICLR 2017"
     )
-    sources: ClassVar[dict[str, str]] = {
-        "schedule_models": "Baker et al. 2017, Table 2 (1500 models at epsilon 1.0, then 0.9, "
+    schedule_models: int | None = param(None, kind=int, ge=1, source=(
+        "Baker et al. 2017, Table 2 (1500 models at epsilon 1.0, then 0.9, "
         "0.8, 0.7 for 100 each and 0.6-0.1 for 150 each; 2700 in all); None keeps its "
         "proportions of the run's budget (evaluations or cost_s); a number fixes the scale "
-        "(ours)",
-        "learning_rate": "Baker et al. 2017, Sec. 4 (Q-learning training procedure): alpha = 0.01",
-        "discount": "Baker et al. 2017, Sec. 4 (Q-learning training procedure): gamma = 1",
-        "replays_per_model": "Baker et al. 2017, Sec. 4: 100 replay samples after each model",
-        "initial_q": "Baker et al. 2017, Sec. 4: Q-values initialised to 0.5",
-        "states": "Baker et al. 2017, Sec. 3.1 and Table 1: layer, depth and representation-size "
+        "(ours)"
+    ))  # fmt: skip
+    learning_rate: float = param(0.01, gt=0, le=1, source=(
+        "Baker et al. 2017, Sec. 4 (Q-learning training procedure): alpha = 0.01"
+    ))  # fmt: skip
+    discount: float = param(1.0, ge=0, le=1, source=(
+        "Baker et al. 2017, Sec. 4 (Q-learning training procedure): gamma = 1"
+    ))  # fmt: skip
+    replays_per_model: int = param(
+        100, ge=1, source="Baker et al. 2017, Sec. 4: 100 replay samples after each model"
+    )
+    initial_q: float = param(0.5, source="Baker et al. 2017, Sec. 4: Q-values initialised to 0.5")
+    states: str = param("layer", choices=STATE_KINDS, source=(
+        "Baker et al. 2017, Sec. 3.1 and Table 1: layer, depth and representation-size "
         "bin (layer: the previous choice, the decision and its allowed actions); prefix: every "
-        "choice so far (ours)",
-        "repeats": "Baker et al. 2017, the authors' released code: a sampled network already "
+        "choice so far (ours)"
+    ))  # fmt: skip
+    repeats: str = param("reuse", choices=REPEAT_MODES, source=(
+        "Baker et al. 2017, the authors' released code: a sampled network already "
         "trained is not trained again, its recorded accuracy is replayed (reuse); evaluate: "
-        "propose and evaluate repeats again (ours)",
-    }
-
-    def __init__(
-        self,
-        schedule_models: int | None = None,
-        learning_rate: float = 0.01,
-        discount: float = 1.0,
-        replays_per_model: int = 100,
-        initial_q: float = 0.5,
-        states: str = "layer",
-        repeats: str = "reuse",
-    ) -> None:
-        # Validated here, not in start(): a bad config fails before any run starts.
-        self.schedule_models = (
-            None if schedule_models is None else _check_int("schedule_models", schedule_models, 1)
-        )
-        self.learning_rate = _check_float("learning_rate", learning_rate, 0.0, 1.0, True)
-        self.discount = _check_float("discount", discount, 0.0, 1.0, False)
-        self.replays_per_model = _check_int("replays_per_model", replays_per_model, 1)
-        self.initial_q = _check_float("initial_q", initial_q, -math.inf, math.inf, True)
-        self.states = _check_choice("states", states, STATE_KINDS)
-        self.repeats = _check_choice("repeats", repeats, REPEAT_MODES)
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {
-            "schedule_models": self.schedule_models,
-            "learning_rate": self.learning_rate,
-            "discount": self.discount,
-            "replays_per_model": self.replays_per_model,
-            "initial_q": self.initial_q,
-            "states": self.states,
-            "repeats": self.repeats,
-        }
+        "propose and evaluate repeats again (ours)"
+    ))  # fmt: skip
 
     def start(
         self,
@@ -538,54 +495,3 @@ class QLearning:
                 self.q_, self._steps[text], _reward(objective),
                 self.learning_rate, self.discount, self.initial_q,
             )  # fmt: skip
-
-    def state(self) -> dict[str, Any]:
-        """JSON-serialisable (strict JSON: a ``nan`` objective is stored as ``None``): the
-        hyperparameters, the Q-table as ``[state, action, value]`` rows, the replay memory as
-        ``[text, objective]`` rows, the recorded objective and pending repeats per text, the
-        counters and both generator states."""
-        return {
-            **self._hyperparameters(),
-            "asked": self.asked_,
-            "initial_size": self.initial_size_,
-            "epsilons": list(self.epsilons_),
-            "redraws": list(self.redraws_),
-            "cost_spent": self.cost_spent_,
-            "q": [[list(s), a, v] for s, row in self.q_.items() for a, v in row.items()],
-            "memory": [[text, None if math.isnan(v) else v] for text, v in self.memory_],
-            "recorded": [[t, None if math.isnan(v) else v] for t, v in self._recorded.items()],
-            "pending": [[text, count] for text, count in self._pending.items()],
-            "rng": rng_state(self.rng_),
-            "initial_rng": rng_state(self.initial_rng_),
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (call :meth:`start` with the same space and budget first;
-        its generators take the saved states). Raises NasbenchError when the snapshot was taken
-        with other hyperparameters."""
-        if not hasattr(self, "space_"):
-            raise RuntimeError("QLearning.restore called before start")
-        saved = {name: state.get(name) for name in self._hyperparameters()}
-        if saved != self._hyperparameters():
-            raise NasbenchError(
-                f"q_learning: snapshot has hyperparameters {saved}, "
-                f"this strategy {self._hyperparameters()}"
-            )
-        self.q_ = {}
-        for key, action, value in state["q"]:
-            self.q_.setdefault(tuple(key), {})[action] = float(value)
-        self.memory_, self._steps = [], {}
-        for text, value in state["memory"]:
-            if text not in self._steps:
-                values = self.space_.parse(text).values
-                self._steps[text] = self.states_.trajectory(values)
-            self.memory_.append((text, math.nan if value is None else float(value)))
-        self._recorded = {t: math.nan if v is None else float(v) for t, v in state["recorded"]}
-        self._pending = {text: int(count) for text, count in state["pending"]}
-        self.asked_ = int(state["asked"])
-        self.initial_size_ = int(state["initial_size"])
-        self.epsilons_ = [float(e) for e in state["epsilons"]]
-        self.redraws_ = [int(r) for r in state["redraws"]]
-        self.cost_spent_ = float(state["cost_spent"])
-        set_rng_state(self.rng_, state["rng"])
-        set_rng_state(self.initial_rng_, state["initial_rng"])

@@ -1,9 +1,9 @@
 """Random search: every proposal is a fresh uniform sample of the space.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget
 >>> space = spaces.create("nb201")
 >>> search = RandomSearch()
 >>> info = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=10))
@@ -26,15 +26,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import strategies
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, rng_state, set_rng_state
-from nasbench.types import Observation, Proposal
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import strategies
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.types import Observation, Proposal
 
 
 @strategies.register("random")
@@ -84,22 +84,3 @@ class RandomSearch:
     def tell(self, observations: Sequence[Observation]) -> None:
         """Counts the observations; random search learns nothing from them."""
         self.told_ += len(observations)
-
-    def state(self) -> dict[str, Any]:
-        """JSON-serialisable: both generator states and the counters."""
-        return {
-            "asked": self.asked_,
-            "told": self.told_,
-            "rng": rng_state(self.rng_),
-            "initial_rng": rng_state(self.initial_rng_),
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (call :meth:`start` first: the generators given there
-        take the saved states)."""
-        if not hasattr(self, "space_"):
-            raise RuntimeError("RandomSearch.restore called before start")
-        set_rng_state(self.rng_, state["rng"])
-        set_rng_state(self.initial_rng_, state["initial_rng"])
-        self.asked_ = int(state["asked"])
-        self.told_ = int(state["told"])

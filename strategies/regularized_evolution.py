@@ -1,9 +1,9 @@
 """Regularized (aging) evolution with tournament selection.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget, Observation, Status
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget, Observation, Status
 >>> space = spaces.create("nb201")
 >>> search = RegularizedEvolution(population=10, sample_size=3)
 >>> info = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=60))
@@ -53,16 +53,17 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from deap import base
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import strategies
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, rng_state, set_rng_state
-from nasbench.types import Architecture, Observation, Proposal
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import Configurable, param
+from nasbench.core.registry import strategies
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.types import Architecture, Observation, Proposal
 
 
 class Fitness(base.Fitness):
@@ -121,17 +122,8 @@ def mutate_architecture(
     return space.mutate(parent.arch, rng)
 
 
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        number = int(value)
-        if number >= low and (high is None or number <= high):
-            return number
-    valid = f">= {low}" if high is None else f"in [{low}, {high}]"
-    raise NasbenchError(f"regularized_evolution: {name} must be an integer {valid}, got {value!r}")
-
-
 @strategies.register("regularized_evolution")
-class RegularizedEvolution:
+class RegularizedEvolution(Configurable):
     """Aging evolution (Real et al., AAAI 2019, Algorithm 1); see the module docstring.
 
     ``population`` is ``P``, the number of most recently observed members kept (>= 1);
@@ -147,15 +139,13 @@ class RegularizedEvolution:
         "Real, Aggarwal, Huang & Le, Regularized Evolution for Image Classifier Architecture "
         "Search, AAAI 2019 (Algorithm 1)"
     )
-    sources: ClassVar[dict[str, str]] = {
-        "population": "NAS-Bench-201 protocol (Dong & Yang, ICLR 2020, Sec. 5): P = 10",
-        "sample_size": "NAS-Bench-201 protocol (Dong & Yang, ICLR 2020, Sec. 5): S = 3",
-    }
-
-    def __init__(self, population: int = 10, sample_size: int = 3) -> None:
-        # Validated here, not in start(): a bad config fails before any run starts.
-        self.population = _check_int("population", population, 1)
-        self.sample_size = _check_int("sample_size", sample_size, 1, self.population)
+    population: int = param(
+        10, ge=1, source="NAS-Bench-201 protocol (Dong & Yang, ICLR 2020, Sec. 5): P = 10"
+    )
+    sample_size: int = param(
+        3, ge=1, le="population",
+        source="NAS-Bench-201 protocol (Dong & Yang, ICLR 2020, Sec. 5): S = 3",
+    )  # fmt: skip
 
     def start(
         self,
@@ -208,37 +198,3 @@ class RegularizedEvolution:
             # Aging (Real et al. 2019): remove the oldest member, not the worst.
             while len(self.population_) > self.population:
                 self.population_.popleft()
-
-    def state(self) -> dict[str, Any]:
-        """JSON-serialisable (strict JSON: a ``nan`` objective is stored as ``None``)."""
-        return {
-            "population": self.population,
-            "sample_size": self.sample_size,
-            "members": [
-                [self.space_.format(m.arch), None if math.isnan(m.objective) else m.objective]
-                for m in self.population_
-            ],
-            "initial_asked": self.initial_asked_,
-            "rng": rng_state(self.rng_),
-            "initial_rng": rng_state(self.initial_rng_),
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (call :meth:`start` with the same space first; its
-        generators take the saved states). Raises NasbenchError when the snapshot was taken with
-        other hyperparameters."""
-        if not hasattr(self, "space_"):
-            raise RuntimeError("RegularizedEvolution.restore called before start")
-        saved = (state["population"], state["sample_size"])
-        if saved != (self.population, self.sample_size):
-            raise NasbenchError(
-                f"regularized_evolution: snapshot has population, sample_size = {saved}, "
-                f"this strategy {(self.population, self.sample_size)}"
-            )
-        self.population_ = deque(
-            Individual(self.space_.parse(text), math.nan if value is None else value)
-            for text, value in state["members"]
-        )
-        self.initial_asked_ = int(state["initial_asked"])
-        set_rng_state(self.rng_, state["rng"])
-        set_rng_state(self.initial_rng_, state["initial_rng"])

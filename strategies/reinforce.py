@@ -1,9 +1,9 @@
 """REINFORCE: policy-gradient search with a factorised or an autoregressive LSTM policy.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget, Observation, Status
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget, Observation, Status
 >>> space = spaces.create("nb201")
 >>> search = Reinforce(policy="factorised", learning_rate=0.05)
 >>> info = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=150))
@@ -64,18 +64,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError, one_of
-from nasbench.registry import strategies
-from nasbench.seeding import torch_generator
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, rng_state, set_rng_state
-from nasbench.types import Choice, Decision, Observation, Proposal
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import Configurable, param
+from nasbench.core.registry import strategies
+from nasbench.core.seeding import torch_generator
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.types import Choice, Decision, Observation, Proposal
 
 State = tuple[torch.Tensor, torch.Tensor] | None
 
@@ -158,8 +159,8 @@ class LSTMPolicy(nn.Module):
         self.head = nn.Linear(hidden_size, universe.size, dtype=f32)
 
     def initialise(self, generator: torch.Generator) -> None:
-        for param in self.parameters():  # ENAS Sec. 3.2: uniform in [-0.1, 0.1]
-            param.uniform_(-0.1, 0.1, generator=generator)
+        for tensor in self.parameters():  # ENAS Sec. 3.2: uniform in [-0.1, 0.1]
+            tensor.uniform_(-0.1, 0.1, generator=generator)
 
     def begin(self) -> State:
         zeros = torch.zeros(1, self.cell.hidden_size)
@@ -205,33 +206,8 @@ def rollout(
     return tuple(chosen), log_prob, entropy
 
 
-def _tensor_lists(tensors: dict[Any, torch.Tensor]) -> dict[str, Any]:
-    return {str(k): v.tolist() for k, v in tensors.items()}
-
-
-def _number(
-    name: str,
-    value: object,
-    low: float,
-    high: float = math.inf,
-    *,
-    open_low: bool = False,
-    integer: bool = False,
-) -> float:
-    """``value`` as a float if it lies in ``[low, high)`` (``(low, high)`` with ``open_low``),
-    else NasbenchError naming it and the range."""
-    types = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, types) and not isinstance(value, bool):
-        x = float(value)
-        if (x > low if open_low else x >= low) and x < high:
-            return x
-    kind, bracket = ("an integer" if integer else "a number"), "(" if open_low else "["
-    raise NasbenchError(f"reinforce: {name} must be {kind} in {bracket}{low:g}, {high:g}), "
-                        f"got {value!r}")  # fmt: skip
-
-
 @strategies.register("reinforce")
-class Reinforce:
+class Reinforce(Configurable):
     """REINFORCE with a moving-average baseline and an entropy bonus; see the module docstring.
 
     ``policy`` is ``"factorised"`` or ``"lstm"``; ``learning_rate`` is Adam's step size (> 0;
@@ -253,42 +229,32 @@ class Reinforce:
         "Search via Parameter Sharing, ICML 2018; as the NAS-Bench-201 baseline (Dong & Yang, "
         "ICLR 2020)"
     )
-    sources: ClassVar[dict[str, str]] = {
-        "policy": "NAS-Bench-201's REINFORCE baseline (Dong & Yang, ICLR 2020, Sec. 5; released "
-        "exps/NAS-Bench-201-algos/reinforce.py): factorised logits per edge",
-        "learning_rate": "None: the policy's default. factorised 0.01: NATS-Bench's released "
+    policy: PolicyKind = param("factorised", choices=tuple(PolicyKind), source=(
+        "NAS-Bench-201's REINFORCE baseline (Dong & Yang, ICLR 2020, Sec. 5; released "
+        "exps/NAS-Bench-201-algos/reinforce.py): factorised logits per edge"
+    ))  # fmt: skip
+    learning_rate: float | None = param(None, kind=float, gt=0, source=(
+        "None: the policy's default. factorised 0.01: NATS-Bench's released "
         "REINFORCE commands (Dong et al., TPAMI 2021; NAS-Bench-201's grid hps/GRID-RL.sh spans "
         "0.01-0.5); lstm 0.0035: ENAS's released CIFAR-10 search script (--controller_lr; the "
-        "ENAS paper, Sec. 3.2, uses 0.00035 over far more controller steps)",
-        "baseline_decay": "NAS-Bench-201 / NATS-Bench released REINFORCE: EMA_momentum 0.9 "
-        "(ENAS uses 0.99; no difference measured on the NAS-Bench-201 protocol)",
-        "entropy_weight": "ENAS (Pham et al., ICML 2018) released CIFAR-10 search script: "
-        "--controller_entropy_weight=0.0001 (NAS-Bench-201's baseline has no entropy term)",
-        "hidden_size": "ENAS (Pham et al., ICML 2018) released CIFAR-10 controller: "
-        "lstm_size=64, one layer (the paper's controller has 100 units)",
-    }
+        "ENAS paper, Sec. 3.2, uses 0.00035 over far more controller steps)"
+    ))  # fmt: skip
+    baseline_decay: float = param(0.9, ge=0, lt=1, source=(
+        "NAS-Bench-201 / NATS-Bench released REINFORCE: EMA_momentum 0.9 "
+        "(ENAS uses 0.99; no difference measured on the NAS-Bench-201 protocol)"
+    ))  # fmt: skip
+    entropy_weight: float = param(0.0001, ge=0, source=(
+        "ENAS (Pham et al., ICML 2018) released CIFAR-10 search script: "
+        "--controller_entropy_weight=0.0001 (NAS-Bench-201's baseline has no entropy term)"
+    ))  # fmt: skip
+    hidden_size: int = param(64, ge=1, source=(
+        "ENAS (Pham et al., ICML 2018) released CIFAR-10 controller: "
+        "lstm_size=64, one layer (the paper's controller has 100 units)"
+    ))  # fmt: skip
 
-    def __init__(
-        self,
-        policy: str = "factorised",
-        learning_rate: float | None = None,
-        baseline_decay: float = 0.9,
-        entropy_weight: float = 0.0001,
-        hidden_size: int = 64,
-    ) -> None:
-        if policy not in tuple(PolicyKind):
-            raise one_of("reinforce policy", policy, [p.value for p in PolicyKind])
-        self.policy = PolicyKind(policy)
-        if learning_rate is not None:
-            learning_rate = _number("learning_rate", learning_rate, 0.0, open_low=True)
-        self.learning_rate = learning_rate
-        self.baseline_decay = _number("baseline_decay", baseline_decay, 0.0, 1.0)
-        self.entropy_weight = _number("entropy_weight", entropy_weight, 0.0)
-        self.hidden_size = int(_number("hidden_size", hidden_size, 1, integer=True))
-
-    def _hyperparameters(self) -> dict[str, Any]:
-        names = ("learning_rate", "baseline_decay", "entropy_weight", "hidden_size")
-        return {"policy": str(self.policy), **{k: getattr(self, k) for k in names}}
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.policy = PolicyKind(self.policy)
 
     def start(
         self,
@@ -388,43 +354,3 @@ class Reinforce:
             torch.stack(losses).mean().backward()
             self.optimizer_.step()
             self.updates_ += 1
-
-    def state(self) -> dict[str, Any]:
-        """JSON-serialisable: hyperparameters, policy parameters and Adam's moments as nested
-        lists, baseline, worst objective (``None`` for nan), generator states, counters."""
-        adam = self.optimizer_.state_dict()["state"]
-        return {
-            "hyperparameters": self._hyperparameters(),
-            "parameters": _tensor_lists(self.policy_.state_dict()),
-            "adam": {str(i): _tensor_lists(moments) for i, moments in adam.items()},
-            "baseline_sums": list(self.baseline_sums_),
-            "worst": None if math.isnan(self.worst_) else self.worst_,
-            "generator": self.generator_.get_state().tolist(),
-            "rng": rng_state(self.rng_),
-            "counters": [self.asked_, self.told_, self.updates_],
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (after :meth:`start` with the same space). Raises
-        NasbenchError when the snapshot was taken with other hyperparameters."""
-        if not hasattr(self, "policy_"):
-            raise RuntimeError("Reinforce.restore called before start")
-        if state["hyperparameters"] != self._hyperparameters():
-            raise NasbenchError(
-                f"reinforce: snapshot has hyperparameters {state['hyperparameters']}, "
-                f"this strategy {self._hyperparameters()}"
-            )
-        f32 = torch.float32
-        params = {k: torch.tensor(v, dtype=f32) for k, v in state["parameters"].items()}
-        self.policy_.load_state_dict(params)
-        adam = self.optimizer_.state_dict()
-        adam["state"] = {
-            int(i): {k: torch.tensor(v, dtype=f32) for k, v in moments.items()}
-            for i, moments in state["adam"].items()
-        }
-        self.optimizer_.load_state_dict(adam)
-        self.baseline_sums_ = [float(x) for x in state["baseline_sums"]]
-        self.worst_ = math.nan if state["worst"] is None else float(state["worst"])
-        self.generator_.set_state(torch.tensor(state["generator"], dtype=torch.uint8))
-        set_rng_state(self.rng_, state["rng"])
-        self.asked_, self.told_, self.updates_ = (int(x) for x in state["counters"])

@@ -1,9 +1,9 @@
 """Single-Path NAS: superkernel thresholds and a differentiable latency loss.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget
 >>> space = spaces.create("hierarchical", preset="single_path", width=0.25)
 >>> info = SearchInfo(1.0, (), Budget(evaluations=2), dataset="mnist1d")
 >>> search = SinglePath(latency_weight=0.0, epochs=2, batch_size=16, steps_per_epoch=2)
@@ -79,15 +79,15 @@ so that searches of a few epochs still move them.
 evaluated on the current relaxed weights (the threshold indicators, straight-through, for
 governed decisions; the softmax for the others). Single-Path NAS sums per-layer lookup-table
 latencies weighted by the indicators; here the model is fitted once in ``start``: the
-``lut:cpu`` latency (:class:`nasbench.latency_models.LookupTableLatency`) of
+``lut:cpu`` latency (:class:`nasbench.tables.latency_models.LookupTableLatency`) of
 ``latency_samples`` architectures sampled with the strategy's ``rng``, regressed by least
 squares on their one-hot encodings (:func:`~nasbench.strategies.gradient.fit_linear_cost`).
 The lookup table times ops on this machine, so the fitted coefficients (and, through them, the
 search) can differ slightly between machines and processes, unless ``latency_tables`` names a
-folder of stored tables (:class:`~nasbench.latency_models.LookupTableLatency`'s ``table_dir``):
-a table found there is read, not re-timed, and one built is saved there for the next search.
-``latency_weight = 0`` skips the model. The derived architecture takes the thresholds' choices
-and the largest logit elsewhere.
+folder of stored tables (:class:`~nasbench.tables.latency_models.LookupTableLatency`'s
+``table_dir``): a table found there is read, not re-timed, and one built is saved there for the next
+search. ``latency_weight = 0`` skips the model. The derived architecture takes the thresholds'
+choices and the largest logit elsewhere.
 """
 
 from __future__ import annotations
@@ -99,21 +99,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError
-from nasbench.latency_models import latency_model
-from nasbench.registry import strategies
-from nasbench.supernet import derive
-from nasbench.types import Architecture, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import override, param
+from nasbench.core.registry import strategies
+from nasbench.core.supernet import derive
+from nasbench.core.types import Architecture, Task
+from nasbench.tables.latency_models import latency_model
 
-from .gradient import (
-    ARCH_BETAS,
-    BASE_SOURCES,
-    GradientSearch,
-    LinearCost,
-    _check,
-    _check_int,
-    fit_linear_cost,
-)
+from .gradient import ARCH_BETAS, GradientSearch, LinearCost, fit_linear_cost
 
 LATENCY_LOSSES = ("log", "hinge")
 """The forms of the latency term (module docstring): the paper's ``log`` and our ``hinge``."""
@@ -128,61 +121,33 @@ class SinglePath(GradientSearch):
         "Stamoulis et al., Single-Path NAS: Designing Hardware-Efficient ConvNets in less than "
         "4 Hours, ECML-PKDD 2019; with pruning as SCAS Algorithm 2"
     )
-    sources: ClassVar[dict[str, str]] = {
-        **BASE_SOURCES,
-        "epochs": "Single-Path NAS Sec. 4: the search takes 8 epochs",
-        "latency_weight": (
-            "Single-Path NAS Sec. 3.4: lambda of CE + lambda * log(R), tuned per latency target "
-            "(the authors launch one search per lambda; their code's term is "
-            "lambda_val * 1e3 * log R, so their lambda_val is 1e-3 times this); the default 1 "
-            "is what experiments/single_path_latency.py chose for the space's median latency "
-            "at width 0.5, 7 epochs x 16 steps (results/single_path/latency-targets.md)"
-        ),
-        "latency_loss": (
-            "Single-Path NAS Sec. 3.4: 'log' (CE + lambda * log R); 'hinge' "
-            "(CE + lambda * max(0, log(R / T))) is ours"
-        ),
-        "threshold_lr": (
-            "ours: Adam on the thresholds alone, no weight decay; the authors' code initialises "
-            "the thresholds to 0 and steps them with the weights' RMSProp (lr 0.064 at batch "
-            "1024); 0.1 lets a threshold cross the preset's superkernel norms (1.5-6) within "
-            "about 60 steps"
-        ),
-        "latency_samples": "ours: enough samples to fit one coefficient per choice",
-        "latency_tables": "ours: a folder of stored lookup tables ('' times ops in-process)",
-    }
     spaces: ClassVar[tuple[str, ...] | None] = ("hierarchical",)
     conformance: ClassVar[dict[str, Any]] = {**GradientSearch.conformance, "latency_weight": 0.0}
 
-    def __init__(
-        self,
-        latency_weight: float = 1.0,
-        latency_samples: int = 200,
-        epochs: int = 8,
-        batch_size: int = 64,
-        steps_per_epoch: int = 0,
-        weight_lr: float = 0.025,
-        weight_decay: float = 3e-4,
-        arch_lr: float = 3e-4,
-        arch_weight_decay: float = 1e-3,
-        latency_tables: str = "",
-        threshold_lr: float = 0.1,
-        latency_loss: str = "log",
-    ) -> None:
-        _check("latency_weight", latency_weight, lambda v: v >= 0, ">= 0")
-        _check_int("latency_samples", latency_samples, 1)
-        _check("threshold_lr", threshold_lr, lambda v: v > 0, "> 0")
-        if latency_loss not in LATENCY_LOSSES:
-            raise NasbenchError(
-                f"latency_loss must be one of {', '.join(LATENCY_LOSSES)}, got {latency_loss!r}"
-            )
-        super().__init__(
-            epochs, batch_size, steps_per_epoch, weight_lr, weight_decay, arch_lr,
-            arch_weight_decay,
-        )  # fmt: skip
-        self.latency_weight, self.latency_samples = latency_weight, latency_samples
-        self.latency_tables = latency_tables
-        self.threshold_lr, self.latency_loss = threshold_lr, latency_loss
+    epochs = override(8, source="Single-Path NAS Sec. 4: the search takes 8 epochs")
+    latency_weight: float = param(1.0, ge=0, source=(
+        "Single-Path NAS Sec. 3.4: lambda of CE + lambda * log(R), tuned per latency target "
+        "(the authors launch one search per lambda; their code's term is "
+        "lambda_val * 1e3 * log R, so their lambda_val is 1e-3 times this); the default 1 "
+        "is what experiments/single_path_latency.py chose for the space's median latency "
+        "at width 0.5, 7 epochs x 16 steps (results/single_path/latency-targets.md)"
+    ))  # fmt: skip
+    latency_samples: int = param(
+        200, ge=1, source="ours: enough samples to fit one coefficient per choice"
+    )
+    latency_tables: str = param(
+        "", source="ours: a folder of stored lookup tables ('' times ops in-process)"
+    )
+    threshold_lr: float = param(0.1, gt=0, source=(
+        "ours: Adam on the thresholds alone, no weight decay; the authors' code initialises "
+        "the thresholds to 0 and steps them with the weights' RMSProp (lr 0.064 at batch "
+        "1024); 0.1 lets a threshold cross the preset's superkernel norms (1.5-6) within "
+        "about 60 steps"
+    ))  # fmt: skip
+    latency_loss: str = param("log", choices=LATENCY_LOSSES, source=(
+        "Single-Path NAS Sec. 3.4: 'log' (CE + lambda * log R); 'hinge' "
+        "(CE + lambda * max(0, log(R / T))) is ours"
+    ))  # fmt: skip
 
     def _arch_optimizer(self) -> torch.optim.Adam:
         """Adam over two groups: the logits (``arch_lr``, ``arch_weight_decay``, DARTS) and the
@@ -263,10 +228,3 @@ class SinglePath(GradientSearch):
             v[governed] = -math.inf
             v[choices.index(choice)] = top
         return derive(self.space_, logits)
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"latency": None if self.latency_ is None else self.latency_.to_json()}
-
-    def _restore_extra(self, state: dict[str, Any]) -> None:
-        raw = state["latency"]
-        self.latency_ = None if raw is None else LinearCost.from_json(raw)

@@ -1,9 +1,9 @@
 """TAS: transformable architecture search over widths and depths, with a MACs loss.
 
->>> from nasbench.registry import spaces
->>> from nasbench.seeding import role_rng
->>> from nasbench.strategy import SearchInfo
->>> from nasbench.types import Budget
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.seeding import role_rng
+>>> from nasbench.core.strategy import SearchInfo
+>>> from nasbench.core.types import Budget
 >>> space = spaces.create("hierarchical", preset="tas", width=0.25)
 >>> info = SearchInfo(1.0, (), Budget(evaluations=2), dataset="mnist1d")
 >>> search = Tas(epochs=2, batch_size=16, steps_per_epoch=2, cost_samples=50)
@@ -32,7 +32,7 @@ is decided by ``F(A)``, the MACs of the architecture derived from the current di
 most probable width and depth of every block, exact ``space.counts``), and the gradient flows
 through ``log E[MACs]``, the expected MACs under them. ``R`` is the target: ``macs_ratio`` times
 the MACs of the unpruned network (the largest width and depth of every block,
-:func:`nasbench.evaluation.trained.unpruned_architecture`), as TAS sets its FLOPs target as a
+:func:`nasbench.core.space.unpruned_architecture`), as TAS sets its FLOPs target as a
 ratio of the unpruned network's; ``info.budget.macs_m`` instead when the budget caps MACs; on a
 preset with other decisions, which has no single unpruned network, ``macs_ratio`` times the
 largest MACs among the cost samples below. The band is the paper's, symmetric around ``R``
@@ -56,22 +56,15 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import strategies
-from nasbench.space import SearchSpace
-from nasbench.supernet import gumbel_weights
-from nasbench.types import Architecture, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import param
+from nasbench.core.registry import strategies
+from nasbench.core.space import SearchSpace, unpruned_architecture
+from nasbench.core.supernet import gumbel_weights
+from nasbench.core.types import Architecture, Task
 
-from .gdas import TAU_SOURCES
-from .gradient import (
-    BASE_SOURCES,
-    GradientSearch,
-    LinearCost,
-    _check,
-    _check_int,
-    annealed,
-    fit_linear_cost,
-)
+from .gdas import TAU_MAX, TAU_MIN
+from .gradient import GradientSearch, annealed, fit_linear_cost
 
 SAMPLED = (".filters", ".layers")  # TAS's searched decisions: width and depth
 
@@ -93,8 +86,6 @@ def cost_loss(
 def unpruned(space: SearchSpace) -> Architecture | None:
     """The space's unpruned network (largest width and depth everywhere), or ``None`` when the
     space decides more than widths and depths."""
-    from nasbench.evaluation.trained import unpruned_architecture
-
     try:
         return unpruned_architecture(space)
     except NasbenchError:
@@ -109,46 +100,25 @@ class Tas(GradientSearch):
         "Dong & Yang, Network Pruning via Transformable Architecture Search, NeurIPS 2019; "
         "with pruning as SCAS Algorithm 2"
     )
-    sources: ClassVar[dict[str, str]] = {
-        **BASE_SOURCES,
-        **TAU_SOURCES,
-        "macs_ratio": "TAS Sec. 3.2: the target R as a ratio of the unpruned network's FLOPs; "
-        "ours: half, TAS prunes CIFAR ResNets to about half their FLOPs",
-        "cost_weight": "TAS Sec. 4: lambda_cost = 2 (its released search scripts: FLOP_weight 2)",
-        "tolerance": "TAS Sec. 3.2: the tolerance ratio t; its released search scripts: 0.05",
-        "cost_samples": "ours: enough samples to fit one coefficient per choice",
-    }
     spaces: ClassVar[tuple[str, ...] | None] = ("hierarchical",)
     conformance: ClassVar[dict[str, Any]] = {**GradientSearch.conformance, "cost_samples": 30}
 
-    def __init__(
-        self,
-        macs_ratio: float = 0.5,
-        cost_weight: float = 2.0,
-        tolerance: float = 0.05,
-        cost_samples: int = 200,
-        tau_max: float = 10.0,
-        tau_min: float = 0.1,
-        epochs: int = 50,
-        batch_size: int = 64,
-        steps_per_epoch: int = 0,
-        weight_lr: float = 0.025,
-        weight_decay: float = 3e-4,
-        arch_lr: float = 3e-4,
-        arch_weight_decay: float = 1e-3,
-    ) -> None:
-        _check("macs_ratio", macs_ratio, lambda v: 0 < v <= 1, "in (0, 1]")
-        _check("cost_weight", cost_weight, lambda v: v >= 0, ">= 0")
-        _check("tolerance", tolerance, lambda v: 0 <= v < 1, "in [0, 1)")
-        _check_int("cost_samples", cost_samples, 1)
-        _check("tau_min", tau_min, lambda v: v > 0, "> 0")
-        _check("tau_max", tau_max, lambda v: v >= tau_min, f">= tau_min ({tau_min})")
-        super().__init__(
-            epochs, batch_size, steps_per_epoch, weight_lr, weight_decay, arch_lr,
-            arch_weight_decay,
-        )  # fmt: skip
-        self.macs_ratio, self.cost_weight, self.tolerance = macs_ratio, cost_weight, tolerance
-        self.cost_samples, self.tau_max, self.tau_min = cost_samples, tau_max, tau_min
+    macs_ratio: float = param(0.5, gt=0, le=1, source=(
+        "TAS Sec. 3.2: the target R as a ratio of the unpruned network's FLOPs; "
+        "ours: half, TAS prunes CIFAR ResNets to about half their FLOPs"
+    ))  # fmt: skip
+    cost_weight: float = param(
+        2.0, ge=0, source="TAS Sec. 4: lambda_cost = 2 (its released search scripts: FLOP_weight 2)"
+    )
+    tolerance: float = param(
+        0.05, ge=0, lt=1, source="TAS Sec. 3.2: the tolerance ratio t; its released search "
+        "scripts: 0.05"
+    )  # fmt: skip
+    cost_samples: int = param(
+        200, ge=1, source="ours: enough samples to fit one coefficient per choice"
+    )
+    tau_max: float = TAU_MAX
+    tau_min: float = TAU_MIN
 
     def _setup(self, task: Task, rng: np.random.Generator) -> None:
         self.task_ = task
@@ -187,10 +157,3 @@ class Tas(GradientSearch):
         return cost_loss(
             expected, self.derived_macs_m(), self.target_m_, self.tolerance, self.cost_weight
         )
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"macs": self.macs_.to_json(), "target_m": self.target_m_}
-
-    def _restore_extra(self, state: dict[str, Any]) -> None:
-        self.macs_ = LinearCost.from_json(state["macs"])
-        self.target_m_ = float(state["target_m"])

@@ -46,15 +46,14 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from threadpoolctl import threadpool_limits
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import surrogates
-from nasbench.surrogate import (
+from nasbench.core.params import Configurable, param
+from nasbench.core.registry import surrogates
+from nasbench.core.surrogate import (
     InputKind,
     Prediction,
     Standardizer,
     SurrogateInput,
     check_fitted,
-    check_number,
     random_state,
     targets,
     vectors,
@@ -64,7 +63,7 @@ NUS = (0.5, 1.5, 2.5, math.inf)  # Matérn orders with closed forms (inf: square
 
 
 @surrogates.register("gaussian_process")
-class GaussianProcess:
+class GaussianProcess(Configurable):
     """Exact GP surrogate over vector inputs.
 
     ``nu`` the Matérn smoothness (one of 0.5, 1.5, 2.5, inf); ``n_restarts`` (>= 0) extra
@@ -74,14 +73,9 @@ class GaussianProcess:
 
     input_kind: ClassVar[InputKind] = InputKind.VECTOR
 
-    def __init__(self, nu: float = 2.5, n_restarts: int = 2, max_train: int = 1500) -> None:
-        if nu not in NUS:
-            raise NasbenchError(f"gaussian_process: nu must be one of {NUS}, got {nu!r}")
-        check_number("gaussian_process", "n_restarts", n_restarts, 0, integer=True)
-        check_number("gaussian_process", "max_train", max_train, 2, integer=True)
-        self.nu = nu
-        self.n_restarts = n_restarts
-        self.max_train = max_train
+    nu: float = param(2.5, choices=NUS)
+    n_restarts: int = param(2, ge=0)
+    max_train: int = param(1500, ge=2)
 
     def fit(self, X: SurrogateInput, y: np.ndarray, rng: np.random.Generator) -> Self:
         """Fit kernel hyperparameters and the posterior on ``X`` (n, d), ``y`` (n,)."""

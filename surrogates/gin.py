@@ -1,8 +1,8 @@
 """A graph isomorphism network (torch) that predicts from an architecture's graph.
 
 >>> import numpy as np
->>> from nasbench.registry import spaces
->>> from nasbench.surrogate import GraphInput
+>>> from nasbench.core.registry import spaces
+>>> from nasbench.core.surrogate import GraphInput
 >>> space = spaces.create("nb201")
 >>> archs = [space.sample(np.random.default_rng(i)) for i in range(60)]
 >>> X = [GraphInput(space.graph(a)) for a in archs]
@@ -54,22 +54,29 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasbench.registry import surrogates
-from nasbench.surrogate import (
+from nasbench.core.params import Configurable, param
+from nasbench.core.registry import surrogates
+from nasbench.core.surrogate import (
     GraphInput,
     InputKind,
     Prediction,
     Standardizer,
     SurrogateInput,
     check_fitted,
-    check_number,
     graphs,
     member_spread,
     targets,
     torch_generators,
 )
 
-from .mlp_ensemble import check_training, stacked_mlp, train_members
+from .mlp_ensemble import (
+    BATCH_SIZE,
+    EPOCHS,
+    LEARNING_RATE,
+    WEIGHT_DECAY,
+    stacked_mlp,
+    train_members,
+)
 
 PREDICT_CHUNK = 2048  # graphs per forward pass in predict (bounds memory on big tables)
 
@@ -137,7 +144,7 @@ def batch_tensors(
 
 
 @surrogates.register("gin")
-class GIN:
+class GIN(Configurable):
     """Ensemble of graph isomorphism networks over :class:`GraphInput` sequences.
 
     ``n_members`` (>= 1) networks with ``layers`` (>= 1) GIN layers of ``hidden`` (>= 1) units;
@@ -148,26 +155,13 @@ class GIN:
 
     input_kind: ClassVar[InputKind] = InputKind.GRAPH
 
-    def __init__(
-        self,
-        n_members: int = 3,
-        hidden: int = 32,
-        layers: int = 3,
-        epochs: int = 100,
-        batch_size: int = 32,
-        learning_rate: float = 3e-3,
-        weight_decay: float = 1e-4,
-    ) -> None:
-        check_number("gin", "hidden", hidden, 1, integer=True)
-        check_number("gin", "layers", layers, 1, integer=True)
-        check_training("gin", n_members, epochs, batch_size, learning_rate, weight_decay)
-        self.n_members = n_members
-        self.hidden = hidden
-        self.layers = layers
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
+    n_members: int = param(3, ge=1)
+    hidden: int = param(32, ge=1)
+    layers: int = param(3, ge=1)
+    epochs: int = EPOCHS
+    batch_size: int = BATCH_SIZE
+    learning_rate: float = LEARNING_RATE
+    weight_decay: float = WEIGHT_DECAY
 
     def fit(self, X: SurrogateInput, y: np.ndarray, rng: np.random.Generator) -> Self:
         """Train the members on the graphs ``X`` and targets ``y`` (n,); returns self."""

@@ -31,13 +31,13 @@ from typing import ClassVar, Self
 import numpy as np
 from sklearn.ensemble import GradientBoostingRegressor
 
-from nasbench.registry import surrogates
-from nasbench.surrogate import (
+from nasbench.core.params import Configurable, param
+from nasbench.core.registry import surrogates
+from nasbench.core.surrogate import (
     InputKind,
     Prediction,
     SurrogateInput,
     check_fitted,
-    check_number,
     member_spread,
     random_state,
     targets,
@@ -46,7 +46,7 @@ from nasbench.surrogate import (
 
 
 @surrogates.register("gradient_boosting")
-class GradientBoosting:
+class GradientBoosting(Configurable):
     """Bagged gradient-boosted trees over vector inputs.
 
     ``n_members`` (>= 1) boosted models; each has ``n_estimators`` (>= 1) trees of depth
@@ -57,28 +57,12 @@ class GradientBoosting:
 
     input_kind: ClassVar[InputKind] = InputKind.VECTOR
 
-    def __init__(
-        self,
-        n_members: int = 5,
-        n_estimators: int = 100,
-        learning_rate: float = 0.1,
-        max_depth: int = 3,
-        min_samples_leaf: int = 3,
-        subsample: float = 0.8,
-    ) -> None:
-        name = "gradient_boosting"
-        check_number(name, "n_members", n_members, 1, integer=True)
-        check_number(name, "n_estimators", n_estimators, 1, integer=True)
-        check_number(name, "learning_rate", learning_rate, 0.0, 1.0, exclusive=True)
-        check_number(name, "max_depth", max_depth, 1, integer=True)
-        check_number(name, "min_samples_leaf", min_samples_leaf, 1, integer=True)
-        check_number(name, "subsample", subsample, 0.0, 1.0, exclusive=True)
-        self.n_members = n_members
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.max_depth = max_depth
-        self.min_samples_leaf = min_samples_leaf
-        self.subsample = subsample
+    n_members: int = param(5, ge=1)
+    n_estimators: int = param(100, ge=1)
+    learning_rate: float = param(0.1, gt=0.0, le=1.0)
+    max_depth: int = param(3, ge=1)
+    min_samples_leaf: int = param(3, ge=1)
+    subsample: float = param(0.8, gt=0.0, le=1.0)
 
     def fit(self, X: SurrogateInput, y: np.ndarray, rng: np.random.Generator) -> Self:
         """Fit ``n_members`` boosted models, each on a bootstrap resample of ``X``, ``y``."""

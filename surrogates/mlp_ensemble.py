@@ -36,14 +36,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasbench.registry import surrogates
-from nasbench.surrogate import (
+from nasbench.core.params import Configurable, param
+from nasbench.core.registry import surrogates
+from nasbench.core.surrogate import (
     InputKind,
     Prediction,
     Standardizer,
     SurrogateInput,
     check_fitted,
-    check_number,
     member_spread,
     targets,
     torch_generators,
@@ -110,24 +110,16 @@ def train_members(
                 optimizer.step()
 
 
-def check_training(
-    owner: str,
-    n_members: int,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    weight_decay: float,
-) -> None:
-    """Validate the training hyperparameters the torch surrogates share."""
-    check_number(owner, "n_members", n_members, 1, integer=True)
-    check_number(owner, "epochs", epochs, 1, integer=True)
-    check_number(owner, "batch_size", batch_size, 1, integer=True)
-    check_number(owner, "learning_rate", learning_rate, 0.0, exclusive=True)
-    check_number(owner, "weight_decay", weight_decay, 0.0)
+EPOCHS = param(100, ge=1)
+BATCH_SIZE = param(32, ge=1)
+LEARNING_RATE = param(3e-3, gt=0.0)
+WEIGHT_DECAY = param(1e-4, ge=0.0)
+"""The training hyperparameters the torch surrogates (``mlp_ensemble``, ``gin``) share,
+declared once: epochs, mini-batch size, Adam step and L2 weight decay."""
 
 
 @surrogates.register("mlp_ensemble")
-class MLPEnsemble:
+class MLPEnsemble(Configurable):
     """Deep ensemble of ReLU MLPs over vector inputs.
 
     ``n_members`` (>= 1) networks of ``depth`` (>= 1) hidden layers of ``width`` (>= 1) units;
@@ -138,26 +130,13 @@ class MLPEnsemble:
 
     input_kind: ClassVar[InputKind] = InputKind.VECTOR
 
-    def __init__(
-        self,
-        n_members: int = 5,
-        width: int = 64,
-        depth: int = 2,
-        epochs: int = 100,
-        batch_size: int = 32,
-        learning_rate: float = 3e-3,
-        weight_decay: float = 1e-4,
-    ) -> None:
-        check_number("mlp_ensemble", "width", width, 1, integer=True)
-        check_number("mlp_ensemble", "depth", depth, 1, integer=True)
-        check_training("mlp_ensemble", n_members, epochs, batch_size, learning_rate, weight_decay)
-        self.n_members = n_members
-        self.width = width
-        self.depth = depth
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
+    n_members: int = param(5, ge=1)
+    width: int = param(64, ge=1)
+    depth: int = param(2, ge=1)
+    epochs: int = EPOCHS
+    batch_size: int = BATCH_SIZE
+    learning_rate: float = LEARNING_RATE
+    weight_decay: float = WEIGHT_DECAY
 
     def fit(self, X: SurrogateInput, y: np.ndarray, rng: np.random.Generator) -> Self:
         """Train the members on ``X`` (n, d) and ``y`` (n,); returns self."""

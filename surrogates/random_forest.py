@@ -25,13 +25,13 @@ from typing import ClassVar, Self
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 
-from nasbench.registry import surrogates
-from nasbench.surrogate import (
+from nasbench.core.params import Configurable, param
+from nasbench.core.registry import surrogates
+from nasbench.core.surrogate import (
     InputKind,
     Prediction,
     SurrogateInput,
     check_fitted,
-    check_number,
     member_spread,
     random_state,
     targets,
@@ -40,7 +40,7 @@ from nasbench.surrogate import (
 
 
 @surrogates.register("random_forest")
-class RandomForest:
+class RandomForest(Configurable):
     """Random forest surrogate over vector inputs.
 
     ``n_estimators`` trees (>= 1); ``min_samples_leaf`` (>= 1) samples per leaf;
@@ -50,15 +50,9 @@ class RandomForest:
 
     input_kind: ClassVar[InputKind] = InputKind.VECTOR
 
-    def __init__(
-        self, n_estimators: int = 100, min_samples_leaf: int = 1, max_features: float = 1.0
-    ) -> None:
-        check_number("random_forest", "n_estimators", n_estimators, 1, integer=True)
-        check_number("random_forest", "min_samples_leaf", min_samples_leaf, 1, integer=True)
-        check_number("random_forest", "max_features", max_features, 0.0, 1.0, exclusive=True)
-        self.n_estimators = n_estimators
-        self.min_samples_leaf = min_samples_leaf
-        self.max_features = max_features
+    n_estimators: int = param(100, ge=1)
+    min_samples_leaf: int = param(1, ge=1)
+    max_features: float = param(1.0, gt=0.0, le=1.0)
 
     def fit(self, X: SurrogateInput, y: np.ndarray, rng: np.random.Generator) -> Self:
         """Fit the forest on ``X`` (n, d) and ``y`` (n,); returns self."""

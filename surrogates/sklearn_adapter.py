@@ -39,9 +39,10 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from sklearn.base import ClassifierMixin, ClusterMixin, OutlierMixin
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import constructor_params, load_object, surrogates
-from nasbench.surrogate import (
+from nasbench.core.errors import NasbenchError
+from nasbench.core.params import Configurable, param
+from nasbench.core.registry import constructor_params, load_object, surrogates
+from nasbench.core.surrogate import (
     InputKind,
     Prediction,
     SurrogateInput,
@@ -83,7 +84,7 @@ def member_predictions(model: Any, x: np.ndarray) -> np.ndarray | None:
 
 
 @surrogates.register("sklearn")
-class SklearnSurrogate:
+class SklearnSurrogate(Configurable):
     """Adapter for any scikit-learn-style regressor over vector inputs.
 
     ``estimator`` the class as ``"package.module:Class"``; ``params`` its keyword arguments
@@ -93,29 +94,20 @@ class SklearnSurrogate:
 
     input_kind: ClassVar[InputKind] = InputKind.VECTOR
 
-    def __init__(
-        self,
-        estimator: str = "sklearn.ensemble:ExtraTreesRegressor",
-        params: dict[str, Any] | None = None,
-    ) -> None:
-        if not isinstance(estimator, str):
-            raise NasbenchError(
-                f"sklearn: estimator must be 'package.module:Class', got {estimator!r}"
-            )
-        cls = regressor_class(estimator)
-        if params is not None and not isinstance(params, dict):
-            raise NasbenchError(f"sklearn: params must be a dict, got {params!r}")
-        valid = constructor_params(cls)
-        for key in params or {}:
+    estimator: str = param("sklearn.ensemble:ExtraTreesRegressor", expect="'package.module:Class'")
+    params: dict[str, Any] | None = param(None, kind=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        valid = constructor_params(regressor_class(self.estimator))
+        for key in self.params or {}:
             if key == "random_state":
                 raise NasbenchError("sklearn: random_state is drawn from fit's rng; remove it")
             if key not in valid:
                 raise NasbenchError(
-                    f"sklearn: unknown parameter {key!r} for {estimator!r} "
+                    f"sklearn: unknown parameter {key!r} for {self.estimator!r} "
                     f"(valid: {', '.join(valid) or 'none'})"
                 )
-        self.estimator = estimator
-        self.params = params
 
     def fit(self, X: SurrogateInput, y: np.ndarray, rng: np.random.Generator) -> Self:
         """Build the regressor from ``params`` (plus a ``random_state`` from ``rng``) and fit it

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import torch
 
+from tests.helpers import shared_data
+
 # Tiny networks run far faster on one thread than on contended cores (CI has two).
 torch.set_num_threads(1)
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_data() -> Path | None:
-    """``$NASBENCH_SHARED_DATA`` or ``../shared/data`` next to the repository, if present."""
-    env = os.environ.get("NASBENCH_SHARED_DATA")
-    path = Path(env) if env else REPO.parent / "shared" / "data"
-    return path if path.is_dir() else None
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from nasbench.core.space import SearchSpace
+from nasbench.core.types import Architecture, Measurement
 from nasbench.evaluation.one_shot import OneShotBase, clear_supernet_cache
-from nasbench.space import SearchSpace
-from nasbench.types import Architecture, Measurement
 
 
 def archs(space: SearchSpace, n: int, seed: int = 5) -> list[Architecture]:

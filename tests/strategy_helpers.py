@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from typing import TypeVar
 
-from nasbench.registry import spaces
-from nasbench.seeding import role_rng
-from nasbench.space import SearchSpace
-from nasbench.strategy import SearchInfo, Strategy
-from nasbench.types import Architecture, Budget, Observation, Status
+from nasbench.core.registry import spaces
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.strategy import SearchInfo, Strategy
+from nasbench.core.types import Architecture, Budget, Observation, Status
 
 SPACE = spaces.create("nb201")
 INFO = SearchInfo(fidelity=12.0, fidelities=(), budget=Budget(evaluations=150))

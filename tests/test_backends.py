@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
-from nasbench.execute import RAY_MISSING, _ray_run, run_suite
-from nasbench.journal import read_lines
-from nasbench.records import read_run
-from nasbench.report import compare
+from nasbench.analysis.report import compare
+from nasbench.cli.main import main
+from nasbench.core.errors import NasbenchError
+from nasbench.core.jsonl import read_lines
+from nasbench.core.types import Proposal
+from nasbench.engine.execute import RAY_MISSING, _ray_run, run_suite
+from nasbench.engine.records import read_run
+from nasbench.engine.suite import parse_suite
 from nasbench.strategies.random import RandomSearch
-from nasbench.suite import parse_suite
-from nasbench.types import Proposal
 from tests.suites import nb201_suite
 
 SUITE = (

@@ -8,7 +8,6 @@ suite on the shipped NAS-Bench-201 table) and the whole case folder is hashed be
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable, Sequence
@@ -20,11 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench.benchmarks import DATA_DIR
-from nasbench.cli import main
-from nasbench.records import META_KEY, records_table
-from nasbench.tablebuild import BUILD_COLUMNS, BUILD_KEY, TableSpec
-from tests.test_cli import BEST, write_suite
+from nasbench.cli.main import main
+from nasbench.engine.records import META_KEY, records_table
+from nasbench.tables.benchmarks import DATA_DIR
+from nasbench.tables.tablebuild import BUILD_COLUMNS, BUILD_KEY, TableSpec
+from tests.helpers import BEST, both, snapshot, write_suite
 
 SEEDED_RUN = "nb201-tabular-nb201-cifar10-f12__random__seed0.parquet"
 
@@ -184,14 +183,6 @@ def env(value: str | None) -> Setup:
             ctx.monkeypatch.delenv("NASBENCH_DATA", raising=False)
         else:
             ctx.monkeypatch.setenv("NASBENCH_DATA", ctx.fill(value))
-
-    return setup
-
-
-def both(*setups: Setup) -> Setup:
-    def setup(ctx: Ctx) -> None:
-        for s in setups:
-            s(ctx)
 
     return setup
 
@@ -465,24 +456,25 @@ DATASET_CASES = [
 # ---- plugin paths ---------------------------------------------------------------------------
 PLUGIN_CASES = [
     strategy_path("missing-module", "nosuchpkg.mod:Class", "cannot import module 'nosuchpkg.mod'"),
-    strategy_path("missing-class", "nasbench.report:NoSuchClass",
-                  "module 'nasbench.report' has no attribute 'NoSuchClass'"),
-    strategy_path("not-a-class", "nasbench.report:format_table",
-                  "'nasbench.report:format_table' is not a class"),
-    strategy_path("not-a-strategy", "nasbench.report:SummaryRow",
-                  "'nasbench.report:SummaryRow' is not a strategy (no start, ask, tell)"),
-    strategy_path("no-colon", "nosuchpkg.mod.Class", "unknown strategy 'nosuchpkg.mod.Class'"),
+    strategy_path("missing-class", "nasbench.analysis.report:NoSuchClass",
+                  "module 'nasbench.analysis.report' has no attribute 'NoSuchClass'"),
+    strategy_path("not-a-class", "nasbench.analysis.report:format_table",
+                  "'nasbench.analysis.report:format_table' is not a class"),
+    strategy_path("not-a-strategy", "nasbench.analysis.report:SummaryRow",
+                  "'nasbench.analysis.report:SummaryRow' is not a strategy (no start, ask, tell)"),
+    strategy_path("no-colon", "nosuchpkg.mod.Class",  # module.Class is a path too
+                  "cannot import module 'nosuchpkg.mod' for 'nosuchpkg.mod.Class'"),
     strategy_path("no-module", ":RandomSearch", "label '.RandomSearch' made from name ':Random"),
     strategy_path("relative-module", ".random:RandomSearch", "from name '.random:RandomSearch'"),
     Case("plugin-space-relative-module", ["describe", ".nb201:NasBench201", BEST],
          "expected 'package.module:Class', got '.nb201:NasBench201'"),
-    suite("plugin-space-not-a-space", "'nasbench.types:Budget' is not a space",
-          ('space = "nb201"', 'space = "nasbench.types:Budget"')),
+    suite("plugin-space-not-a-space", "'nasbench.core.types:Budget' is not a space",
+          ('space = "nb201"', 'space = "nasbench.core.types:Budget"')),
     Case("plugin-surrogate-missing-module",
          ["surrogate-eval", "--surrogate", "nosuchpkg:Model"], "cannot import module 'nosuchpkg'"),
     Case("plugin-surrogate-not-a-surrogate",
-         ["surrogate-eval", "--surrogate", "nasbench.report:SummaryRow"],
-         "'nasbench.report:SummaryRow' is not a surrogate (no fit, predict)"),
+         ["surrogate-eval", "--surrogate", "nasbench.analysis.report:SummaryRow"],
+         "'nasbench.analysis.report:SummaryRow' is not a surrogate (no fit, predict)"),
     Case("plugin-space-missing-module", ["describe", "nosuchpkg:Space", BEST],
          "cannot import module 'nosuchpkg'"),
 ]
@@ -532,15 +524,6 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert main(["run", str(path), "--out", str(root / "res"), "--workers", "1"]) == 0
     assert (root / "res" / "runs" / SEEDED_RUN).is_file()
     return root / "res"
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every file's SHA-256 and every folder, by path relative to ``folder``."""
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        if p.is_file() else "folder"
-        for p in sorted(folder.rglob("*"))
-    }  # fmt: skip
 
 
 def test_corpus_is_large_and_ids_are_unique() -> None:

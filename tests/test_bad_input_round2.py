@@ -22,13 +22,13 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from nasbench import execute, records, runner
-from nasbench.cli import main, one_line
-from nasbench.journal import RunJournal
-from nasbench.records import read_meta
-from nasbench.report import compare
-from tests.test_bad_input import both, snapshot
-from tests.test_cli import BEST
+from nasbench.analysis import results
+from nasbench.analysis.report import compare
+from nasbench.cli.main import main, one_line
+from nasbench.engine import execute, records, runner
+from nasbench.engine.journal import RunJournal
+from nasbench.engine.records import read_meta
+from tests.helpers import BEST, both, snapshot
 
 SUITE = """
 [suite]
@@ -498,7 +498,7 @@ def test_an_unmeetable_limit_stops_early_and_names_the_limit(
 
 
 def test_default_caps_leave_the_suite_json_as_before() -> None:
-    from nasbench.suite import parse_suite
+    from nasbench.engine.suite import parse_suite
 
     suite = parse_suite(suite_text())
     assert "limits" not in suite.to_json() and "limits" not in suite.specs()[0].to_json()
@@ -514,9 +514,8 @@ def test_workers_are_capped_at_the_usable_cores_with_a_note(
     started: list[int] = []
     monkeypatch.setattr(execute, "_run_local",
                         lambda todo, out, workers, progress: started.append(workers))  # fmt: skip
-    monkeypatch.setattr(execute, "summarize", lambda out: [])
-    monkeypatch.setattr(execute, "write_summary",
-                        lambda out, rows: (out / "summary.md").write_text("table\n"))  # fmt: skip
+    monkeypatch.setattr(results, "write_results",
+                        lambda out: (out / "summary.md").write_text("table\n"))  # fmt: skip
     config = finished / "config.toml"
     code, out, err = cli(capsys, "run", config, "--out", tmp_path / "a", "--workers", "1000",
                          "--quiet")  # fmt: skip
@@ -561,6 +560,6 @@ def test_ctrl_c_while_the_cli_is_imported_is_one_line(
         def __getattr__(self, name: str) -> object:
             raise KeyboardInterrupt
 
-    monkeypatch.setitem(sys.modules, "nasbench.cli", Importing("nasbench.cli"))
+    monkeypatch.setitem(sys.modules, "nasbench.cli.main", Importing("nasbench.cli.main"))
     assert entry() == 130
     assert capsys.readouterr().err == "nasbench: interrupted\n"

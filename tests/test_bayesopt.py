@@ -1,6 +1,6 @@
 """Bayesian optimisation through Optuna (TPE, GP, any sampler): decisions as conditional
 parameters with repair, the shared initial design, failed/infeasible observations, determinism,
-state replay, and learning on NAS-Bench-201.
+resume by replay, and learning on NAS-Bench-201.
 
 The synthetic objective is the fraction of the 6 cell edges that are 3x3 convolutions; cells whose
 first edge is ``none`` (a fifth of the space) are reported infeasible (``nan``).
@@ -21,9 +21,11 @@ import numpy as np
 import optuna
 import pytest
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces, strategies
-from nasbench.seeding import role_rng
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.types import Budget, Observation, Status
 from nasbench.strategies.bayesopt import BayesOpt, sampler_class, sampler_kwargs
 from nasbench.strategies.optuna_common import (
     CONSTRAINT,
@@ -33,9 +35,7 @@ from nasbench.strategies.optuna_common import (
     universe,
 )
 from nasbench.strategies.random import RandomSearch
-from nasbench.strategy import SearchInfo
 from nasbench.testing import strategies as conformance
-from nasbench.types import Budget, Observation, Status
 from tests.strategy_helpers import INFO, SPACE, drive_texts, objective, observe, start
 
 LIMITED = SearchInfo(12.0, (), Budget(evaluations=150, params_m=100.0))  # hard limit: constraints
@@ -67,7 +67,7 @@ def test_registered_with_defaults_and_metadata() -> None:
         ({"sampler": "tpee"}, "valid: tpe, gp, random, .*TPESampler"),
         ({"sampler": "PartialFixedSampler"}, "takes no seed"),
         ({"sampler": "optuna.samplers:NoSuchSampler"}, "NoSuchSampler"),
-        ({"sampler": "nasbench.registry:load_object"}, "Optuna sampler"),
+        ({"sampler": "nasbench.core.registry:load_object"}, "Optuna sampler"),
         ({"sampler_params": {"n_startup": 3}}, "no parameter 'n_startup'.*n_ei_candidates"),
         ({"sampler_params": {"seed": 3}}, "seed"),
         ({"sampler_params": [1]}, "sampler_params"),
@@ -85,8 +85,22 @@ def test_bad_hyperparameters_raise(params: dict, match: str) -> None:
 def test_sampler_by_alias_class_name_or_path() -> None:
     assert sampler_class("tpe") is optuna.samplers.TPESampler
     assert sampler_class("gp") is optuna.samplers.GPSampler
-    assert sampler_class("CmaEsSampler") is optuna.samplers.CmaEsSampler
+    assert sampler_class("NSGAIISampler") is optuna.samplers.NSGAIISampler
     assert sampler_class("optuna.samplers:RandomSampler") is optuna.samplers.RandomSampler
+    assert sampler_class("optuna.samplers.RandomSampler") is optuna.samplers.RandomSampler
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["CmaEsSampler", "QMCSampler", "optuna.samplers.CmaEsSampler", "optuna.samplers:QMCSampler"],
+)
+def test_samplers_that_are_random_on_categorical_decisions_are_refused(name: str) -> None:
+    with pytest.raises(
+        NasbenchError, match="samples categorical decisions independently at random"
+    ):
+        sampler_class(name)
+    with pytest.raises(NasbenchError, match="it is random search"):
+        BayesOpt(sampler=name)
     # The shared design replaces the sampler's own random start; per-trial fallback warnings off.
     assert sampler_kwargs(optuna.samplers.TPESampler, {}) == {"n_startup_trials": 0}
     gp = sampler_kwargs(optuna.samplers.GPSampler, {"n_startup_trials": 4})
@@ -278,7 +292,7 @@ def test_optuna_does_not_log_trials(caplog: pytest.LogCaptureFixture) -> None:
     assert any("A new study created" in r.getMessage() for r in caplog.records)
 
 
-# ---- determinism and state ---------------------------------------------------------------------
+# ---- determinism and resume --------------------------------------------------------------------
 @pytest.mark.parametrize("space", spaces.names())
 def test_conformance(space: str) -> None:
     conformance.check_strategy(BayesOpt, spaces.create(space))
@@ -302,7 +316,7 @@ def test_same_seed_same_proposals_and_global_rngs_untouched(params: dict) -> Non
 
 FRESH = """
 import json, sys
-from nasbench.registry import spaces
+from nasbench.core.registry import spaces
 from nasbench.strategies.bayesopt import BayesOpt
 from nasbench.testing.strategies import drive
 print(json.dumps(drive(BayesOpt(), spaces.create("chain"), 3, 25)))
@@ -324,33 +338,22 @@ def test_same_proposals_in_a_fresh_process() -> None:
     [({}, 30, 20), ({"sampler": "gp", "n_startup": 4}, 8, 4)],
     ids=["tpe", "gp"],
 )
-def test_state_is_json_and_restore_continues_identically(
+def test_a_fresh_instance_replaying_the_run_continues_identically(
     params: dict, before: int, after: int
 ) -> None:
-    original = started(5, LIMITED, **params)
-    drive_texts(original, before)
-    pending = original.ask(2)  # open trials are part of the state too
-    snapshot = json.loads(json.dumps(original.state(), allow_nan=False))
-    copy = started(99, LIMITED, **params)  # other generators: restore overwrites them
-    copy.restore(snapshot)
-    for search in (original, copy):
+    # how the runner resumes: same generators, same observations, then on from there
+    def run() -> tuple[BayesOpt, list[str]]:
+        search = started(5, LIMITED, **params)
+        proposed = drive_texts(search, before)
+        pending = search.ask(2)  # two open trials, told out of order
         search.tell([observe(100 + i, p.arch) for i, p in enumerate(pending[::-1])])
+        return search, proposed + [str(p.arch) for p in pending]
+
+    (original, journal), (copy, replayed) = run(), run()
+    assert replayed == journal
     assert drive_texts(copy, after, before) == drive_texts(original, after, before)
-    assert copy.state() == original.state()
-
-
-def test_restore_rejects_other_hyperparameters_and_a_diverging_replay() -> None:
-    search = started(0)
-    drive_texts(search, 12)
-    snapshot = search.state()
-    with pytest.raises(NasbenchError, match="n_startup"):
-        started(0, n_startup=5).restore(snapshot)
-    tampered = json.loads(json.dumps(snapshot))
-    asks = [e for e in tampered["events"] if e[0] == "ask"]
-    assert [e[2] for e in asks] == [True] * 10 + [False] * 2  # enqueued design, then sampler
-    asks[10][1] = list(asks[0][1])  # a proposal the sampler did not make
-    with pytest.raises(NasbenchError, match="diverged at trial 10"):
-        started(0).restore(tampered)
+    trials = [(t.params, t.values, t.constraints) for t in original.study_.trials]
+    assert [(t.params, t.values, t.constraints) for t in copy.study_.trials] == trials
 
 
 # ---- learning ----------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from nasbench.budget import Ledger, objective, violations
-from nasbench.types import Budget, Overshoot
+from nasbench.core.types import Budget, Overshoot
+from nasbench.engine.budget import Ledger, objective, violations
 
 
 def test_hard_constraints_list_every_violation() -> None:
@@ -49,7 +49,7 @@ def test_ledger_stops_at_cost_or_evaluations() -> None:
     ledger.charge(60.0)
     assert not ledger.spent
     ledger.charge(60.0)  # started within budget: charged in full (overshoot = "charge")
-    assert ledger.spent and ledger.cost_s == 120.0 and ledger.evaluations == 2
+    assert ledger.spent == "cost_s" and ledger.cost_s == 120.0 and ledger.evaluations == 2
     counted = Ledger(Budget(evaluations=2))
     counted.charge(0.0)
     counted.charge(0.0)

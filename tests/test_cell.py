@@ -10,14 +10,14 @@ import pytest
 import torch
 
 import nasbench.spaces.cell  # registers "cell"
-from nasbench.errors import NasbenchError
-from nasbench.modelstats import count_macs, count_params
-from nasbench.registry import spaces
+from nasbench.core.errors import NasbenchError
+from nasbench.core.modelstats import count_macs, count_params
+from nasbench.core.registry import spaces
+from nasbench.core.types import Task
+from nasbench.core.weights import materialise
 from nasbench.spaces.cell import DARTS_OPS, CellSpace, canonical_cell
 from nasbench.spaces.ops import FactorizedReduce
 from nasbench.testing.spaces import enumerate_space
-from nasbench.types import Task
-from nasbench.weights import materialise
 
 SMALL_OPS = ("sep_conv_3x3", "max_pool_3x3", "skip_connect")
 

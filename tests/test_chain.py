@@ -12,12 +12,12 @@ import pytest
 import torch
 
 import nasbench.spaces.chain
-from nasbench.errors import NasbenchError
-from nasbench.modelstats import count_macs, count_params
-from nasbench.registry import spaces
+from nasbench.core.errors import NasbenchError
+from nasbench.core.modelstats import count_macs, count_params
+from nasbench.core.registry import spaces
+from nasbench.core.types import Decision, Task
 from nasbench.spaces.chain import TERMINATE, ChainSpace, size_bin
 from nasbench.testing.spaces import enumerate_space
-from nasbench.types import Decision, Task
 
 SMALL = {"max_layers": 2, "kernels": (1, 3), "filters": (8,), "pools": ((2, 2),), "input_size": 4}
 

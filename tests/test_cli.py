@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from nasbench.cli import main
-from nasbench.registry import spaces
-
-BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+from nasbench.cli.main import main
+from nasbench.core.registry import spaces
+from tests.helpers import BEST, write_suite
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -99,37 +99,12 @@ def test_console_script_exit_code() -> None:
     assert proc.stderr.startswith("nasbench: error:") and proc.stderr.count("\n") == 1
 
 
-SMALL_SUITE = """
-[suite]
-name = "cli"
-seeds = 2
-[budget]
-cost_s = 2000
-sparsity = 0.0
-{extra}
-[[task]]
-space = "nb201"
-evaluator = "tabular"
-benchmark = "nb201-cifar10"
-fidelity = 12
-[[strategy]]
-name = "{strategy}"
-"""
-
-
-def write_suite(tmp_path, strategy: str = "random", extra: str = "", edit=("", "")):
-    text = SMALL_SUITE.format(strategy=strategy, extra=extra).replace(*edit)
-    path = tmp_path / "suite.toml"
-    path.write_text(text)
-    return path
-
-
 def test_run_then_report(capsys, tmp_path) -> None:
     out = tmp_path / "res"
     code, printed, err = run(capsys, "run", str(write_suite(tmp_path)), "--out", str(out),
                              "--workers", "1")  # fmt: skip
     assert code == 0 and "| nb201-tabular-nb201-cifar10-f12 | random | 2 |" in printed
-    assert "2/2 runs in" in err  # the progress line of nasbench.progress
+    assert "2/2 runs in" in err  # the progress line of nasbench.engine.progress
     assert sorted(p.name for p in out.iterdir()) == [
         "config.toml",
         "runs",
@@ -219,3 +194,30 @@ def test_strategies_lists_hyperparameters_with_sources(capsys) -> None:
     assert all("NAS-Bench-201" in h["source"] for h in evo["hyperparameters"])
     code, text, _ = run(capsys, "strategies")
     assert "population = 10" in text and "(no hyperparameters)" in text
+
+
+def test_version_is_the_package_version_the_metadata_records(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import nasbench
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"nasbench {nasbench.__version__}" == "nasbench 0.1.0"
+
+
+def test_the_console_script_imports_plugins_from_the_current_folder_without_shadowing(
+    tmp_path: Path,
+) -> None:
+    script = Path(sys.executable).with_name("nasbench")
+    if not script.exists():
+        pytest.skip("no console script beside this interpreter")
+    (tmp_path / "my_spaces.py").write_text(
+        "from nasbench.spaces.nb201 import NB201Space\n\nclass Mine(NB201Space):\n    pass\n"
+    )
+    (tmp_path / "numpy.py").write_text("raise SystemExit('a local numpy.py was imported')\n")
+    done = subprocess.run([str(script), "sample", "my_spaces:Mine", "--n", "1"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("|") >= 5  # one NAS-Bench-201 cell string

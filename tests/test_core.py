@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nasbench import registry
-from nasbench.errors import NasbenchError
-from nasbench.seeding import role_rng, role_rngs, seed_sequence, torch_generator
-from nasbench.types import ArchGraph, Architecture, Budget, Constraint, Decision, Task
+from nasbench.core import registry
+from nasbench.core.errors import NasbenchError
+from nasbench.core.seeding import role_rng, seed_sequence, torch_generator
+from nasbench.core.types import ArchGraph, Architecture, Budget, Constraint, Decision, Task
 
 
 def test_architecture_equality_ignores_derived_fields() -> None:
@@ -71,7 +71,7 @@ def test_role_streams_are_reproducible_and_independent() -> None:
     assert np.array_equal(a1, a2)
     assert not np.array_equal(a1, b) and not np.array_equal(a1, c)
     # keyed by name: adding roles never changes another role's stream
-    both = role_rngs(7, ("initial_design", "strategy"))
+    both = {role: role_rng(7, role) for role in ("initial_design", "strategy")}
     assert np.array_equal(both["strategy"].integers(0, 2**32, 8), a1)
     # the stream is pinned: a change here changes every published result
     assert int(role_rng(0, "strategy").integers(0, 10**9)) == int(
@@ -115,7 +115,7 @@ class _Toy:
 
 
 def test_registry_create_checks_parameters() -> None:
-    reg: registry.Registry[_Toy] = registry.Registry("toy", "nasbench.toys", "nasbench.types")
+    reg: registry.Registry[_Toy] = registry.Registry("toy", "nasbench.toys", "nasbench.core.types")
     reg.add("toy", _Toy)
     assert reg.create("toy", width=3).depth == 2
     with pytest.raises(NasbenchError, match=r"unknown parameter 'height' .*valid: width, depth"):
@@ -145,7 +145,7 @@ def test_registry_loads_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
 
     broken = SimpleNamespace(name="broken", value="x:y", load=broken_load)
     monkeypatch.setattr(registry, "entry_points", lambda group: [good, broken])
-    reg: registry.Registry[_Toy] = registry.Registry("toy", "nasbench.toys", "nasbench.types")
+    reg: registry.Registry[_Toy] = registry.Registry("toy", "nasbench.toys", "nasbench.core.types")
     assert reg.names() == ["third_party"]  # the broken plugin is skipped with a warning
     assert reg.get("third_party") is _Toy
 

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench.pruning import prunable
-from nasbench.registry import evaluators, spaces
-from nasbench.space import SearchSpace
-from nasbench.supernet import path_weights
-from nasbench.tasks import task_for
-from nasbench.types import Measurement
+from nasbench.core.registry import evaluators, spaces
+from nasbench.core.space import SearchSpace
+from nasbench.core.supernet import build_supernet, path_weights
+from nasbench.core.tasks import task_for
+from nasbench.core.types import Measurement
+from nasbench.training.pruning import prunable
 
 pytestmark = [
     pytest.mark.gpu,
@@ -90,7 +90,7 @@ def test_one_shot_evaluators_train_on_cuda(name: str) -> None:
 def test_supernet_one_hot_path_matches_between_cpu_and_cuda() -> None:
     task = task_for("mnist1d")
     space = spaces.create("cell", channels=4, cells_per_stage=1, nodes=3)
-    net = space.supernet(task, np.random.default_rng(0))
+    net = build_supernet(space, task, np.random.default_rng(0))
     arch = space.sample(np.random.default_rng(2))
     x = torch.randn((8, *task.input_shape), generator=torch.Generator().manual_seed(0))
     net.eval()

@@ -1,4 +1,4 @@
-"""Learning-curve extrapolation (nasbench.curves): accuracy and calibration on curves drawn from
+"""Learning-curve extrapolation (nasbench.training.curves): accuracy and calibration on curves drawn from
 known families with seeded noise, the stopping rule, robustness, determinism and input checks."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-import nasbench.curves as curves
-from nasbench.curves import CurvePrediction, extrapolate, should_stop
-from nasbench.errors import NasbenchError
+import nasbench.training.curves as curves
+from nasbench.core.errors import NasbenchError
+from nasbench.training.curves import CurvePrediction, extrapolate, should_stop
 
 TARGET = 50
 
@@ -227,7 +227,7 @@ def test_deterministic_in_process_and_across_processes() -> None:
     first = extrapolate(curve, TARGET)
     assert extrapolate(tuple(curve), TARGET) == first
     assert extrapolate(np.array(curve), TARGET) == first
-    code = f"import nasbench.curves as c, sys; print(repr(c.extrapolate({curve!r}, {TARGET})))"
+    code = f"import nasbench.training.curves as c, sys; print(repr(c.extrapolate({curve!r}, {TARGET})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == repr(first)
 

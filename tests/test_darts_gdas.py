@@ -16,17 +16,17 @@ import pytest
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces, strategies
-from nasbench.seeding import role_rng
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.supernet import gumbel_weights
+from nasbench.core.types import Budget, Task
 from nasbench.spaces.cell import CELLS
 from nasbench.spaces.cell_supernet import NONE, derive_edges, edge_decisions, edge_supernet
 from nasbench.strategies.darts import Darts
 from nasbench.strategies.gdas import Gdas, gumbel_path
 from nasbench.strategies.gradient import MOMENTUM, sgd_virtual_step
-from nasbench.strategy import SearchInfo
-from nasbench.supernet import gumbel_weights
-from nasbench.types import Budget, Task
 
 CELL = {"nodes": 2, "channels": 4, "cells_per_stage": 1,
         "ops": ("sep_conv_3x3", "max_pool_3x3", "skip_connect")}  # fmt: skip

@@ -13,17 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.datasets import (
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import datasets
+from nasbench.core.tasks import DATASET_TASKS, task_for
+from nasbench.training.datasets import (
     Dataset,
     Split,
     clear_cache,
     generate_mnist1d,
     load_dataset,
 )
-from nasbench.errors import NasbenchError
-from nasbench.registry import datasets
-from nasbench.tasks import DATASET_TASKS, task_for
-from tests.conftest import shared_data
+from tests.helpers import shared_data
 
 IDX = (
     "train-images-idx3-ubyte",
@@ -137,7 +137,10 @@ def test_every_builtin_dataset_has_its_task_shape(tmp_path: Path) -> None:
 
 
 def test_unknown_dataset_names_the_valid_ones() -> None:
-    with pytest.raises(NasbenchError, match=r"unknown dataset 'cifar11' \(valid: .*cifar10"):
+    with pytest.raises(
+        NasbenchError,
+        match=r"unknown dataset 'cifar11'; did you mean 'cifar10'\? \(valid: .*cifar10",
+    ):
         load_dataset("cifar11")
 
 
@@ -197,7 +200,7 @@ def test_mnist1d_leaves_global_rng_state_unchanged() -> None:
 
 
 def test_mnist1d_large_keeps_the_official_training_set_and_adds_fresh_balanced_splits() -> None:
-    from nasbench.datasets import generate_mnist1d_large
+    from nasbench.training.datasets import generate_mnist1d_large
 
     data, official = load_dataset("mnist1d_large"), load_dataset("mnist1d")
     assert (len(data.train), len(data.val), len(data.test)) == (4000, 5000, 5000)
@@ -491,7 +494,7 @@ def test_mnist1d_cache_is_written_read_back_and_replaced_when_corrupt(
 ) -> None:
     from importlib.metadata import version
 
-    import nasbench.datasets as ds
+    import nasbench.training.datasets as ds
 
     monkeypatch.setenv(ds.CACHE_ENV, str(tmp_path / "cache"))
     made = generate_mnist1d()

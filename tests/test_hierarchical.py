@@ -10,13 +10,13 @@ import pytest
 import torch
 
 import nasbench.spaces.hierarchical  # noqa: F401  (registers "hierarchical")
-from nasbench.errors import NasbenchError
-from nasbench.modelstats import count_macs, count_params
-from nasbench.registry import spaces
+from nasbench.core.errors import NasbenchError
+from nasbench.core.modelstats import count_macs, count_params
+from nasbench.core.registry import spaces
+from nasbench.core.types import Architecture, Choice, Task
 from nasbench.spaces.hierarchical import HierarchicalSpace
 from nasbench.spaces.mobile import MobileLayer, align_channels
 from nasbench.testing.spaces import check_space, enumerate_space
-from nasbench.types import Architecture, Choice, Task
 
 SEQ = Task((1, 8), 3, "tiny-seq")
 

@@ -12,15 +12,15 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError
+from nasbench.core.errors import NasbenchError
+from nasbench.core.supernet import build_supernet, derive, path_weights, softmax_weights
+from nasbench.core.types import Architecture, Task
 from nasbench.spaces.hierarchical import HierarchicalSpace
 from nasbench.spaces.hierarchical_supernet import HierarchicalSupernet, _Plan
 from nasbench.spaces.mobile import LayerSpec, MobileLayer, SqueezeExcite
 from nasbench.spaces.ops import ConvBNReLU
 from nasbench.spaces.superkernel import SuperConvBN, SuperMBConv, SuperSqueezeExcite, inner
-from nasbench.supernet import build_supernet, derive, path_weights, softmax_weights
 from nasbench.testing import supernets
-from nasbench.types import Architecture, Task
 
 PRESETS = ("tas", "single_path", "mnasnet")
 SEQ, IMG = supernets.TASKS

@@ -19,7 +19,14 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from nasbench.errors import NasbenchError
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import evaluators, spaces
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import SearchSpace
+from nasbench.core.supernet import build_supernet, path_weights
+from nasbench.core.types import Architecture, Status
+from nasbench.engine.runner import run
+from nasbench.engine.suite import parse_suite
 from nasbench.evaluation import hypernetwork
 from nasbench.evaluation.hypernetwork import (
     HypernetworkEvaluator,
@@ -28,15 +35,8 @@ from nasbench.evaluation.hypernetwork import (
 )
 from nasbench.evaluation.one_shot import clear_supernet_cache, rank_correlation, settings
 from nasbench.evaluation.weight_sharing import WeightSharingEvaluator
-from nasbench.pruning import Pruner, PruneSchedule, Scope, prunable
-from nasbench.registry import evaluators, spaces
-from nasbench.runner import run
-from nasbench.seeding import role_rng
-from nasbench.simcost import training_cost_s
-from nasbench.space import SearchSpace
-from nasbench.suite import parse_suite
-from nasbench.supernet import build_supernet, path_weights
-from nasbench.types import Architecture, Status
+from nasbench.training.pruning import Pruner, PruneSchedule, Scope, prunable
+from nasbench.training.simcost import training_cost_s
 from tests.one_shot_helpers import archs, check_trained_once_charged_once
 
 SPACE = {"channels": 4, "cells_per_stage": 1}

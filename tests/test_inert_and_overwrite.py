@@ -25,11 +25,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench import tablebuild
-from nasbench.benchmarks import METADATA_KEY, resolve
-from nasbench.cli import main
-from nasbench.records import META_KEY, read_run
-from nasbench.registry import NOT_IMPORTED, evaluators, inert, spaces, strategies
+from nasbench.cli.main import main
+from nasbench.core.registry import NOT_IMPORTED, evaluators, inert, spaces, strategies
+from nasbench.engine.records import META_KEY, read_run
+from nasbench.tables import tablebuild
+from nasbench.tables.benchmarks import METADATA_KEY, resolve
 
 SUITE = """
 [suite]
@@ -216,7 +216,7 @@ def test_report_says_why_it_has_no_table_reference(
     armed: dict[str, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     """The statistics name the evaluator they would not import instead of importing it."""
-    from nasbench.stats import build_report
+    from nasbench.analysis.stats import build_report
 
     for kind, name in (("path", "evilmod:Thing"), ("entry_point", "evil_eval")):
         caplog.clear()
@@ -227,8 +227,8 @@ def test_report_says_why_it_has_no_table_reference(
 
 
 def test_inert_lookups_refuse_paths_and_uninstalled_entry_points(armed: dict[str, Path]) -> None:
-    from nasbench.errors import NasbenchError
-    from nasbench.registry import installed_entry_points, load_object
+    from nasbench.core.errors import NasbenchError
+    from nasbench.core.registry import installed_entry_points, load_object
 
     with inert():
         for registry, name in [(evaluators, "evilmod:Thing"), (evaluators, "evil_eval"),
@@ -252,7 +252,7 @@ def test_the_command_line_in_a_poisoned_working_directory(armed: dict[str, Path]
     does not."""
     folder = armed["entry_point"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    trap = ("from nasbench.registry import evaluators; "
+    trap = ("from nasbench.core.registry import evaluators; "
             "print('evil_eval' in evaluators.names())")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, ''); {trap}"],
                           cwd=folder, env=env, capture_output=True, text=True, check=False)  # fmt: skip

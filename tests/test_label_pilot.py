@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from experiments import label_pilot
-from nasbench import tablebuild
-from nasbench.tablebuild import TableSpec, build_table
-from tests.test_tablebuild import fake_run
+from nasbench.tables import tablebuild
+from nasbench.tables.tablebuild import TableSpec, build_table
+from tests.helpers import fake_run
 
 
 @pytest.fixture

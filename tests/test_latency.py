@@ -1,4 +1,4 @@
-"""Latency: measurement, the per-op lookup table, and the device models (nasbench.latency)."""
+"""Latency: measurement, the per-op lookup table, and the device models (nasbench.training.latency)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from nasbench.benchmarks import load_benchmark
-from nasbench.errors import NasbenchError
-from nasbench.latency import LatencyTable, OpKey, Timing, decompose, measure_latency_ms
-from nasbench.latency_models import (
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.types import Task
+from nasbench.spaces.ops import Zero
+from nasbench.tables.benchmarks import load_benchmark
+from nasbench.tables.latency_models import (
     LatencyModel,
     LookupTableLatency,
     MeasuredLatency,
@@ -24,9 +26,7 @@ from nasbench.latency_models import (
     latency_devices,
     latency_model,
 )
-from nasbench.registry import spaces
-from nasbench.spaces.ops import Zero
-from nasbench.types import Task
+from nasbench.training.latency import LatencyTable, OpKey, Timing, decompose, measure_latency_ms
 
 FAST = Timing(threads=1, warmup=1, repeats=3)
 BEST = (  # NAS-Bench-201 index 6111

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 import nasbench.spaces.multibranch  # noqa: F401  (registers "multibranch")
-from nasbench.errors import NasbenchError
-from nasbench.modelstats import count_macs, count_params
-from nasbench.registry import spaces
+from nasbench.core.errors import NasbenchError
+from nasbench.core.modelstats import count_macs, count_params
+from nasbench.core.registry import spaces
+from nasbench.core.types import Task
 from nasbench.spaces.multibranch import OPS, MultiBranchSpace, default_reduce_at
 from nasbench.testing.spaces import check_space, enumerate_space
-from nasbench.types import Task
 
 SEQ8 = Task((1, 8), 3, "seq8")
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import nasbench.spaces.nb201  # noqa: F401  (registers the space)
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces
-from nasbench.tasks import task_for
-from nasbench.types import Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.tasks import task_for
+from nasbench.core.types import Task
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 TASKS = {

@@ -5,10 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench.benchmarks import load_benchmark
-from nasbench.errors import NasbenchError
-from nasbench.registry import evaluators
-from nasbench.surrogate_benchmark import NoiseModel, fit_noise_model, table_space, weighted_median
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import evaluators
+from nasbench.tables.benchmarks import load_benchmark
+from nasbench.tables.surrogate_benchmark import (
+    NoiseModel,
+    fit_noise_model,
+    table_space,
+    weighted_median,
+)
 
 
 def true_sd(val: np.ndarray) -> np.ndarray:

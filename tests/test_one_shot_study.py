@@ -1,4 +1,4 @@
-"""The one-shot correlation study's bookkeeping (tests/perf/one_shot_correlation.py): the noise
+"""The one-shot correlation study's bookkeeping (experiments/one_shot_correlation.py): the noise
 ceiling from two training seeds, and the report's rows."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.perf import one_shot_correlation as study
-from tests.perf.results import append_jsonl
+from experiments import one_shot_correlation as study
+from nasbench.core.jsonl import append_lines
 
 
 def test_seed_tau_uses_finite_pairs_only() -> None:
@@ -28,8 +28,8 @@ def test_report_rows_give_the_table_size_when_recorded(
            "epochs": 20, "kendall": 0.25, "spearman": 0.3, "seed_kendall": math.nan,
            "seed_pairs": 0, "one_shot_val_mean": 0.5, "table_val_mean": 0.9,
            "supernet_cost_s": 80.0}  # fmt: skip
-    append_jsonl(tmp_path / "correlation.jsonl", {**row, "table_archs": 54})
-    append_jsonl(tmp_path / "correlation.jsonl", {**row, "table": "chain-mnist1d"})
+    append_lines(tmp_path / "correlation.jsonl", [{**row, "table_archs": 54}])
+    append_lines(tmp_path / "correlation.jsonl", [{**row, "table": "chain-mnist1d"}])
     text = study.report()
     lines = text.splitlines()
     assert lines[2].startswith("| cell-mnist1d | weight_sharing | 0.8 | 34 (54) | 20 | 0.250 |")

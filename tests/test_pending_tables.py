@@ -1,4 +1,4 @@
-"""The growing-table helper (tests/perf/pending_tables.py): progress against the plan, the
+"""The growing-table helper (experiments/pending_tables.py): progress against the plan, the
 README status line, folding journals in and moving tables into the package."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench import tablebuild
-from nasbench.tablebuild import build_table, read_runs
-from tests.perf import pending_tables as pt
-from tests.test_tablebuild import SPEC, fake_run
+from experiments import pending_tables as pt
+from nasbench.tables import tablebuild
+from nasbench.tables.tablebuild import build_table, read_runs
+from tests.helpers import TABLEBUILD_SPEC as SPEC
+from tests.helpers import fake_run
 
 PLAN = pt.Plan(n=3, levels=(0.0, 0.8), multi=1, seeds=2)  # 1*2*2 + 2*2 = 8 planned runs
 

@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
-from nasbench.plots import (
+from nasbench.analysis.plots import (
     load_runs,
     pareto_points,
     plot_pareto,
@@ -20,8 +18,10 @@ from nasbench.plots import (
     regret_curves,
     sparsity_sweep,
 )
-from nasbench.records import write_run
-from nasbench.types import RunMeta, TrialRecord
+from nasbench.cli.main import main
+from nasbench.core.errors import NasbenchError
+from nasbench.core.types import RunMeta, TrialRecord
+from nasbench.engine.records import write_run
 
 NAN = math.nan
 
@@ -154,7 +154,7 @@ def test_sparsity_sweep_means_over_seeds_per_target(tmp_path) -> None:
 
 
 def test_sparsity_figure_is_skipped_with_one_level(regret_folder, tmp_path, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="nasbench.plots"):
+    with caplog.at_level(logging.INFO, logger="nasbench.analysis.plots"):
         assert plot_sparsity(regret_folder, tmp_path / "sparsity") == []
     assert "one target sparsity per problem (0): no sparsity figure" in caplog.text
     assert list(tmp_path.iterdir()) == []
@@ -210,8 +210,8 @@ def test_sparsity_levels_set_by_task_budgets_form_one_problem(tmp_path) -> None:
 
 
 def test_figures_are_reproducible_files(tmp_path) -> None:
-    from nasbench.plots import plot_ranks
-    from nasbench.stats import Ranks
+    from nasbench.analysis.plots import plot_ranks
+    from nasbench.analysis.stats import Ranks
 
     ranks = Ranks(["t1", "t2"], ["a", "b", "c"], np.array([[1, 2.5, 2.5], [3, 1, 2]]),
                   np.array([2.0, 1.75, 2.25]))  # fmt: skip
@@ -224,6 +224,6 @@ def test_figures_are_reproducible_files(tmp_path) -> None:
 
 def test_pareto_figure_is_skipped_without_latency(tmp_path, caplog) -> None:
     write(tmp_path, "t", "a", 0, [trial(1, 0.5, 0.5, latency=NAN)])
-    with caplog.at_level(logging.INFO, logger="nasbench.plots"):
+    with caplog.at_level(logging.INFO, logger="nasbench.analysis.plots"):
         assert plot_pareto(tmp_path, tmp_path / "pareto", "latency_ms") == []
     assert "no feasible evaluation with a latency_ms value: no Pareto figure" in caplog.text

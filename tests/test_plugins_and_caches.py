@@ -34,19 +34,19 @@ import pytest
 import torch
 from torch import nn
 
-import nasbench.datasets as ds
-from nasbench import plugins
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
+import nasbench.training.datasets as ds
+from nasbench.cli.main import main
+from nasbench.core import plugins
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import evaluators, spaces, strategies, surrogates
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.surrogate import Prediction
+from nasbench.core.types import Architecture, Budget, Measurement, Proposal, Status, Task
 from nasbench.evaluation import weight_sharing
 from nasbench.evaluation.one_shot import clear_supernet_cache
-from nasbench.latency import LatencyTable, Timing
-from nasbench.latency_models import LookupTableLatency, latency_model
-from nasbench.registry import evaluators, spaces, strategies, surrogates
-from nasbench.strategy import SearchInfo
-from nasbench.surrogate import Prediction
-from nasbench.types import Architecture, Budget, Measurement, Proposal, Status, Task
-from tests.test_cli import BEST
+from nasbench.tables.latency_models import LookupTableLatency, latency_model
+from nasbench.training.latency import LatencyTable, Timing
+from tests.helpers import BEST
 
 MODULE = "nasbench_issue23_plugins"
 
@@ -57,8 +57,8 @@ import math
 
 import numpy as np
 
-from nasbench.surrogate import InputKind, Prediction
-from nasbench.types import Architecture, Measurement, Proposal
+from nasbench.core.surrogate import InputKind, Prediction
+from nasbench.core.types import Architecture, Measurement, Proposal
 
 
 class Surrogate:
@@ -117,12 +117,6 @@ class Strategy:
     def tell(self, observations):
         if self.fail == "tell":
             raise ZeroDivisionError("boom in tell")
-
-    def state(self):
-        return {}
-
-    def restore(self, state):
-        pass
 
 
 class Evaluator:
@@ -432,7 +426,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
 
 def cache_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.name == "nasbench.caches" and r.levelno == logging.WARNING]  # fmt: skip
+            if r.name == "nasbench.core.caches" and r.levelno == logging.WARNING]  # fmt: skip
 
 
 def pickled_npz(marker: Path) -> bytes:

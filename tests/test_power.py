@@ -1,4 +1,4 @@
-"""Paired tests against random search and the detectable difference (nasbench.power)."""
+"""Paired tests against random search and the detectable difference (nasbench.analysis.power)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from nasbench.power import (
+from nasbench.analysis.power import (
     BASELINE,
     centred_pool,
     comparisons_of,
@@ -146,7 +146,7 @@ def test_task_power_touches_no_global_random_state() -> None:
 
 
 def test_seeds_for_is_the_fewest_seeds_whose_detectable_difference_reaches_the_target() -> None:
-    from nasbench.power import detectable_difference, normal_mdd, seeds_for
+    from nasbench.analysis.power import detectable_difference, normal_mdd, seeds_for
 
     pool = np.random.default_rng(1).standard_normal(4000)
     n = seeds_for(pool, 0.5, 5)
@@ -165,7 +165,7 @@ def test_seeds_for_is_the_fewest_seeds_whose_detectable_difference_reaches_the_t
 
 
 def test_report_seeds_for_refuses_a_bad_target(capsys) -> None:
-    from nasbench.cli import main
+    from nasbench.cli.main import main
 
     assert main(["report", "results/default", "--seeds-for", "0"]) == 2
     assert "--seeds-for takes points in (0, 100), got 0.0" in capsys.readouterr().err

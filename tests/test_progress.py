@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from nasbench.cli import main
-from nasbench.progress import (
+from nasbench.cli.main import main
+from nasbench.core.types import Budget
+from nasbench.engine.progress import (
     JournalWatch,
     Progress,
     RunProgress,
@@ -20,7 +21,6 @@ from nasbench.progress import (
     format_line,
     format_run,
 )
-from nasbench.types import Budget
 from tests.suites import nb201_suite
 
 SUITE = nb201_suite("progress", evaluations=12)

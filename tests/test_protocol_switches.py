@@ -12,16 +12,16 @@ from typing import Any, ClassVar
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench import records
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
-from nasbench.execute import run_suite
-from nasbench.records import DEPENDENCIES, META_KEY, read_meta, read_run
-from nasbench.report import environment, format_environment
-from nasbench.runner import run
+from nasbench.analysis.report import environment, format_environment
+from nasbench.analysis.results import run_suite
+from nasbench.cli.main import main
+from nasbench.core.errors import NasbenchError
+from nasbench.core.types import Budget, Measurement, Observation, Overshoot
+from nasbench.engine import records
+from nasbench.engine.records import DEPENDENCIES, META_KEY, read_meta, read_run
+from nasbench.engine.runner import run
+from nasbench.engine.suite import load_suite, parse_suite
 from nasbench.strategies.random import RandomSearch
-from nasbench.suite import load_suite, parse_suite
-from nasbench.types import Budget, Measurement, Observation, Overshoot
 
 REPO = Path(__file__).resolve().parents[1]
 

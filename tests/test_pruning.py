@@ -11,10 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench.datasets import Dataset, Split
-from nasbench.errors import NasbenchError
-from nasbench.modelstats import count_macs, count_params
-from nasbench.pruning import (
+from nasbench.core.errors import NasbenchError
+from nasbench.core.modelstats import count_macs, count_params
+from nasbench.core.types import Status, Task
+from nasbench.core.weights import materialise
+from nasbench.training.datasets import Dataset, Split
+from nasbench.training.pruning import (
     Pruner,
     PruneSchedule,
     Scope,
@@ -23,9 +25,7 @@ from nasbench.pruning import (
     prunable,
     sparsity,
 )
-from nasbench.training import Recipe, train
-from nasbench.types import Status, Task
-from nasbench.weights import materialise
+from nasbench.training.trainer import Recipe, train
 
 TASK = Task((2, 16), 4, "toy")
 
@@ -232,7 +232,7 @@ def test_effective_macs_of_a_2d_convolution() -> None:
 # ---- scope: Zhu & Gupta's layer-wise ranking by default, global as a named option ----------
 def test_layer_scope_is_the_default_of_schedules_recipes_and_the_train_evaluator() -> None:
     from evaluation.train import TrainEvaluator
-    from nasbench.registry import spaces
+    from nasbench.core.registry import spaces
 
     assert PruneSchedule(0.5).scope is Scope.LAYER
     assert Recipe().prune_scope is Scope.LAYER

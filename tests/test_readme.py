@@ -40,7 +40,7 @@ def test_readme_surrogate_example_runs(tmp_path, monkeypatch, capsys) -> None:
 
     import knn_surrogate  # noqa: F401  (importing it runs check_surrogate)
 
-    from nasbench.cli import main
+    from nasbench.cli.main import main
 
     assert main(["surrogate-eval", "--surrogate", "knn_surrogate:KNN", "--train-sizes", "300",
                  "--max-test", "2000", "--json"]) == 0  # fmt: skip

@@ -1,5 +1,5 @@
 """REINFORCE with its factorised and LSTM policies: conformance on every space, the masked
-autoregressive distribution, the baseline and update rule, failed observations, state round trip,
+autoregressive distribution, the baseline and update rule, failed observations, resume by replay,
 determinism (fresh process included) and learning on NAS-Bench-201.
 
 The synthetic NAS-Bench-201 objective is the fraction of the 6 cell edges that are 3x3
@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces, strategies
-from nasbench.seeding import role_rng
-from nasbench.space import BaseSpace
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import BaseSpace
+from nasbench.core.strategy import Strategy
+from nasbench.core.types import Architecture, Choice, Decision
 from nasbench.strategies.random import RandomSearch
 from nasbench.strategies.reinforce import DEFAULT_LEARNING_RATE, Reinforce, rollout
-from nasbench.strategy import Strategy
 from nasbench.testing.strategies import check_metadata, check_strategy
-from nasbench.types import Architecture, Choice, Decision
 from tests.strategy_helpers import INFO, SPACE, drive, observe, start, texts
 
 POLICIES = ("factorised", "lstm")
@@ -44,6 +44,21 @@ def assert_same_parameters(a: Reinforce, b: Reinforce) -> None:
     assert list(ours) == list(theirs)
     for name, value in ours.items():
         assert torch.equal(value, theirs[name]), name
+
+
+def assert_same_search(a: Reinforce, b: Reinforce) -> None:
+    """Bit-identical policy, Adam moments, baseline, worst objective, generators and counters."""
+    assert_same_parameters(a, b)
+    ours, theirs = a.optimizer_.state_dict()["state"], b.optimizer_.state_dict()["state"]
+    assert list(ours) == list(theirs)
+    for i, moments in ours.items():
+        assert list(moments) == list(theirs[i])
+        assert all(torch.equal(v, theirs[i][k]) for k, v in moments.items()), i
+    assert a.baseline_sums_ == b.baseline_sums_
+    assert a.worst_ == b.worst_ or (math.isnan(a.worst_) and math.isnan(b.worst_))
+    assert torch.equal(a.generator_.get_state(), b.generator_.get_state())
+    assert a.rng_.bit_generator.state == b.rng_.bit_generator.state
+    assert (a.asked_, a.told_, a.updates_) == (b.asked_, b.told_, b.updates_)
 
 
 def log_prob(strategy: Reinforce, arch: Architecture) -> float:
@@ -111,7 +126,7 @@ def test_conformance_on_every_space(policy: str, space_name: str) -> None:
 FRESH = """
 import json, sys
 import nasbench.strategies.reinforce  # registers "reinforce"
-from nasbench.registry import spaces, strategies
+from nasbench.core.registry import spaces, strategies
 from nasbench.testing.strategies import drive
 policy = sys.argv[1]
 proposals = {
@@ -147,8 +162,7 @@ def test_same_seed_bit_identical_and_global_rngs_untouched(policy: str) -> None:
     first = texts(drive(a, 40))
     assert first == texts(drive(b, 40))
     assert first != texts(drive(c, 40))
-    assert_same_parameters(a, b)
-    assert a.state() == b.state()
+    assert_same_search(a, b)
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert random.random() == random.Random(123).random()
     assert np.random.random() == np.random.RandomState(123).random_sample()  # noqa: NPY002
@@ -255,42 +269,37 @@ def test_batched_tell_out_of_order_is_one_step(policy: str) -> None:
 @pytest.mark.parametrize("policy", POLICIES)
 def test_entropy_bonus_spreads_the_policy(policy: str) -> None:
     rate = {"factorised": 0.05, "lstm": 0.0035}[policy]
-    search = started(policy, 0, learning_rate=rate, entropy_weight=0.0)
-    drive(search, 40)  # a peaked policy
-    arch = search.ask(1)[0].arch
-    peaked = search.state()
     entropies = []
     for weight in (0.0, 1.0):
-        copy = started(policy, 0, learning_rate=rate, entropy_weight=0.0)
-        copy.restore(peaked)
-        copy.entropy_weight = weight
+        search = started(policy, 0, learning_rate=rate, entropy_weight=0.0)
+        drive(search, 40)  # the same peaked policy both times (the same seed)
+        arch = search.ask(1)[0].arch
+        search.entropy_weight = weight
         for trial in range(10):  # equal rewards: advantage 0, only the entropy term acts
-            copy.tell([observe(trial, arch, copy.baseline_)])
+            search.tell([observe(trial, arch, search.baseline_)])
         with torch.no_grad():
-            _, _, entropy = rollout(copy.policy_, SPACE, copy.universe_, values=arch.values)
+            _, _, entropy = rollout(search.policy_, SPACE, search.universe_, values=arch.values)
         entropies.append(float(entropy))
     assert entropies[1] > entropies[0] + 0.1
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-def test_state_is_json_and_restore_continues_identically(policy: str) -> None:
-    original = started(policy, 5)
-    drive(original, 30)
-    original.tell([observe(30, original.ask(1)[0].arch, math.nan)])
-    snapshot = json.loads(json.dumps(original.state(), allow_nan=False))
-    copy = started(policy, 99)  # other generators: restore must overwrite everything
-    copy.restore(snapshot)
-    assert copy.state() == original.state()
+def test_a_fresh_instance_replaying_the_run_continues_identically(policy: str) -> None:
+    # how the runner resumes: same generators, same observations, then on from there
+    def run() -> tuple[Reinforce, list[str]]:
+        search = started(policy, 5)
+        proposed = texts(drive(search, 30))
+        search.tell([observe(30, search.ask(1)[0].arch, math.nan)])
+        return search, proposed
+
+    (original, journal), (copy, replayed) = run(), run()
+    assert replayed == journal
+    assert_same_search(copy, original)
     assert texts(drive(copy, 20, 31)) == texts(drive(original, 20, 31))
-    assert_same_parameters(copy, original)
+    assert_same_search(copy, original)
 
 
-def test_restore_rejects_other_hyperparameters() -> None:
-    snapshot = started("lstm", 0).state()
-    with pytest.raises(NasbenchError, match="hyperparameters"):
-        started("lstm", 0, hidden_size=32).restore(snapshot)
-    with pytest.raises(NasbenchError, match="hyperparameters"):
-        started("factorised", 0).restore(snapshot)
+def test_ask_before_start_raises() -> None:
     with pytest.raises(RuntimeError, match="before start"):
         Reinforce().ask(1)
 

@@ -8,9 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from nasbench.errors import NasbenchError
-from nasbench.execute import run_suite
-from nasbench.report import (
+from nasbench.analysis.report import (
     anytime,
     format_pareto,
     hypervolume,
@@ -18,7 +16,9 @@ from nasbench.report import (
     pareto_front,
     summarize,
 )
-from nasbench.suite import parse_suite
+from nasbench.analysis.results import run_suite
+from nasbench.core.errors import NasbenchError
+from nasbench.engine.suite import parse_suite
 
 
 def test_pareto_front_keeps_the_non_dominated_points() -> None:
@@ -99,7 +99,7 @@ def test_pareto_rows(folders) -> None:
 
 def test_pareto_without_the_objective_has_no_hypervolume_not_zero(folders, monkeypatch) -> None:
     """Records without latency (NaN everywhere) give an undefined hypervolume and say why."""
-    import nasbench.report as report_module
+    import nasbench.analysis.report as report_module
 
     real = report_module.read_run
 

@@ -13,14 +13,14 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench import surrogate_benchmark, tablebuild
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
-from nasbench.records import META_KEY, read_run
-from nasbench.report import read_runs
-from nasbench.rescore import ReachableSearch, choose_surrogates, reachable_search, rescore
-from nasbench.rescore import main as rescore_main
-from nasbench.tablebuild import TableSpec, build_table
+from nasbench.analysis.report import read_runs
+from nasbench.analysis.rescore import ReachableSearch, choose_surrogates, reachable_search, rescore
+from nasbench.analysis.rescore import main as rescore_main
+from nasbench.cli.main import main
+from nasbench.core.errors import NasbenchError
+from nasbench.engine.records import META_KEY, read_run
+from nasbench.tables import surrogate_benchmark, tablebuild
+from nasbench.tables.tablebuild import TableSpec, build_table
 
 RF = {"n_estimators": 20}
 Change = Callable[[dict[str, Any]], None]

@@ -12,19 +12,20 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from nasbench import runner
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
+from experiments.resume_kills import attempt, folder_state
+from nasbench.analysis.report import compare
+from nasbench.analysis.results import run_suite
+from nasbench.cli.main import main
+from nasbench.core.errors import NasbenchError
+from nasbench.core.jsonl import append_lines, read_lines
+from nasbench.core.types import Architecture, Measurement, Proposal, Status, TrialRecord
+from nasbench.engine import runner
+from nasbench.engine.journal import Evaluation, RunJournal, locked
+from nasbench.engine.records import read_run
+from nasbench.engine.runner import journal_header, run
+from nasbench.engine.suite import parse_suite
 from nasbench.evaluation.tabular import TabularEvaluator
-from nasbench.execute import run_suite
-from nasbench.journal import Evaluation, RunJournal, append_lines, locked, read_lines
-from nasbench.records import read_run
-from nasbench.report import compare
-from nasbench.runner import journal_header, run
 from nasbench.strategies.random import RandomSearch
-from nasbench.suite import parse_suite
-from nasbench.types import Architecture, Measurement, Proposal, Status, TrialRecord
-from tests.perf.resume_kills import attempt, folder_state
 
 SUITE = """
 [suite]

@@ -9,12 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from experiments import retrain
-from nasbench import tablebuild
-from nasbench.execute import run_suite
-from nasbench.journal import read_lines as read_jsonl
-from nasbench.suite import parse_suite
-from nasbench.tablebuild import build_table
-from tests.test_surrogate_benchmark import SPEC, fake_run
+from nasbench.analysis.results import run_suite
+from nasbench.core.jsonl import read_lines as read_jsonl
+from nasbench.engine.suite import parse_suite
+from nasbench.tables import tablebuild
+from nasbench.tables.tablebuild import build_table
+from tests.helpers import SURROGATE_SPEC as SPEC
+from tests.helpers import surrogate_fake_run as fake_run
 
 SUITE = """
 [suite]

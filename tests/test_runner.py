@@ -11,14 +11,14 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench.errors import NasbenchError
-from nasbench.execute import run_suite
-from nasbench.records import read_run
-from nasbench.report import summarize
-from nasbench.runner import run
+from nasbench.analysis.report import summarize
+from nasbench.analysis.results import run_suite
+from nasbench.core.errors import NasbenchError
+from nasbench.core.types import Measurement, Observation, Status
+from nasbench.engine.records import read_run
+from nasbench.engine.runner import run
+from nasbench.engine.suite import parse_suite
 from nasbench.strategies.random import RandomSearch
-from nasbench.suite import parse_suite
-from nasbench.types import Measurement, Observation, Status
 
 SUITE = """
 [suite]
@@ -81,7 +81,7 @@ def test_budget_stops_after_the_evaluation_that_crosses_it() -> None:
 
 def test_nb201_protocol_costs_and_answers() -> None:
     rec = run(suite().specs()[1], 0).records
-    from nasbench.benchmarks import load_benchmark
+    from nasbench.tables.benchmarks import load_benchmark
 
     table = load_benchmark("nb201-cifar10")
     for r in rec[:5]:

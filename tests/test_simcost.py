@@ -13,24 +13,23 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError
+from nasbench.analysis.report import compare
+from nasbench.analysis.results import run_suite
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.seeding import role_rng
+from nasbench.core.supernet import path_weights
+from nasbench.engine.records import read_run
+from nasbench.engine.suite import parse_suite
 from nasbench.evaluation.one_shot import COST_PATHS, clear_supernet_cache
 from nasbench.evaluation.weight_sharing import WeightSharingEvaluator, path_stats
-from nasbench.execute import run_suite
-from nasbench.records import read_run
-from nasbench.registry import spaces
-from nasbench.report import compare
-from nasbench.seeding import role_rng
-from nasbench.simcost import (
-    CALIBRATION_TABLES,
+from nasbench.tables.calibration import CALIBRATION_TABLES, calibrate
+from nasbench.tables.tablebuild import BUILD_KEY, TableSpec
+from nasbench.training.simcost import (
     MACS_PER_S,
-    calibrate,
     counting,
     training_cost_s,
 )
-from nasbench.suite import parse_suite
-from nasbench.supernet import path_weights
-from nasbench.tablebuild import BUILD_KEY, TableSpec
 
 
 def test_the_constant_is_what_the_shipped_tables_give() -> None:

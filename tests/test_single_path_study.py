@@ -1,11 +1,11 @@
-"""The Single-Path latency study's report logic (tests/perf/single_path_latency.py): which latency
+"""The Single-Path latency study's report logic (experiments/single_path_hinge_latency.py): which latency
 weight it reports as tuned per target, and the shallowest architectures it quotes as the space's
 latency floor."""
 
 from __future__ import annotations
 
-from nasbench.registry import spaces
-from tests.perf import single_path_latency as study
+from experiments import single_path_hinge_latency as study
+from nasbench.core.registry import spaces
 
 
 def _row(fraction: float | None, seed: int, weight: float, lut: float, target: float | None):

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from nasbench.registry import spaces
-from nasbench.space import SearchSpace
+from nasbench.core.registry import spaces
+from nasbench.core.space import SearchSpace
 from nasbench.testing.spaces import ALL_CHECKS
 
 # Non-default configurations worth checking beside each registered space's defaults.

@@ -10,11 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
-from nasbench.execute import run_suite
-from nasbench.records import write_run
-from nasbench.stats import (
+from nasbench.analysis.results import run_suite
+from nasbench.analysis.stats import (
     POOLED,
     anytime_auc,
     average_ranks,
@@ -31,9 +28,12 @@ from nasbench.stats import (
     table_reference,
     wilcoxon_p,
 )
-from nasbench.stats_format import cd_diagram, format_stats, stats_json
-from nasbench.suite import parse_suite
-from nasbench.types import RunMeta, TrialRecord
+from nasbench.analysis.stats_format import cd_diagram, format_stats, stats_json
+from nasbench.cli.main import main
+from nasbench.core.errors import NasbenchError
+from nasbench.core.types import RunMeta, TrialRecord
+from nasbench.engine.records import write_run
+from nasbench.engine.suite import parse_suite
 from tests.suites import nb201_suite
 
 NAN = math.nan
@@ -364,7 +364,7 @@ def versus(tmp_path_factory) -> Path:
 
 
 def test_scores_mark_the_test_against_random_and_count_infeasible_runs(versus) -> None:
-    from nasbench.power import task_power
+    from nasbench.analysis.power import task_power
 
     report = build_report(versus)
     rows = {(r.task, r.strategy): r for r in report.scores}
@@ -414,7 +414,7 @@ def test_friedman_before_nemenyi_matches_scipy() -> None:
 def test_friedman_is_said_before_the_critical_difference(synthetic) -> None:
     from dataclasses import replace
 
-    from nasbench.stats import Friedman
+    from nasbench.analysis.stats import Friedman
 
     report = build_report(synthetic)
     md = format_stats(report)  # one ranked task (t2): no Friedman test
@@ -438,7 +438,7 @@ def surrogate_folder(root: Path, surrogate: str) -> Path:
 
 
 def test_regret_to_the_table_and_to_the_surrogates_reachable_maximum(tmp_path, monkeypatch) -> None:
-    from nasbench import surrogate_benchmark
+    from nasbench.tables import surrogate_benchmark
 
     calls = []
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from nasbench.registry import spaces, strategies
-from nasbench.space import SearchSpace
+from nasbench.core.registry import spaces, strategies
+from nasbench.core.space import SearchSpace
 from nasbench.testing.strategies import (
     ALL_CHECKS,
     SMALL_SPACES,

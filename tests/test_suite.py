@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from nasbench.errors import NasbenchError
-from nasbench.suite import kwargs, load_suite, parse_suite
-from nasbench.types import Constraint
+from nasbench.core.errors import NasbenchError
+from nasbench.core.types import Constraint
+from nasbench.engine.suite import kwargs, load_suite, parse_suite
 
 GOOD = """
 [suite]

@@ -14,28 +14,32 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces
-from nasbench.space import BaseSpace, SearchSpace
+from nasbench.core import supernet as supernet_module
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.core.space import BaseSpace, SearchSpace
+from nasbench.core.supernet import (
+    Supernet,
+    build_supernet,
+    derive,
+    gumbel_weights,
+    path_weights,
+    register_supernet,
+    sample_path,
+    softmax_weights,
+    supernet_factories,
+    uniform_logits,
+)
+from nasbench.core.types import Architecture, Decision, Task
+from nasbench.core.weights import materialise
 from nasbench.spaces.cell import CellSpace
 from nasbench.spaces.chain import TERMINATE, ChainSpace
 from nasbench.spaces.multibranch import OPS as MB_OPS
 from nasbench.spaces.multibranch import MultiBranchSpace
 from nasbench.spaces.nb201 import OPS as NB201_OPS
 from nasbench.spaces.nb201 import NB201Space
-from nasbench.spaces.nb201_supernet import SuperCell
-from nasbench.supernet import (
-    Supernet,
-    build_supernet,
-    derive,
-    gumbel_weights,
-    path_weights,
-    sample_path,
-    softmax_weights,
-    uniform_logits,
-)
+from nasbench.spaces.nb201_supernet import NB201Supernet, SuperCell
 from nasbench.testing.supernets import ALL_CHECKS, TASKS
-from nasbench.types import Architecture, Decision, Task
 
 CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("nb201", {"channels": 4, "cells_per_stage": 1}),
@@ -94,7 +98,7 @@ def _archs(space: SearchSpace, n: int, seed: int = 0) -> list[Architecture]:
 @pytest.mark.parametrize("task", TASKS, ids=["1d", "2d"])
 def test_nb201_one_hot_path_is_the_standalone_network(task: Task) -> None:
     space = NB201Space(channels=4, cells_per_stage=2)
-    net = space.supernet(task, _rng(0))
+    net = build_supernet(space, task, _rng(0))
     fixed = space.parse(  # a dead node 1 (its output only meets 'none'), pooling, all ops
         "|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
     )
@@ -112,7 +116,7 @@ def test_nb201_one_hot_path_is_the_standalone_network(task: Task) -> None:
 @pytest.mark.parametrize("task", TASKS, ids=["1d", "2d"])
 def test_cell_one_hot_path_is_the_standalone_network(task: Task) -> None:
     space = CellSpace(channels=4, cells_per_stage=1, nodes=3)
-    net = space.supernet(task, _rng(0))
+    net = build_supernet(space, task, _rng(0))
     for arch in _archs(space, 3):
         alone = space.build(arch, task, _rng(1))
         _copy(net.stem, alone.stem)
@@ -132,7 +136,7 @@ def test_cell_one_hot_path_is_the_standalone_network(task: Task) -> None:
 @pytest.mark.parametrize("task", TASKS, ids=["1d", "2d"])
 def test_multibranch_one_hot_path_is_the_standalone_network(task: Task, merge: str) -> None:
     space = MultiBranchSpace(layers=5, channels=4, merge=merge, reduce_at=(0, 2))
-    net = space.supernet(task, _rng(0))
+    net = build_supernet(space, task, _rng(0))
     dense = space.make([v for i in range(5) for v in (MB_OPS[i], *["1"] * max(i - 1, 0))])
     for arch in [dense, *_archs(space, 3)]:
         alone = space.build(arch, task, _rng(1))
@@ -156,7 +160,7 @@ def test_multibranch_one_hot_path_is_the_standalone_network(task: Task, merge: s
 @pytest.mark.parametrize("task", TASKS, ids=["1d", "2d"])
 def test_chain_one_hot_path_is_the_standalone_network(task: Task) -> None:
     space = ChainSpace(max_layers=4, filters=(4, 8))
-    net = space.supernet(task, _rng(0))
+    net = build_supernet(space, task, _rng(0))
     short = space.parse("sep3-4-s2|maxpool3-s2")  # terminates at layer 2; narrow separable
     for arch in [short, *_archs(space, 5)]:
         alone = space.build(arch, task, _rng(1))
@@ -252,7 +256,9 @@ def test_chain_derive_obeys_the_validity_rules() -> None:
         random_logits = {
             d.name: 3 * torch.randn(len(d.choices), generator=gen) for d in space.decisions()
         }
-        layers = [space._layers[v] for v in derive(space, random_logits).values if v != TERMINATE]
+        layers = [
+            space.layer_table[v] for v in derive(space, random_logits).values if v != TERMINATE
+        ]
         assert layers and not layers[0].is_pool
         assert not any(a.is_pool and b.is_pool for a, b in itertools.pairwise(layers))
 
@@ -271,7 +277,7 @@ def test_chain_depth_coefficients_sum_to_one() -> None:
     b under softmax weights (a convex combination of depths), b exactly under a path."""
     space = ChainSpace(max_layers=3, filters=(4, 8))
     task = TASKS[1]
-    net = space.supernet(task, _rng(0))
+    net = build_supernet(space, task, _rng(0))
     bias = torch.tensor([0.5, -1.0, 2.0])
     with torch.no_grad():
         net.classifier.weight.zero_()
@@ -291,7 +297,7 @@ def test_chain_depth_coefficients_sum_to_one() -> None:
 def test_chain_layers_after_terminate_are_not_computed() -> None:
     space = ChainSpace(max_layers=4, filters=(4, 8))
     task = TASKS[0]
-    net = space.supernet(task, _rng(0))
+    net = build_supernet(space, task, _rng(0))
     arch = space.parse("conv3-8-s1|sep3-4-s2")
     x = torch.randn((4, *task.input_shape))
     net(x, path_weights(space, arch)).sum().backward()
@@ -310,7 +316,7 @@ def test_chain_layers_after_terminate_are_not_computed() -> None:
 def test_multibranch_skip_weight_scales_the_skip_input() -> None:
     """Only w['1'] enters the forward: under softmax weights w['0'] gets a zero gradient."""
     space = MultiBranchSpace(layers=4, channels=4)
-    net = space.supernet(TASKS[0], _rng(0))
+    net = build_supernet(space, TASKS[0], _rng(0))
     weights = {
         k: w.clone().requires_grad_(True) for k, w in softmax_weights(uniform_logits(space)).items()
     }
@@ -319,24 +325,153 @@ def test_multibranch_skip_weight_scales_the_skip_input() -> None:
     assert grad is not None and grad[0] == 0 and grad[1] != 0
 
 
+class Tiny(BaseSpace):
+    """A one-decision space without a supernet module."""
+
+    name = "tiny"
+
+    def decisions(self) -> tuple[Decision, ...]:
+        return (Decision("a", ("x", "y")),)
+
+    def next_decision(self, prefix: Sequence[str]) -> Decision | None:
+        return None if prefix else self.decisions()[0]
+
+
+class TinySupernet(Supernet):
+    """One linear layer per choice of ``a`` (a weighted sum of their logits)."""
+
+    exact_path_params = True
+
+    def __init__(self, decisions: Sequence[Decision], task: Task) -> None:
+        super().__init__(decisions)
+        n = int(np.prod(task.input_shape))
+        self.candidates = nn.ModuleList(nn.Linear(n, task.num_classes) for _ in range(2))
+
+    def forward(self, x: torch.Tensor, weights: Any) -> torch.Tensor:
+        self.check_weights(weights)
+        w = weights["a"]
+        return sum(w[k] * m(x.flatten(1)) for k, m in enumerate(self.candidates))
+
+
+def _tiny_factory(space: Tiny, task: Task) -> TinySupernet:
+    return TinySupernet(space.decisions(), task)
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The supernet registry, restored after the test (registrations made in it vanish)."""
+    copy = dict(supernet_module._FACTORIES)
+    monkeypatch.setattr(supernet_module, "_FACTORIES", copy)
+    return copy
+
+
 def test_space_without_supernet_raises_and_protocol_is_unchanged() -> None:
-    class Tiny(BaseSpace):
-        name = "tiny"
-
-        def decisions(self) -> tuple[Decision, ...]:
-            return (Decision("a", ("x", "y")),)
-
-    with pytest.raises(NasbenchError, match="tiny"):
-        Tiny().supernet(TASKS[0], _rng(0))
-    with pytest.raises(NasbenchError, match="tiny"):
+    assert "tiny" not in supernet_factories()
+    with pytest.raises(NasbenchError, match="space 'tiny' has no supernet"):
         build_supernet(Tiny(), TASKS[0], _rng(0))
-    assert isinstance(Tiny(), SearchSpace)  # `supernet` is optional, not a protocol member
-    assert isinstance(NB201Space().supernet(TASKS[0], _rng(0)), Supernet)
+    assert isinstance(Tiny(), SearchSpace)  # a supernet is optional, not a protocol member
+    assert not hasattr(BaseSpace, "supernet") and not hasattr(BaseSpace, "_build_supernet")
+    assert isinstance(build_supernet(NB201Space(), TASKS[0], _rng(0)), Supernet)
+
+
+def test_a_space_with_its_own_supernet_method_is_asked() -> None:
+    calls: list[tuple[Task, np.random.Generator]] = []
+
+    class Own(Tiny):
+        name = "tiny-own"
+
+        def supernet(self, task: Task, rng: np.random.Generator) -> Supernet:
+            calls.append((task, rng))
+            return TinySupernet(self.decisions(), task)
+
+    rng = _rng(0)
+    net = build_supernet(Own(), TASKS[0], rng)
+    assert isinstance(net, TinySupernet) and calls == [(TASKS[0], rng)]
+
+    class Wrong(Tiny):
+        name = "tiny-wrong"
+
+        def supernet(self, task: Task, rng: np.random.Generator) -> nn.Module:
+            return nn.Linear(1, 1)
+
+    with pytest.raises(TypeError, match="tiny-wrong"):
+        build_supernet(Wrong(), TASKS[0], _rng(0))
+
+
+def test_a_registered_factory_builds_on_meta_and_materialises(registry: dict[str, Any]) -> None:
+    seen: list[torch.device] = []
+
+    def factory(space: Tiny, task: Task) -> TinySupernet:
+        net = _tiny_factory(space, task)
+        seen.append(next(net.parameters()).device)
+        return net
+
+    assert register_supernet("tiny")(factory) is factory
+    assert supernet_factories()["tiny"] is factory
+    net = build_supernet(Tiny(), TASKS[1], _rng(3))
+    assert seen == [torch.device("meta")]  # constructed without allocating or drawing
+    with torch.device("meta"):
+        manual = _tiny_factory(Tiny(), TASKS[1])
+    manual = materialise(manual, _rng(3))
+    assert isinstance(net, TinySupernet)
+    assert net.state_dict().keys() == manual.state_dict().keys()
+    for name, tensor in net.state_dict().items():
+        assert tensor.device.type == "cpu"
+        assert torch.equal(tensor, manual.state_dict()[name]), name
+    other = build_supernet(Tiny(), TASKS[1], _rng(4))
+    assert not torch.equal(other.candidates[0].weight, net.candidates[0].weight)
+
+
+def test_a_registered_factory_wins_over_the_space_method(registry: dict[str, Any]) -> None:
+    class Own(Tiny):
+        def supernet(self, task: Task, rng: np.random.Generator) -> Supernet:
+            raise AssertionError("the registered factory comes first")
+
+    register_supernet("tiny")(_tiny_factory)
+    assert isinstance(build_supernet(Own(), TASKS[0], _rng(0)), TinySupernet)
+
+
+def test_registering_a_name_twice(registry: dict[str, Any]) -> None:
+    register_supernet("tiny")(_tiny_factory)
+    register_supernet("tiny")(_tiny_factory)  # the same function again (a reload): fine
+
+    def another(space: Tiny, task: Task) -> TinySupernet:
+        return _tiny_factory(space, task)
+
+    with pytest.raises(NasbenchError, match="tiny"):
+        register_supernet("tiny")(another)
+    assert registry["tiny"] is _tiny_factory
+    with pytest.raises(NasbenchError, match="nb201"):
+        register_supernet("nb201")(another)
+    with pytest.raises(NasbenchError):
+        register_supernet("")
+
+
+def test_the_built_in_supernets_are_registered() -> None:
+    import nasbench.spaces  # noqa: F401  (registers them)
+    from nasbench.spaces import hierarchical_supernet, superkernel
+
+    assert superkernel.SuperMBConv is not None
+    factories = supernet_factories()
+    for name in ("cell", "chain", "hierarchical", "multibranch", "nb201"):
+        assert name in factories, name
+        assert factories[name].__module__ == f"nasbench.spaces.{name}_supernet"
+    assert factories["hierarchical"] is hierarchical_supernet.hierarchical_supernet
+    # the nb201 factory is the stand-alone construction, built on meta and materialised
+    space, task = NB201Space(channels=4, cells_per_stage=2), TASKS[1]
+    with torch.device("meta"):
+        manual = NB201Supernet(space.decisions(), task, 4, 2)
+    manual = materialise(manual, _rng(5))
+    built = build_supernet(space, task, _rng(5)).state_dict()
+    assert built.keys() == manual.state_dict().keys()
+    assert all(torch.equal(t, manual.state_dict()[k]) for k, t in built.items())
+    with pytest.raises(TypeError):
+        supernet_factories()["tiny"] = _tiny_factory  # type: ignore[index]
 
 
 def test_supernet_rejects_incomplete_weights() -> None:
     space = NB201Space(channels=4, cells_per_stage=1)
-    net = space.supernet(TASKS[0], _rng(0))
+    net = build_supernet(space, TASKS[0], _rng(0))
     weights = uniform_logits(space)
     weights["node1.in0"] = torch.ones(3)
     with pytest.raises(NasbenchError, match=r"node1\.in0"):

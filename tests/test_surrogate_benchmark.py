@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench import surrogate_benchmark, tablebuild
-from nasbench.benchmarks import load_benchmark
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
-from nasbench.registry import evaluators, spaces, surrogates
-from nasbench.runner import run
-from nasbench.suite import parse_suite
-from nasbench.surrogate_benchmark import (
+from nasbench.cli.main import main
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import evaluators, spaces, surrogates
+from nasbench.engine.runner import run
+from nasbench.engine.suite import parse_suite
+from nasbench.tables import surrogate_benchmark, tablebuild
+from nasbench.tables.benchmarks import load_benchmark
+from nasbench.tables.surrogate_benchmark import (
     CHOICES,
     HALF_NORMAL_MEDIAN,
     quality,
@@ -27,26 +27,12 @@ from nasbench.surrogate_benchmark import (
     surrogate_family,
     table_data,
 )
-from nasbench.tablebuild import TableSpec, build_table
+from nasbench.tables.tablebuild import build_table
+from tests.helpers import SURROGATE_SPEC as SPEC
+from tests.helpers import surrogate_fake_run as fake_run
 
-SPEC = TableSpec("chain", {"max_layers": 3}, epochs=2)
 RF = {"n_estimators": 30}
 TOY_SD = 0.04 / (np.sqrt(2) * HALF_NORMAL_MEDIAN)  # every two-seed row differs by exactly 0.04
-
-
-def fake_run(spec_json: str, index: int, arch_text: str, sparsity: float, seed: int) -> dict:
-    """A stand-in training run: accuracy grows with the number of 3-wide kernels, falls with
-    sparsity, and the two seeds differ by +-0.02 (a seed noise std of 0.02 * sqrt(2))."""
-    space = TableSpec.from_json(spec_json).create_space()
-    arch = space.parse(arch_text)
-    val = 0.5 + 0.1 * arch.text.count("conv3") - 0.2 * sparsity + (0.02 if seed else -0.02)
-    return {
-        "index": index, "arch": arch.text, "key": arch.key, "sparsity": sparsity, "seed": seed,
-        "status": "ok", "val_acc": val, "test_acc": val - 0.01, "train_time_s": 5.0 + index % 7,
-        "sparsity_measured": sparsity, "params": 1000, "nonzero_params": round(1000 * (1 - sparsity)),
-        "macs": 5000, "effective_macs": round(5000 * (1 - sparsity)), "latency_ms": 0.5,
-        "curve": [val / 2, val], "job_wall_s": 1.0, "host": "test",
-    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +262,7 @@ def test_reachable_max_reads_the_recorded_search(best_file: Path) -> None:
 
 
 def test_kendall_top_ranks_within_the_best_fifth_of_each_level() -> None:
-    from nasbench.surrogate_benchmark import kendall_top
+    from nasbench.tables.surrogate_benchmark import kendall_top
 
     y = np.arange(20, dtype=float)  # two levels of 10 rows; the best fifth of each: 2 rows
     levels = np.repeat([0.0, 0.8], 10)

@@ -9,9 +9,9 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pytest
 
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces, surrogates
-from nasbench.surrogate import (
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces, surrogates
+from nasbench.core.surrogate import (
     GraphInput,
     InputKind,
     NotFittedError,
@@ -22,8 +22,8 @@ from nasbench.surrogate import (
     targets,
     vectors,
 )
+from nasbench.core.types import ArchGraph
 from nasbench.testing.surrogates import ALL_CHECKS, check_surrogate, toy_graph, toy_vector
-from nasbench.types import ArchGraph
 
 SURROGATES = surrogates.names()
 
@@ -159,7 +159,7 @@ def test_predicts_nas_bench_201(name: str) -> None:
     asserted here)."""
     from scipy.stats import kendalltau
 
-    from nasbench.benchmarks import load_benchmark
+    from nasbench.tables.benchmarks import load_benchmark
 
     table, space = load_benchmark("nb201-cifar10"), spaces.create("nb201")
     rows = np.random.default_rng(0).permutation(len(table.arch))[:2000]

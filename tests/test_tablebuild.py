@@ -10,28 +10,14 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench import tablebuild
-from nasbench.benchmarks import load_benchmark
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
-from nasbench.registry import evaluators, spaces
-from nasbench.tablebuild import TableSpec, build_table, datasheet, read_runs
-
-SPEC = TableSpec("chain", {"max_layers": 2}, epochs=1, recipe={"batch_size": 500})
-
-
-def fake_run(spec_json: str, index: int, arch_text: str, sparsity: float, seed: int) -> dict:
-    """A deterministic stand-in for a training run (accuracy from index, sparsity, seed)."""
-    space = TableSpec.from_json(spec_json).create_space()
-    arch = space.parse(arch_text)
-    val = 0.5 + 0.04 * (index % 10) - 0.1 * sparsity + 0.01 * seed
-    return {
-        "index": index, "arch": arch.text, "key": arch.key, "sparsity": sparsity, "seed": seed,
-        "status": "ok", "val_acc": val, "test_acc": val - 0.02, "train_time_s": 10.0 + index,
-        "sparsity_measured": sparsity, "params": 1000 + index, "nonzero_params": 900,
-        "macs": 5000, "effective_macs": 4000, "latency_ms": 0.5, "curve": [val / 2, val],
-        "job_wall_s": 1.0, "host": "test",
-    }  # fmt: skip
+from nasbench.cli.main import main
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import evaluators, spaces
+from nasbench.tables import tablebuild
+from nasbench.tables.benchmarks import load_benchmark
+from nasbench.tables.tablebuild import TableSpec, build_table, datasheet, read_runs
+from tests.helpers import TABLEBUILD_SPEC as SPEC
+from tests.helpers import fake_run
 
 
 @pytest.fixture

@@ -17,20 +17,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench.benchmarks import (
+from nasbench.core.errors import NasbenchError
+from nasbench.core.evaluator import Evaluator
+from nasbench.core.registry import evaluators, spaces
+from nasbench.core.space import SearchSpace
+from nasbench.core.types import Status
+from nasbench.evaluation.tabular import TabularEvaluator
+from nasbench.tables.benchmarks import (
     DATA_DIR,
     BenchmarkInfo,
     FidelitySpec,
     load_benchmark,
     write_benchmark,
 )
-from nasbench.errors import NasbenchError
-from nasbench.evaluation.tabular import TabularEvaluator
-from nasbench.evaluator import Evaluator
-from nasbench.registry import evaluators, spaces
-from nasbench.space import SearchSpace
-from nasbench.types import Status
-from tests.conftest import shared_data
+from tests.helpers import shared_data
 
 SHIPPED = DATA_DIR / "nb201-cifar10.parquet"
 # index 6111: the best CIFAR-10 test accuracy in NAS-Bench-201 (94.37 %)

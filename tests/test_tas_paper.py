@@ -1,6 +1,6 @@
 """TAS as in Dong & Yang, "Network Pruning via Transformable Architecture Search" (NeurIPS 2019):
 knowledge distillation from the unpruned network (Sec. 3.3; the ``train`` evaluator's
-``distill_from``, :func:`nasbench.training.distillation_loss`), the cost loss of Sec. 3.2, and the
+``distill_from``, :func:`nasbench.training.trainer.distillation_loss`), the cost loss of Sec. 3.2, and the
 width/depth-only search on the hierarchical ``tas`` preset."""
 
 from __future__ import annotations
@@ -15,25 +15,25 @@ import torch
 from torch import nn
 
 import nasbench.evaluation.trained as trained_module
-from nasbench.datasets import Dataset
-from nasbench.errors import NasbenchError
-from nasbench.evaluation.trained import unpruned_architecture
-from nasbench.registry import evaluators, spaces, strategies
-from nasbench.runner import run
-from nasbench.seeding import role_rng
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import evaluators, spaces, strategies
+from nasbench.core.seeding import role_rng
+from nasbench.core.space import unpruned_architecture
+from nasbench.core.strategy import SearchInfo
+from nasbench.core.types import Budget, Status, Task
+from nasbench.core.weights import materialise
+from nasbench.engine.runner import run
+from nasbench.engine.suite import parse_suite
 from nasbench.strategies.tas import SAMPLED, cost_loss
-from nasbench.strategy import SearchInfo
-from nasbench.suite import parse_suite
-from nasbench.training import (
+from nasbench.training.datasets import Dataset
+from nasbench.training.trainer import (
     TAS_DISTILL_TEMPERATURE,
     TAS_DISTILL_WEIGHT,
     Recipe,
     distillation_loss,
     train,
 )
-from nasbench.types import Budget, Status, Task
-from nasbench.weights import materialise
-from tests.test_training import toy_split
+from tests.helpers import toy_split
 
 TASK = Task((2, 12), 3, "toy")
 TAS = {"preset": "tas", "width": 0.25}
@@ -320,8 +320,8 @@ cost_samples = 30
 def test_a_table_of_another_preset_refuses_the_tas_preset() -> None:
     """The hierarchical table records only its width; its space check compares decisions, so
     the tas preset (widths and depths only) is refused instead of answered wrongly."""
-    from nasbench.errors import NasbenchError
-    from nasbench.registry import evaluators, spaces
+    from nasbench.core.errors import NasbenchError
+    from nasbench.core.registry import evaluators, spaces
 
     tas = spaces.create("hierarchical", preset="tas", width=0.5)
     for mode in ("surrogate", "tabular"):

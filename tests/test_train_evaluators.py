@@ -10,12 +10,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from nasbench.cli import main
-from nasbench.errors import NasbenchError
-from nasbench.registry import evaluators, spaces
-from nasbench.runner import run
-from nasbench.suite import parse_suite
-from nasbench.types import Budget, Status
+from nasbench.cli.main import main
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import evaluators, spaces
+from nasbench.core.types import Budget, Status
+from nasbench.engine.runner import run
+from nasbench.engine.suite import parse_suite
 
 FAST = {"batch_size": 500}
 CNN = "conv5-32-s2|conv3-32-s2|conv3-32-s2"

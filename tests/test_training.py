@@ -10,9 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench.datasets import Dataset, Split
-from nasbench.errors import NasbenchError
-from nasbench.training import (
+from nasbench.core.errors import NasbenchError
+from nasbench.core.types import Status, Task
+from nasbench.core.weights import materialise
+from nasbench.training.datasets import Dataset, Split
+from nasbench.training.trainer import (
     Optimizer,
     Recipe,
     Schedule,
@@ -22,19 +24,9 @@ from nasbench.training import (
     train,
     train_subset,
 )
-from nasbench.types import Status, Task
-from nasbench.weights import materialise
+from tests.helpers import toy_split
 
 TASK = Task((2, 12), 3, "toy")
-
-
-def toy_split(n: int, rng: np.random.Generator) -> Split:
-    """Three classes told apart by which third of the sequence carries a bump (plus noise)."""
-    y = rng.integers(0, 3, size=n).astype(np.int64)
-    x = rng.normal(scale=0.5, size=(n, 2, 12)).astype(np.float32)
-    for i, c in enumerate(y):
-        x[i, :, 4 * c : 4 * c + 4] += 1.5
-    return Split(x, y)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench.errors import NasbenchError
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import evaluators, spaces
+from nasbench.core.space import SearchSpace
+from nasbench.core.supernet import build_supernet, path_weights
+from nasbench.core.types import Status
+from nasbench.engine.runner import run
+from nasbench.engine.suite import parse_suite
 from nasbench.evaluation import weight_sharing
 from nasbench.evaluation.weight_sharing import (
     WeightSharingEvaluator,
@@ -22,13 +28,7 @@ from nasbench.evaluation.weight_sharing import (
     path_stats,
     rank_correlation,
 )
-from nasbench.pruning import prunable
-from nasbench.registry import evaluators, spaces
-from nasbench.runner import run
-from nasbench.space import SearchSpace
-from nasbench.suite import parse_suite
-from nasbench.supernet import build_supernet, path_weights
-from nasbench.types import Status
+from nasbench.training.pruning import prunable
 from tests.one_shot_helpers import archs, check_trained_once_charged_once
 
 SPACE = {"channels": 4, "cells_per_stage": 1}

@@ -1,1 +1,2 @@
-"""Benchmark tables shipped with nasbench (see ``nasbench.benchmarks``) and their converters."""
+"""Benchmark tables shipped with nasbench (see ``nasbench.tables.benchmarks``) and their
+converters."""

@@ -21,9 +21,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nasbench.benchmarks import DATA_DIR, BenchmarkInfo, FidelitySpec, write_benchmark
-from nasbench.errors import NasbenchError
-from nasbench.registry import spaces
+from nasbench.core.errors import NasbenchError
+from nasbench.core.registry import spaces
+from nasbench.tables.benchmarks import DATA_DIR, BenchmarkInfo, FidelitySpec, write_benchmark
 
 DEFAULT_OUT = DATA_DIR / "nb201-cifar10.parquet"
 ROWS = 15625

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from nasbench.errors import NasbenchError
-from nasbench.modelstats import count_macs, count_params
-from nasbench.space import SearchSpace
-from nasbench.types import Architecture, Task
+from nasbench.core.errors import NasbenchError
+from nasbench.core.modelstats import count_macs, count_params
+from nasbench.core.space import SearchSpace
+from nasbench.core.types import Architecture, Task
 
 TASKS_1D_2D = (Task((1, 40), 10, "seq"), Task((3, 16, 16), 7, "img"))
 """A 1-D and a 2-D task the checks build every architecture for."""

@@ -1,4 +1,4 @@
-"""Conformance suite for supernets (:mod:`nasbench.supernet`).
+"""Conformance suite for supernets (:mod:`nasbench.core.supernet`).
 
 Run it for your own space in one line, ``check_supernet(MySpace())``, or call the single checks
 from a parametrised pytest module (``tests/test_supernet.py``). Each check raises
@@ -32,8 +32,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from nasbench.space import SearchSpace
-from nasbench.supernet import (
+from nasbench.core.space import SearchSpace
+from nasbench.core.supernet import (
     Supernet,
     Weights,
     build_supernet,
@@ -43,8 +43,8 @@ from nasbench.supernet import (
     softmax_weights,
     uniform_logits,
 )
+from nasbench.core.types import Architecture, Task
 from nasbench.testing.spaces import _global_rng_unchanged
-from nasbench.types import Architecture, Task
 
 TASKS = (Task((1, 16), 3, "seq"), Task((3, 8, 8), 3, "img"))
 """A 1-D and a 2-D task the checks build supernets for."""

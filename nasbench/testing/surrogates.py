@@ -2,7 +2,7 @@
 
 For your own surrogate, in one line (each check raises ``AssertionError`` naming the surrogate):
 
->>> from nasbench.registry import surrogates
+>>> from nasbench.core.registry import surrogates
 >>> check_surrogate(lambda: surrogates.create("random_forest", n_estimators=20))
 
 or call the single checks of :data:`ALL_CHECKS` from a parametrised pytest module
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from nasbench.errors import NasbenchError
-from nasbench.surrogate import (
+from nasbench.core.errors import NasbenchError
+from nasbench.core.surrogate import (
     GraphInput,
     InputKind,
     NotFittedError,
@@ -34,7 +34,7 @@ from nasbench.surrogate import (
     Surrogate,
     SurrogateInput,
 )
-from nasbench.types import ArchGraph
+from nasbench.core.types import ArchGraph
 
 Factory = Callable[[], Surrogate]
 

@@ -1,0 +1,1 @@
+"""The ``nasbench`` command line, on top of every other layer."""

@@ -1,0 +1,56 @@
+"""The evaluator role: measure an architecture at a fidelity.
+
+Constructor convention (so the runner can build any evaluator from a suite's ``[[task]]``
+table): keyword parameters from the task table (e.g. ``benchmark = "nb201-cifar10"``), plus
+``space`` (the :class:`~nasbench.core.space.SearchSpace` instance), ``latency_device`` (``None`` or
+a device name; unknown names raise NasbenchError listing the known ones) and ``sparsity`` (the
+budget's target, ``0 <= s < 1``), which the runner passes from the budget.
+
+``evaluate`` returns a :class:`~nasbench.core.types.Measurement`: accuracies as fractions in [0, 1],
+``cost_s`` the simulated seconds this evaluation spends (recorded or measured training time), and
+``latency_ms`` on ``latency_device`` (``nan`` without one). Evaluators never charge the budget:
+only the runner does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from nasbench.core.types import Architecture, Measurement
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an architecture costs to run, known without training it."""
+
+    latency_ms: float
+    params: int
+    macs: int
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    fidelities: tuple[float, ...]
+    """Fidelities this evaluator answers (empty: any positive value)."""
+
+    default_fidelity: float
+
+    def evaluate(
+        self, arch: Architecture, fidelity: float, rng: np.random.Generator
+    ) -> Measurement:
+        """Measure ``arch`` at ``fidelity``; draws noise (if any) from ``rng`` only. Raises
+        NasbenchError for an architecture the evaluator cannot answer (wrong space, not in a
+        table)."""
+        ...
+
+
+@runtime_checkable
+class Profiling(Protocol):
+    """Evaluators that know latency, parameters and MACs before training also implement
+    ``profile``; the runner then rejects hard-infeasible proposals without charging them (see
+    :mod:`nasbench.engine.budget`)."""
+
+    def profile(self, arch: Architecture) -> Profile: ...

@@ -1,0 +1,228 @@
+"""The journal of a running run (:class:`RunJournal`): every finished evaluation, appended to a
+JSON-lines journal (:mod:`nasbench.core.jsonl`, which says what makes it crash safe), so a
+resumed run replays what was done instead of repeating it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nasbench.core.errors import NasbenchError
+from nasbench.core.jsonl import parse, write_entries
+from nasbench.core.types import Measurement, Status, TrialRecord
+
+log = logging.getLogger(__name__)
+
+
+# ---- the journal of a running run ----------------------------------------------------------
+@dataclass(frozen=True)
+class Evaluation:
+    """One journaled evaluation of a run: what a resumed run needs to replay it.
+
+    ``measurement`` is what the evaluator returned (before a proposal's ``search_cost_s`` is
+    added); ``evaluated`` is False when profiling rejected the proposal without calling the
+    evaluator (it then draws no benchmark noise); ``record`` is the trial's record as first
+    written (its ``overhead_wall_s`` holds the ask time only: the entry is written before the
+    strategy is told)."""
+
+    measurement: Measurement
+    search_cost_s: float
+    evaluated: bool
+    feasible: bool
+    record: TrialRecord
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "trial": self.record.trial,
+            "measurement": _fields(self.measurement),
+            "search_cost_s": self.search_cost_s,
+            "evaluated": self.evaluated,
+            "feasible": self.feasible,
+            "record": _fields(self.record),
+        }
+
+    @classmethod
+    def from_json(cls, entry: dict[str, Any], where: str) -> Evaluation:
+        """Decode a journal entry; a malformed one raises NasbenchError naming ``where``."""
+        try:
+            m, r = dict(entry["measurement"]), dict(entry["record"])
+            measurement = Measurement(**{
+                **m, "status": Status(m["status"]), "curve": tuple(m["curve"]),
+                "extra": tuple((str(k), v) for k, v in m["extra"]),
+            })  # fmt: skip
+            record = TrialRecord(**{**r, "extra": tuple((str(k), v) for k, v in r["extra"])})
+            search_cost_s, evaluated, feasible = (entry["search_cost_s"], entry["evaluated"],
+                                                  entry["feasible"])  # fmt: skip
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NasbenchError(f"{where} is not a journaled evaluation ({exc})") from None
+        _check_measurement(measurement, where)
+        _check_record(record, where)
+        _check_value(where, "search_cost_s", search_cost_s, COST)
+        for name, flag in (("evaluated", evaluated), ("feasible", feasible)):
+            if not isinstance(flag, bool):
+                raise NasbenchError(f"{where}: {name} must be true or false, got {flag!r}")
+        return cls(measurement, float(search_cost_s), evaluated, feasible, record)
+
+
+# ---- what a journal line may hold ------------------------------------------------------------
+# A resumed run writes journaled values into its records as they are, so each is checked when
+# read: a journal edited by hand (or by a bug) is refused, naming its line, instead of giving
+# records that no run could have produced.
+ACCURACY = "an accuracy in [0, 1] (or NaN)"
+FRACTION = "a fraction in [0, 1] (or NaN)"
+COST = "a finite number >= 0"
+SIZE = "a number >= 0 (or NaN)"
+FINITE = "a finite number (or NaN)"
+NUMBER = "a number"
+WHOLE = "a whole number >= 0"
+_MEASUREMENT = {
+    "val_acc": ACCURACY, "test_acc": ACCURACY, "val_acc_pred": NUMBER, "cost_s": COST,
+    "sparsity": FRACTION, "latency_ms": SIZE, "val_acc_std": SIZE, "params": SIZE,
+    "nonzero_params": SIZE, "macs": SIZE, "effective_macs": SIZE,
+}  # fmt: skip
+_RECORD = {
+    "val_acc": ACCURACY, "test_acc": ACCURACY, "incumbent_val_acc": ACCURACY,
+    "incumbent_test_acc": ACCURACY, "objective": FINITE, "cost_s": COST, "cum_cost_s": COST,
+    "latency_ms": SIZE, "params_m": SIZE, "macs_m": SIZE, "sparsity": FRACTION,
+    "fidelity": SIZE, "overhead_wall_s": COST, "eval_wall_s": COST, "trial": WHOLE,
+    "seed": WHOLE,
+}  # fmt: skip
+
+
+def _ok(value: object, kind: str) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    if kind == WHOLE:
+        return isinstance(value, int) and value >= 0
+    if kind == NUMBER:
+        return True
+    if math.isnan(value):
+        return kind != COST
+    if kind in (ACCURACY, FRACTION):
+        return 0.0 <= value <= 1.0
+    if kind == FINITE:
+        return math.isfinite(value)
+    if kind == COST:
+        return 0.0 <= value < math.inf
+    return value >= 0.0  # SIZE
+
+
+def _check_value(where: str, name: str, value: object, kind: str) -> None:
+    if not _ok(value, kind):
+        raise NasbenchError(f"{where}: {name} = {value!r} is not {kind}; the journal is kept")
+
+
+def _check_measurement(m: Measurement, where: str) -> None:
+    for name, kind in _MEASUREMENT.items():
+        _check_value(where, f"measurement {name}", getattr(m, name), kind)
+    for epoch, value in enumerate(m.curve):
+        _check_value(where, f"measurement curve[{epoch}]", value, ACCURACY)
+    for name, value in m.extra:
+        _check_value(where, f"measurement {name}", value, _extra_kind(name))
+
+
+def _check_record(r: TrialRecord, where: str) -> None:
+    for name, kind in _RECORD.items():
+        _check_value(where, f"record {name}", getattr(r, name), kind)
+    if not isinstance(r.feasible, bool):
+        raise NasbenchError(f"{where}: record feasible must be true or false, got {r.feasible!r}")
+    for name, value in r.extra:
+        _check_value(where, f"record {name}", value, _extra_kind(name))
+
+
+def _extra_kind(name: str) -> str:
+    """Extra metrics named as accuracies (``test_acc_cifar100``) are accuracies; others any
+    number (costs, predictions, rewards)."""
+    return ACCURACY if name.startswith(("test_acc", "val_acc")) else NUMBER
+
+
+def _fields(obj: Measurement | TrialRecord) -> dict[str, Any]:
+    """The fields of a flat dataclass (values are numbers, strings and tuples of them): what
+    ``dataclasses.asdict`` gives, without its deep copies (a tenth of the time per line)."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def locked(path: Path) -> bool:
+    """Whether a process holds the journal ``path`` open as a :class:`RunJournal`."""
+    if not path.exists():
+        return False
+    with path.open("rb") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False
+
+
+class RunJournal:
+    """The open journal of one running run: ``runs/<run_id>.journal`` of a results folder.
+
+    The first line is ``header`` (the run's identity); every further line is one
+    :class:`Evaluation`. Opening it takes an exclusive lock for as long as it stays open
+    (released when the process dies, ``kill -9`` included), so two processes never run the
+    same run; :attr:`replay` holds the evaluations a killed run left, in order. Raises
+    NasbenchError when the journal belongs to another run, is corrupt, or is locked.
+    """
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self.path, self.header = Path(path), header
+        self._file = self.path.open("a+b")
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise NasbenchError(
+                f"{path} is locked: another nasbench process is running this run"
+            ) from None
+        try:
+            self.replay = self._read()
+        except NasbenchError:
+            self._file.close()
+            raise
+
+    def _read(self) -> deque[Evaluation]:
+        self._file.seek(0)
+        entries, _ = parse(self._file.read(), self.path)
+        if not entries:  # new, or only a torn header: start afresh
+            self._file.truncate(0)
+            write_entries(self._file, [self.header])
+            return deque()
+        if entries[0] != self.header:
+            theirs = {k: v for k, v in entries[0].items() if k != "spec"}
+            raise NasbenchError(
+                f"{self.path} belongs to another run ({json.dumps(theirs, sort_keys=True)}), not "
+                f"run {self.header.get('run')!r} of suite {self.header.get('suite')!r}"
+            )
+        return deque(
+            Evaluation.from_json(e, f"{self.path} line {n}") for n, e in enumerate(entries[1:], 2)
+        )
+
+    def append(self, evaluation: Evaluation, durable: bool = True) -> None:
+        """Journal one finished evaluation: flushed before this returns (it survives a kill of
+        the process), and fsynced too when ``durable`` (it survives a power cut). An fsync
+        costs milliseconds, as much as thousands of table look-ups, so the runner asks for it
+        only after evaluations that took real compute."""
+        write_entries(self._file, [evaluation.to_json()], durable)
+
+    def close(self) -> None:
+        """Release the lock; the file stays (a later resume replays it)."""
+        self._file.close()
+
+    def remove(self) -> None:
+        """Delete the journal (its run's record file is written), then release the lock."""
+        self.path.unlink(missing_ok=True)
+        self.close()
+
+    def __enter__(self) -> RunJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
