@@ -121,6 +121,7 @@ class NB201Space(BaseSpace):
         self.channels = channels
         self.cells_per_stage = cells_per_stage
         self._decisions = tuple(Decision(f"node{i}.in{j}", OPS) for j, i in EDGES)
+        self._terms: dict[tuple, tuple[tuple[int, int], dict[str, tuple[int, int]]]] = {}
 
     # ---- decision view ---------------------------------------------------------------------
     def decisions(self) -> tuple[Decision, ...]:
@@ -184,6 +185,32 @@ class NB201Space(BaseSpace):
         return ArchGraph(adj, ("input", "node", "node", "output"), tuple(labels))
 
     def counts(self, arch: Architecture, task: Task) -> ModelCounts:
+        """Analytic params and MACs. Only the convolutions differ between cells, and every edge
+        of a stage sees the same shape, so a count is the cell-free network's plus, per
+        convolution op, its count in every cell of every stage times how many edges use it:
+        tallied once per task (:meth:`_tally`) and then summed exactly in integers."""
+        base, per_op = self._count_terms(task)
+        params, macs = base
+        for op in arch.values:
+            if op in per_op:
+                params, macs = params + per_op[op][0], macs + per_op[op][1]
+        return ModelCounts(params, macs)
+
+    def _count_terms(self, task: Task) -> tuple[tuple[int, int], dict[str, tuple[int, int]]]:
+        key = (task.input_shape, task.num_classes)
+        terms = self._terms.get(key)
+        if terms is None:
+            base = self._tally(task, ())
+            per_op = {}
+            for op in ("nor_conv_1x1", "nor_conv_3x3"):
+                one = self._tally(task, (op,))
+                per_op[op] = (one[0] - base[0], one[1] - base[1])
+            terms = self._terms[key] = (base, per_op)
+        return terms
+
+    def _tally(self, task: Task, ops: tuple[str, ...]) -> tuple[int, int]:
+        """Params and MACs of the network whose every cell has the edges ``ops`` (the others
+        none), walking the modules in :meth:`_build`'s order."""
         t = Tally()
         c = self.channels
         shape = t.bn(t.conv(task.input_shape, c, 3))
@@ -192,12 +219,12 @@ class NB201Space(BaseSpace):
                 c *= 2
                 shape = ResidualReduction.tally(t, shape, c)
             for _ in range(self.cells_per_stage):
-                for op in arch.values:
+                for op in ops:
                     if op in ("nor_conv_1x1", "nor_conv_3x3"):
                         ReLUConvBN.tally(t, shape, c, 1 if op == "nor_conv_1x1" else 3)
         t.bn(shape)
         t.linear(c, task.num_classes)
-        return ModelCounts(t.params, t.macs)
+        return t.params, t.macs
 
     def _build(self, arch: Architecture, task: Task) -> nn.Module:
         d, c = task.spatial_dims, self.channels

@@ -102,10 +102,15 @@ def call(
 
 
 def _real(value: object) -> bool:
+    kind = type(value)
+    if kind is float or kind is int:  # the common case, without the ABC machinery
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _integral(value: object) -> bool:
+    if type(value) is int:
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 

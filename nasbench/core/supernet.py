@@ -40,6 +40,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -241,14 +242,16 @@ def register_supernet(space_name: str) -> Callable[[_Factory], _Factory]:
     The space's supernet module registers it (``@register_supernet("chain")`` in
     ``spaces/chain_supernet.py``), so the space module never imports its supernet. Registering
     another function under a name already taken raises NasbenchError; registering the same
-    function again (same module and qualified name, as on a module reload) replaces it.
+    definition again (same qualified name, and the same module or source file: a reload, or the
+    module imported under two names such as ``spaces.cell_supernet`` beside
+    ``nasbench.spaces.cell_supernet``) replaces it.
     """
     if not isinstance(space_name, str) or not space_name:
         raise NasbenchError(f"register_supernet needs a space name, got {space_name!r}")
 
     def register(factory: _Factory) -> _Factory:
         old = _FACTORIES.get(space_name)
-        if old is not None and old is not factory and _identity(old) != _identity(factory):
+        if old is not None and not _same_definition(old, factory):
             raise NasbenchError(
                 f"space {space_name!r} already has the supernet factory "
                 f"{_identity(old)[0]}.{_identity(old)[1]}; cannot register "
@@ -258,6 +261,15 @@ def register_supernet(space_name: str) -> Callable[[_Factory], _Factory]:
         return factory
 
     return register
+
+
+def _same_definition(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    if a is b or _identity(a) == _identity(b):
+        return True
+    try:
+        return _identity(a)[1] == _identity(b)[1] and inspect.getfile(a) == inspect.getfile(b)
+    except TypeError:  # a builtin or a callable object without a source file
+        return False
 
 
 def _identity(factory: Callable[..., Any]) -> tuple[str, str]:

@@ -169,7 +169,8 @@ class _Loop:
         self.spec, self.seed, self.evaluator, self.fidelity = spec, seed, evaluator, fidelity
         self.ledger = Ledger(spec.budget)
         self.records: list[TrialRecord] = []
-        self.best: TrialRecord | None = None
+        self.best: tuple[int, str, float, float] | None = None  # trial, arch, val, test
+        self.best_objective = math.nan
         self.seen: Counter[str] = Counter()
         self.infeasible_streak = 0
         self.answers: _Answers  # set by run
@@ -225,6 +226,16 @@ class _Loop:
             predicted = (("objective_pred", told),)
         self.ledger.charge(m.cost_s)
         trial = len(self.records)
+        # the incumbent after this trial: a gradient method's answer is the architecture
+        # derived last (a monitor proposal); otherwise the best objective so far, ties earlier
+        this = (trial, arch.text, m.val_acc, m.test_acc)
+        if monitor:
+            self.best = None if math.isnan(obj) else this
+        elif not math.isnan(obj) and (self.best is None or obj > self.best_objective):
+            self.best = this
+        if self.best is this:
+            self.best_objective = obj
+        inc = self.best if self.best is not None else (-1, "", math.nan, math.nan)
         rec = TrialRecord(
             suite=self.spec.suite, task=self.spec.task.label, space=arch.space,
             strategy=self.spec.strategy.label, evaluator=self.spec.task.evaluator, seed=self.seed,
@@ -232,20 +243,10 @@ class _Loop:
             feasible=feasible, objective=obj, val_acc=m.val_acc, test_acc=m.test_acc,
             cost_s=m.cost_s, cum_cost_s=self.ledger.cost_s, latency_ms=m.latency_ms,
             params_m=m.params / 1e6, macs_m=m.macs / 1e6, sparsity=m.sparsity,
-            incumbent_trial=-1, incumbent_arch="", incumbent_val_acc=math.nan,
-            incumbent_test_acc=math.nan, overhead_wall_s=overhead_s, eval_wall_s=eval_s,
+            incumbent_trial=inc[0], incumbent_arch=inc[1], incumbent_val_acc=inc[2],
+            incumbent_test_acc=inc[3], overhead_wall_s=overhead_s, eval_wall_s=eval_s,
             extra=m.extra + _pruned_sizes(budget, m) + predicted,
         )  # fmt: skip
-        if monitor:  # a gradient method's answer is the architecture derived last
-            self.best = None if math.isnan(obj) else rec
-        elif not math.isnan(obj) and (self.best is None or obj > self.best.objective):
-            self.best = rec
-        if self.best is not None:
-            b = self.best
-            rec = replace(
-                rec, incumbent_trial=b.trial, incumbent_arch=b.arch,
-                incumbent_val_acc=b.val_acc, incumbent_test_acc=b.test_acc,
-            )  # fmt: skip
         self.records.append(rec)
         self.infeasible_streak = 0 if feasible else self.infeasible_streak + 1
         return Observation(
