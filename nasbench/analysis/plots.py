@@ -204,11 +204,14 @@ def _regret_steps(run: Run, grid: np.ndarray, ref: float) -> np.ndarray:
 def plot_regret(source: Source, stem: Path, formats: Sequence[str] = ("png", "pdf"),
                 ref: Mapping[str, float] | None = None) -> list[Path]:  # fmt: skip
     """Draw :func:`regret_curves`: one panel per task, per strategy the median as a step line
-    and the interquartile band in percentage points, log cost axis, regret axis log above 0.1
-    points (symlog, so that a regret of 0 shows). Returns the files written."""
+    (Okabe-Ito colour and a line style) and the interquartile band in percentage points, log
+    cost axis, log regret axis spanning the data (:func:`_regret_axis`). ``ref`` defaults, in
+    ``nasbench plot``, to the reference ``stats.md`` uses (the table's best where the task has
+    one). Returns the files written."""
     curves = regret_curves(source, ref)
     tasks = sorted({c.task for c in curves})
-    colors = _colors(sorted({c.strategy for c in curves}))
+    names = sorted({c.strategy for c in curves})
+    colors, styles = _colors(names), _line_styles(names)
     fig, axes = _panels(len(tasks))
     for ax, task in zip(axes, tasks, strict=False):
         mine = [c for c in curves if c.task == task]
@@ -218,16 +221,39 @@ def plot_regret(source: Source, stem: Path, formats: Sequence[str] = ("png", "pd
             keep = np.append(c.cost_s > 0, True)
             x, color = np.append(c.cost_s, end)[keep], colors[c.strategy]
             median, q25, q75 = (100 * np.append(v, v[-1:])[keep] for v in (c.median, c.q25, c.q75))
-            ax.step(x, median, where="post", color=color, label=c.strategy)
-            ax.fill_between(x, q25, q75, step="post", color=color, alpha=0.2, linewidth=0)
+            ax.step(x, median, where="post", color=color, linestyle=styles[c.strategy],
+                    linewidth=1.4, label=c.strategy)  # fmt: skip
+            ax.fill_between(x, q25, q75, step="post", color=color, alpha=0.1, linewidth=0)
         start = float(costs.min(initial=end))
         ax.set(xscale="log", xlim=(start / 1.2, end * 1.2), title=task,
                xlabel="simulated cost (s)", ylabel="test accuracy regret (% points)")  # fmt: skip
-        ax.set_yscale("symlog", linthresh=0.1)  # log above 0.1 points, linear down to 0
-        band = [np.zeros(1)] + [q for c in curves if c.task == task for q in (c.q25, c.q75)]
-        low, high = float(np.nanmin(np.concatenate(band))), float(np.nanmax(np.concatenate(band)))
-        ax.set_ylim(150 * low, max(150 * high, 1.0))  # low < 0: beat the reference
+        values = 100 * np.concatenate([v for c in mine for v in (c.q25, c.median, c.q75)])
+        _regret_axis(ax, values[np.isfinite(values)])
     return _save(fig, axes, stem, formats)
+
+
+def _regret_axis(ax: Axes, values: np.ndarray) -> None:
+    """A log regret axis spanning the data and no empty decade: from just below the smallest
+    positive regret to just above the largest. Where some regret is 0 or negative (a run at or
+    above the reference) the axis is symlog, linear below the smallest positive regret."""
+    positive = values[values > 0]
+    if not len(positive):
+        ax.set_ylim(-1.0, 1.0)
+        return
+    low, high = float(positive.min()), float(positive.max())
+    if (values <= 0).any():
+        thresh = 10 ** math.floor(math.log10(low))
+        ax.set_yscale("symlog", linthresh=thresh)
+        ax.set_ylim(min(float(values.min()) * 1.2, 0.0), high * 1.3)
+    else:
+        ax.set_yscale("log")
+        ax.set_ylim(low / 1.3, high * 1.3)
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")  # 1.6, not 1.6 x 10^0
+    ax.yaxis.set_major_formatter(plain)
+    # minor labels only where the axis spans less than a decade (else they crowd)
+    ax.yaxis.set_minor_formatter(plain if high < 10 * low else FuncFormatter(lambda v, _: ""))
 
 
 # ---------------------------------------------------------------- Pareto fronts
@@ -275,6 +301,7 @@ def plot_pareto(source: Source, stem: Path, objective: str = "latency_ms",
         return []
     tasks = sorted({d.task for d in data})
     colors = _colors(sorted({d.strategy for d in data}))
+    styles = _line_styles(sorted({d.strategy for d in data}))
     fig, axes = _panels(len(tasks))
     for ax, task in zip(axes, tasks, strict=False):
         for d in (d for d in data if d.task == task and len(d.points)):
@@ -283,6 +310,7 @@ def plot_pareto(source: Source, stem: Path, objective: str = "latency_ms",
             cost, acc = d.points[:, 1], d.points[:, 0]
             ax.scatter(cost, acc, s=4, color=color, alpha=0.15, linewidth=0, rasterized=True)
             ax.step(d.front[:, 1], d.front[:, 0], where="post", color=color, label=d.strategy,
+                    linestyle=styles[d.strategy],
                     marker=".")  # fmt: skip
         ax.set(title=task, xlabel=_LABELS.get(objective, objective), ylabel="validation accuracy",
                xscale="linear" if objective == "latency_ms" else "log")  # fmt: skip
@@ -350,6 +378,7 @@ def plot_sparsity(
     fig = Figure(figsize=(12, 3.4 * len(problems)), layout="constrained")
     grid = fig.subplots(len(problems), 3, squeeze=False)
     colors = _colors(sorted({p.strategy for p in points}))
+    styles = _line_styles(sorted({p.strategy for p in points}))
     fields = [("test_acc", "test accuracy"), ("nonzero_params", "nonzero parameters"),
               ("effective_macs", "effective MACs")]  # fmt: skip
     for row, problem in zip(grid, problems, strict=True):
@@ -358,7 +387,8 @@ def plot_sparsity(
                 line = [p for p in points if p.problem == problem and p.strategy == strategy]
                 x = np.array([p.sparsity for p in line])
                 mean, std = np.array([getattr(p, field) for p in line]).reshape(-1, 2).T
-                ax.plot(x, mean, marker="o", color=color, label=strategy)
+                ax.plot(x, mean, marker="o", color=color, linestyle=styles[strategy],
+                        label=strategy)  # fmt: skip
                 ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
             ax.set(title=textwrap.fill(problem, 40), xlabel="target sparsity", ylabel=label)
     return _save(fig, list(grid.flat), stem, formats)
@@ -451,11 +481,17 @@ def plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str] = ("png"
 
 def _plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str],
               ref: Mapping[str, float] | None, overwrite: bool) -> list[Path]:  # fmt: skip
-    from nasbench.analysis.stats import average_ranks, final_scores
+    from nasbench.analysis.stats import average_ranks, load_curves, scores_of, task_references
 
     check_formats(formats)
     runs = load_runs(folders)
-    ranks = average_ranks(final_scores(folders))
+    curves = load_curves(folders)
+    ranks = average_ranks(scores_of(curves))
+    if ref is None:  # the reference stats.md measures regret against, where records name one
+        try:
+            ref = task_references(curves)
+        except (KeyError, TypeError, ValueError) as exc:  # records without a full config
+            log.debug("regret against the best observed accuracy (no table reference: %s)", exc)
     if out.exists() and not out.is_dir():
         raise NasbenchError(f"--out {out} is a file, not a folder")
     check_new([out / f"{stem}.{fmt}" for stem in FIGURES for fmt in formats], overwrite)
@@ -482,12 +518,22 @@ def check_formats(formats: Sequence[str]) -> None:
                             f"valid: {', '.join(FORMATS)}")  # fmt: skip
 
 
-def _colors(strategies: list[str]) -> dict[str, Any]:
-    """One colour per strategy (tab10 by sorted name), the same in every figure of a call."""
-    from matplotlib import colormaps
+OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7",
+             "#F0E442")  # fmt: skip
+"""The colour-blind-safe palette of Okabe & Ito (2008), black first and the yellow, faint on
+white, last."""
+LINE_STYLES = ("-", "--", "-.", ":")
 
-    cmap = colormaps["tab10"]
-    return {s: cmap(i % 10) for i, s in enumerate(strategies)}
+
+def _colors(strategies: list[str]) -> dict[str, Any]:
+    """One colour per strategy (Okabe-Ito by sorted name), the same in every figure of a call."""
+    return {s: OKABE_ITO[i % len(OKABE_ITO)] for i, s in enumerate(strategies)}
+
+
+def _line_styles(strategies: list[str]) -> dict[str, str]:
+    """One line style per strategy, so that lines differ in more than colour (a grey-scale
+    print, a colour-blind reader): the style cycles with a different period than the colours."""
+    return {s: LINE_STYLES[i % len(LINE_STYLES)] for i, s in enumerate(strategies)}
 
 
 def _panels(n: int) -> tuple[Figure, list[Axes]]:

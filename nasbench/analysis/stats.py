@@ -409,6 +409,16 @@ def _task_reference(runs: list[RunCurve]) -> Reference:
     return Reference(max(finals) if finals else math.nan, "observed", top, up, surrogate)
 
 
+def task_references(curves: Sequence[RunCurve]) -> dict[str, float]:
+    """The regret reference of each task, as ``stats.md`` uses it (:class:`ScoreRow`'s
+    ``ref_test_acc``): the best of the task's benchmark table, else the best observed final
+    incumbent; the regret figure draws against the same."""
+    by_task: dict[str, list[RunCurve]] = defaultdict(list)
+    for c in curves:
+        by_task[c.task].append(c)
+    return {task: _task_reference(runs).acc for task, runs in by_task.items()}
+
+
 def _cost_window(runs: list[RunCurve]) -> tuple[float, float]:
     """The anytime window of one task's runs: from the smallest cumulative cost of a first
     charged evaluation (free evaluations, e.g. rejected infeasible ones, do not start it) to
