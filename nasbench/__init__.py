@@ -81,6 +81,7 @@ _EXPORTS: dict[str, str] = {
     "run": "nasbench.engine.runner",
     "RunResult": "nasbench.engine.runner",
     "run_suite": "nasbench.analysis.results",
+    "load_results": "nasbench.analysis.results",
     "records_table": "nasbench.engine.records",
     "read_run": "nasbench.engine.records",
     "summarize": "nasbench.analysis.report",
@@ -121,6 +122,7 @@ __all__ = [
     "build_supernet",
     "check_fitted",
     "graphs",
+    "load_results",
     "load_suite",
     "parse_suite",
     "read_run",
@@ -153,7 +155,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from nasbench.analysis.report import summarize
-    from nasbench.analysis.results import run_suite
+    from nasbench.analysis.results import load_results, run_suite
     from nasbench.core import registry
     from nasbench.core.errors import NasbenchError
     from nasbench.core.evaluator import Evaluator, Profile
