@@ -221,3 +221,19 @@ def test_the_console_script_imports_plugins_from_the_current_folder_without_shad
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("|") >= 5  # one NAS-Bench-201 cell string
+
+
+def test_help_imports_no_torch() -> None:
+    """`nasbench --help` (and every subcommand's help) is fast: nothing on the way imports torch."""
+    code = (
+        "import sys\n"
+        "from nasbench.cli.main import build_parser\n"
+        "parser = build_parser()\n"
+        "parser.format_help()\n"
+        "for action in parser._subparsers._group_actions:\n"
+        "    for sub in action.choices.values():\n"
+        "        sub.format_help()\n"
+        "assert 'torch' not in sys.modules, 'help imported torch'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -62,16 +62,18 @@ import time
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nasbench.core.errors import NasbenchError
 from nasbench.core.registry import inert, spaces
-from nasbench.core.space import SearchSpace
 from nasbench.core.tasks import DATASET_TASKS, task_for
 from nasbench.core.types import Task
 from nasbench.core.version import __version__
+
+if TYPE_CHECKING:  # the space module imports torch: `nasbench --help` does not need it
+    from nasbench.core.space import SearchSpace
 
 ECHO_MAX = 80
 """Characters of a quoted input value an error line shows (longer ones end in ``...``)."""
@@ -577,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_spaces)
 
     def space_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("space", help=f"a registered space ({', '.join(spaces.names())})")
+        p.add_argument("space", help="a registered space (see `nasbench spaces`) or module:Class")
         p.add_argument(
             "--param",
             action="append",
