@@ -237,3 +237,21 @@ def test_help_imports_no_torch() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_compare_and_run_speak_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    suite = tmp_path / "s.toml"
+    suite.write_text(
+        '[suite]\nname = "j"\nseeds = 2\n[budget]\nevaluations = 5\n'
+        '[[task]]\nspace = "nb201"\nevaluator = "tabular"\nfidelity = 12\n'
+        '[[strategy]]\nname = "random"\n'
+    )
+    for folder in ("a", "b"):
+        assert main(["run", str(suite), "--out", str(tmp_path / folder), "--json", "--quiet"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["runs"] == 2 and out["summary"][0]["strategy"] == "random"
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "identical": True, "runs": 2, "a": str(tmp_path / "a"), "b": str(tmp_path / "b"),
+        "differences": [],
+    }  # fmt: skip

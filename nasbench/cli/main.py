@@ -469,10 +469,20 @@ def cmd_run(args: argparse.Namespace) -> None:
                             "--resume to continue it") from None  # fmt: skip
     from nasbench.analysis.results import write_results
 
+    if not args.quiet:  # the statistics of a large suite take a while: say so
+        print(f"summarising {len(suite.runs())} runs (tables, statistics) ...", file=sys.stderr,
+              flush=True)  # fmt: skip
     write_results(out)
-    print((out / "summary.md").read_text().rstrip())  # the table, then each task's power
-    print(f"\n{len(suite.runs())} runs in {out} ({time.perf_counter() - start:.1f} s wall, "
-          f"{workers} workers, {args.backend} backend)")  # fmt: skip
+    wall = time.perf_counter() - start
+    if args.json:
+        summary = json.loads((out / "summary.json").read_text())
+        print(dumps({"folder": str(out), "runs": len(suite.runs()), "wall_s": round(wall, 1),
+                     "workers": workers, "backend": str(args.backend),
+                     "summary": summary}))  # fmt: skip
+    else:
+        print((out / "summary.md").read_text().rstrip())  # the table, then each task's power
+        print(f"\n{len(suite.runs())} runs in {out} ({wall:.1f} s wall, {workers} workers, "
+              f"{args.backend} backend)")  # fmt: skip
     for note in notes + stop_notes(out, suite):
         _note(note)
 
@@ -561,9 +571,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     with inert():  # nothing a results folder names is imported
         diffs = compare(Path(args.a), Path(args.b))
+    n = len(list((Path(args.a) / "runs").glob("*.parquet")))
+    if args.json:
+        print(dumps({"identical": not diffs, "runs": n, "a": str(args.a), "b": str(args.b),
+                     "differences": diffs}))  # fmt: skip
+        return 1 if diffs else 0
     for line in diffs:
         print(line)
-    n = len(list((Path(args.a) / "runs").glob("*.parquet")))
     print(f"{'identical' if not diffs else 'different'}: {n} runs in {args.a} vs {args.b} "
           "(all columns but *_wall_s)")  # fmt: skip
     return 1 if diffs else 0
@@ -663,7 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_surrogate_eval)
 
-    p = sub.add_parser("run", help="run a suite (default: the NAS-Bench-201 protocol)")
+    p = sub.add_parser("run", help="run a suite (default: the shipped default suite)")
     p.add_argument("config", nargs="?", help="suite TOML file (default: the shipped default suite)")
     p.add_argument("--out", help="results folder (default: results/<suite name>)")
     p.add_argument("--workers", type=int, default=None,
@@ -676,6 +690,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="with --backend ray: the cluster (default: a new local "
                    "Ray instance of --workers CPUs)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the folder, "
+                   "runs, wall time and the summary rows) instead of the tables")  # fmt: skip
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="summary table and statistics from results folders")
@@ -715,6 +731,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="check two results folders hold identical records")
     p.add_argument("a")
     p.add_argument("b")
+    p.add_argument("--json", action="store_true", help="one JSON object: identical, runs, "
+                   "differences")  # fmt: skip
     p.set_defaults(func=cmd_compare)
     return parser
 
