@@ -94,3 +94,16 @@ def test_every_results_folder_is_in_the_results_readme() -> None:
     assert folders
     missing = [name for name in folders if not re.search(rf"`{re.escape(name)}/`", text)]
     assert missing == []
+
+
+def test_the_records_schema_documents_every_column() -> None:
+    """docs/records.md names every TrialRecord column and every RunMeta key."""
+    import dataclasses
+
+    from nasbench.core.types import RunMeta, TrialRecord
+
+    text = (REPO / "docs" / "records.md").read_text()
+    fields = [f.name for f in dataclasses.fields(TrialRecord) if f.name != "extra"]
+    fields += [f.name for f in dataclasses.fields(RunMeta)]
+    missing = [name for name in fields if f"`{name}`" not in text]
+    assert missing == []
