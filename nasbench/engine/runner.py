@@ -56,7 +56,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
+
+import numpy as np
 
 from nasbench.core import plugins
 from nasbench.core.errors import NasbenchError
@@ -124,6 +126,25 @@ def _pruned_sizes(budget: Budget, m: Measurement) -> tuple[tuple[str, float], ..
     return tuple((k, float(v)) for k, v in sizes if v > 0 and k not in have)
 
 
+class LazyGenerator:
+    """``role_rng(seed, *path)``, built on first use: every attribute is the Generator's. An
+    evaluation that draws no noise (a table answering one value per architecture) then never
+    pays for seeding a generator, and one that draws gets exactly the stream it always got."""
+
+    __slots__ = ("_key", "_rng")
+
+    def __init__(self, seed: int, *path: str | int) -> None:
+        self._key = (seed, path)
+        self._rng: np.random.Generator | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        rng = self._rng
+        if rng is None:
+            seed, path = self._key
+            rng = self._rng = role_rng(seed, *path)
+        return getattr(rng, name)
+
+
 def journal_header(spec: RunSpec, seed: int) -> dict[str, Any]:
     """The first line of a run's journal: the identity a journal must match to be replayed."""
     return {"run": spec.run_id(seed), "suite": spec.suite, "seed": seed, "spec": spec.to_json()}
@@ -188,7 +209,7 @@ class _Loop:
                 return skipped, False, False
         k = self.seen[arch.text]
         self.seen[arch.text] += 1
-        noise = role_rng(self.seed, "benchmark_noise", arch.text, k)
+        noise = cast(np.random.Generator, LazyGenerator(self.seed, "benchmark_noise", arch.text, k))
         m = plugins.evaluate(self.evaluator, self.spec.task.evaluator, arch, fidelity, noise)
         # soft constraints only shape the reward: every proposal is feasible
         feasible = budget.constraint == "soft" or not violations(
