@@ -338,3 +338,34 @@ def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
     assert max(journaled) > 0  # at least one kill left evaluations to replay
     assert main(["run", str(config), "--out", str(out), "--resume", "--workers", "1"]) == 0
     assert folder_state(out) == (4, 0) and compare(whole, out) == []
+
+
+def test_a_durable_append_after_the_first_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After its first append the journal writes directly (no torn-tail check); a durable entry
+    is still fsynced, a quick one only flushed, and the file reads back whole."""
+    import os
+
+    from nasbench.core.types import Measurement, TrialRecord
+    from nasbench.engine import journal as journal_module
+
+    synced: list[int] = []
+    monkeypatch.setattr(journal_module.os, "fsync", lambda fd: synced.append(fd))
+    record = TrialRecord(
+        suite="s", task="t", space="nb201", strategy="random", evaluator="tabular", seed=0,
+        trial=0, arch="a", key="a", fidelity=12.0, status="ok", feasible=True, objective=0.5,
+        val_acc=0.5, test_acc=0.5, cost_s=1.0, cum_cost_s=1.0, latency_ms=1.0, params_m=1.0,
+        macs_m=1.0, sparsity=0.0, incumbent_trial=0, incumbent_arch="a", incumbent_val_acc=0.5,
+        incumbent_test_acc=0.5, overhead_wall_s=0.0, eval_wall_s=0.0,
+    )  # fmt: skip
+    entry = Evaluation(Measurement(0.5, 0.5, 1.0), 0.0, True, True, record)
+    path = tmp_path / "r.journal"
+    with RunJournal(path, {"run": "r"}) as journal:
+        journal.append(entry, durable=False)  # the first: through write_entries
+        before = len(synced)
+        journal.append(entry, durable=False)
+        journal.append(entry, durable=True)
+        assert len(synced) == before + 1
+    assert len(read_lines(path)) == 4  # the header and three entries
+    assert os.path.getsize(path) == len(path.read_bytes())

@@ -10,13 +10,14 @@ import fcntl
 import json
 import logging
 import math
+import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nasbench.core.errors import NasbenchError
-from nasbench.core.jsonl import parse, write_entries
+from nasbench.core.jsonl import encode, parse, write_entries
 from nasbench.core.types import Measurement, Status, TrialRecord
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class RunJournal:
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path, self.header = Path(path), header
+        self._sound = False  # the file ends with a complete line this process wrote
         self._file = self.path.open("a+b")
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -209,8 +211,18 @@ class RunJournal:
         """Journal one finished evaluation: flushed before this returns (it survives a kill of
         the process), and fsynced too when ``durable`` (it survives a power cut). An fsync
         costs milliseconds, as much as thousands of table look-ups, so the runner asks for it
-        only after evaluations that took real compute."""
-        write_entries(self._file, [evaluation.to_json()], durable)
+        only after evaluations that took real compute. The first append checks the file's end
+        for a torn line (:func:`~nasbench.core.jsonl.write_entries`); after that this process,
+        which holds the lock, knows the file ends with its own complete line and appends
+        directly."""
+        if not self._sound:
+            write_entries(self._file, [evaluation.to_json()], durable)
+            self._sound = True
+            return
+        self._file.write(encode(evaluation.to_json()))
+        self._file.flush()
+        if durable:
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         """Release the lock; the file stays (a later resume replays it)."""
