@@ -143,7 +143,8 @@ def test_nasbench_run_reports_on_stderr_only(
     assert main(["run", str(config), "--out", str(tmp_path / "a"), "--workers", "1"]) == 0
     out, err = capsys.readouterr()
     lines = err.splitlines()
-    assert len(lines) == 4 and "\r" not in err and "\x1b" not in err
+    assert len(lines) == 5 and "\r" not in err and "\x1b" not in err
+    assert lines[4] == "summarising 4 runs (tables, statistics) ..."  # the summary phase
     pattern = r"{}/4 runs, ETA \d+s; finished nb__(random|regularized_evolution)__seed[01]"
     for k, line in enumerate(lines[:3], 1):
         assert re.fullmatch(pattern.format(k), line), line
