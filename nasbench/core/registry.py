@@ -357,5 +357,5 @@ surrogates: Registry[Any] = Registry(
     "surrogate", "nasbench.surrogates", "nasbench.surrogates", ("fit", "predict")
 )  # nasbench.core.surrogate
 datasets: Registry[Any] = Registry(
-    "dataset", "nasbench.training.datasets", "nasbench.training.datasets", ("load",)
+    "dataset", "nasbench.training.dataset_files", "nasbench.training.dataset_files", ("load",)
 )
