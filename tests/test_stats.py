@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from nasbench.analysis.references import reachable_reference, table_reference
 from nasbench.analysis.results import run_suite
 from nasbench.analysis.stats import (
     POOLED,
@@ -24,8 +25,6 @@ from nasbench.analysis.stats import (
     nemenyi_cd,
     pairwise_tests,
     pooled_tests,
-    reachable_reference,
-    table_reference,
     wilcoxon_p,
 )
 from nasbench.analysis.stats_format import cd_diagram, format_stats, stats_json

@@ -481,7 +481,9 @@ def plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str] = ("png"
 
 def _plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str],
               ref: Mapping[str, float] | None, overwrite: bool) -> list[Path]:  # fmt: skip
-    from nasbench.analysis.stats import average_ranks, load_curves, scores_of, task_references
+    from nasbench.analysis.curves import load_curves
+    from nasbench.analysis.references import task_references
+    from nasbench.analysis.stats import average_ranks, scores_of
 
     check_formats(formats)
     runs = load_runs(folders)

@@ -57,9 +57,10 @@ import pyarrow as pa
 import torch
 from scipy import stats as sps
 
+from nasbench.analysis.curves import curves_of
 from nasbench.analysis.power import BASELINE, verdict, versus_random
 from nasbench.analysis.report import read_runs
-from nasbench.analysis.stats import curves_of, scores_of
+from nasbench.analysis.stats import scores_of
 from nasbench.core.errors import NasbenchError
 from nasbench.core.registry import NOT_IMPORTED, Registry, evaluators, inert, spaces, surrogates
 from nasbench.core.seeding import role_rng

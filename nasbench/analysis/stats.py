@@ -26,8 +26,6 @@ over Multiple Data Sets", JMLR 7; Holm 1979).
 
 from __future__ import annotations
 
-import inspect
-import json
 import logging
 import math
 from collections import defaultdict
@@ -38,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 from scipy import stats as sps
 
+from nasbench.analysis.curves import RunCurve, curves_of, load_curves
 from nasbench.analysis.power import POOLED as POOLED
 from nasbench.analysis.power import PairRow as PairRow
 from nasbench.analysis.power import Scores as Scores
@@ -55,54 +53,12 @@ from nasbench.analysis.power import (
 )
 from nasbench.analysis.power import holm as holm
 from nasbench.analysis.power import wilcoxon_p as wilcoxon_p
+from nasbench.analysis.references import task_reference
 from nasbench.analysis.report import SummaryRow, read_runs, summary_rows
 from nasbench.core.errors import NasbenchError
-from nasbench.core.registry import NOT_IMPORTED, evaluators, inert
-from nasbench.core.types import RunMeta
-from nasbench.tables.benchmarks import load_benchmark
+from nasbench.core.registry import inert
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunCurve:
-    """What the statistics need of one run: its final score and its anytime curve."""
-
-    task: str
-    strategy: str
-    seed: int
-    cum_cost_s: np.ndarray  # after each trial, nondecreasing
-    incumbent_test: np.ndarray  # the incumbent's test accuracy after each trial (NaN: none yet)
-    first_fidelity: float  # of the first evaluation (NaN: no evaluation)
-    config_json: str  # the resolved run spec (RunMeta.config_json)
-
-    @property
-    def final(self) -> float:
-        return float(self.incumbent_test[-1]) if len(self.incumbent_test) else math.nan
-
-
-def load_curves(folders: Path | Sequence[Path]) -> list[RunCurve]:
-    """The runs of ``folders`` (see :func:`nasbench.analysis.report.run_files`), sorted by file
-    name. Raises NasbenchError for a folder without records, an unreadable record, or a run of the
-    same (task, strategy, seed) present twice."""
-    return curves_of(read_runs(folders))
-
-
-def curves_of(runs: Sequence[tuple[pa.Table, RunMeta]]) -> list[RunCurve]:
-    """:class:`RunCurve` of runs already read (:func:`nasbench.analysis.report.read_runs`); raises
-    NasbenchError when two runs share (task, strategy, seed)."""
-    curves, seen = [], set()
-    for table, meta in runs:
-        if (meta.task, meta.strategy, meta.seed) in seen:
-            raise NasbenchError(f"two runs of task {meta.task!r}, strategy {meta.strategy!r}, "
-                                f"seed {meta.seed} (one is {meta.run_id})")  # fmt: skip
-        seen.add((meta.task, meta.strategy, meta.seed))
-        cost = table.column("cum_cost_s").to_numpy(zero_copy_only=False).astype(float)
-        inc = table.column("incumbent_test_acc").to_numpy(zero_copy_only=False).astype(float)
-        fid = float(table.column("fidelity")[0].as_py()) if table.num_rows else math.nan
-        curves.append(RunCurve(meta.task, meta.strategy, meta.seed, cost, inc, fid,
-                               meta.config_json))  # fmt: skip
-    return curves
 
 
 def scores_of(curves: Sequence[RunCurve]) -> Scores:
@@ -242,74 +198,6 @@ def anytime_auc(
     return float(np.sum(np.diff(edges) * values) / (edges[-1] - edges[0]))
 
 
-def table_reference(config_json: str, fidelity: float) -> float | None:
-    """The best test accuracy in the benchmark table a run's evaluator answers from, or None
-    when the evaluator takes no ``benchmark`` parameter (it does not answer from a table) or
-    the table does not record the budget's sparsity level.
-
-    The table is the run's ``benchmark`` evaluator parameter, else the default of a built-in or
-    installed evaluator, looked up inertly (:func:`nasbench.core.registry.inert`: a ``module:Class``
-    evaluator named by the record is never imported: None; another unknown name raises
-    NasbenchError, nothing imported); rows
-    count at the budget's sparsity with a finite test accuracy and, when ``fidelity`` is one of
-    the table's, a finite validation accuracy there (other rows cannot become an incumbent).
-    Constraints are not applied: the reference is the table's unconstrained best. Raises
-    NasbenchError for an unknown evaluator or table.
-    """
-    spec = json.loads(config_json)
-    task, budget = spec["task"], spec["budget"]
-    name = dict(task["evaluator_params"]).get("benchmark")
-    if name is None:  # the evaluator's default, if it takes a table at all
-        if ":" in task["evaluator"]:  # records must not make the report import their plugins
-            return None
-        with inert():
-            name = evaluators.params(task["evaluator"]).get("benchmark")
-        if not isinstance(name, str):
-            return None
-    table = load_benchmark(name)
-    if not table.has_sparsity(budget["sparsity"]):
-        return None
-    ok = np.isfinite(table.test) & np.isclose(table.sparsity, budget["sparsity"])
-    if fidelity in table.fidelities:
-        ok &= np.isfinite(table.fidelity(fidelity).val)
-    return float(table.test[ok].max()) if ok.any() else None
-
-
-def reachable_reference(config_json: str) -> tuple[float | None, str]:
-    """The best test accuracy the surrogate benchmark a run's evaluator queries can answer
-    (:func:`nasbench.tables.surrogate_benchmark.reachable_max`) and the surrogate's name; ``(None,
-    "")`` for an evaluator other than the built-in ``surrogate``, ``(None, name)`` when the
-    value is unknown (no ``reachable_max``, no value stored for the table, surrogate and the
-    budget's sparsity, or a ``module:Class`` surrogate, which is never imported).
-    ``surrogate = "best"`` (or another choice) resolves as the evaluator does
-    (:func:`nasbench.tables.surrogate_benchmark.surrogate_choice`). Raises NasbenchError for a table
-    that does not resolve or a choice not recorded for it."""
-    spec = json.loads(config_json)
-    task = spec["task"]
-    if task["evaluator"] != "surrogate":
-        return None, ""
-    params = dict(task["evaluator_params"])
-    with inert():
-        default = evaluators.params("surrogate")["benchmark"]
-    table = load_benchmark(params.get("benchmark") or default)
-    from nasbench.tables import surrogate_benchmark
-
-    surrogate = str(params.get("surrogate", "best"))
-    choice = getattr(surrogate_benchmark, "surrogate_choice", None)
-    if choice is not None and surrogate in getattr(surrogate_benchmark, "CHOICES", ()):
-        surrogate = str(choice(table.name, surrogate)[0])  # reads a JSON file, imports nothing
-    if ":" in surrogate:
-        return None, surrogate
-    lookup = getattr(surrogate_benchmark, "reachable_max", None)
-    if lookup is None:
-        return None, surrogate
-    at = {"sparsity": float(spec["budget"]["sparsity"])}
-    if "sparsity" not in inspect.signature(lookup).parameters:
-        at = {}  # the reachable maximum over the table's levels
-    value = lookup(table.name, surrogate, **at)
-    return (float(value) if value is not None and math.isfinite(value) else None), surrogate
-
-
 @dataclass(frozen=True)
 class ScoreRow:
     """Final-score statistics of one (task, strategy); accuracies are fractions.
@@ -352,73 +240,6 @@ class ScoreRow:
     vs_random_p_holm: float
 
 
-@dataclass(frozen=True)
-class Reference:
-    """The regret references of one task (see :class:`ScoreRow`)."""
-
-    acc: float
-    source: str
-    table_best: float
-    reachable: float
-    surrogate: str
-
-
-def _unique(found: set[Any]) -> Any:
-    return next(iter(found)) if len(found) == 1 and None not in found else None
-
-
-def _task_reference(runs: list[RunCurve]) -> Reference:
-    """The regret references of one task's runs: the table's best when every run names the
-    same table reference, else the best observed; the reachable maximum when every run names
-    the same one."""
-    refs: dict[tuple[str, float], float | None] = {}
-    reach: dict[str, tuple[float | None, str]] = {}
-    unresolved: set[str] = set()  # module:Class evaluators, said once per task
-    for run in runs:
-        spec = json.loads(run.config_json)
-        evaluator = spec["task"]["evaluator"]
-        params = dict(spec["task"]["evaluator_params"])
-        if ":" in str(evaluator) and "benchmark" not in params and evaluator not in unresolved:
-            unresolved.add(evaluator)
-            log.warning("task %s: no table reference (evaluator %r is %s); using the best "
-                        "observed", run.task, evaluator, NOT_IMPORTED)  # fmt: skip
-        fidelity = float(spec["task"].get("fidelity") or run.first_fidelity)
-        settings = json.dumps([spec["task"], spec["budget"]], sort_keys=True)
-        if (settings, fidelity) not in refs:
-            try:
-                refs[(settings, fidelity)] = table_reference(run.config_json, fidelity)
-            except NasbenchError as exc:  # e.g. a table path that does not resolve from here
-                log.warning("task %s: no table reference (%s); using the best observed",
-                            run.task, exc)  # fmt: skip
-                refs[(settings, fidelity)] = None
-        if settings not in reach:
-            try:
-                reach[settings] = reachable_reference(run.config_json)
-            except NasbenchError as exc:
-                log.warning("task %s: no reachable maximum (%s)", run.task, exc)
-                reach[settings] = (None, "")
-    table = _unique(set(refs.values()))
-    reachable = _unique({r for r, _ in reach.values()})
-    names = sorted({name for _, name in reach.values()})
-    surrogate = names[0] if len(names) == 1 else ""
-    top = math.nan if table is None else float(table)
-    up = math.nan if reachable is None else float(reachable)
-    if table is not None:
-        return Reference(float(table), "table", top, up, surrogate)
-    finals = [r.final for r in runs if not math.isnan(r.final)]
-    return Reference(max(finals) if finals else math.nan, "observed", top, up, surrogate)
-
-
-def task_references(curves: Sequence[RunCurve]) -> dict[str, float]:
-    """The regret reference of each task, as ``stats.md`` uses it (:class:`ScoreRow`'s
-    ``ref_test_acc``): the best of the task's benchmark table, else the best observed final
-    incumbent; the regret figure draws against the same."""
-    by_task: dict[str, list[RunCurve]] = defaultdict(list)
-    for c in curves:
-        by_task[c.task].append(c)
-    return {task: _task_reference(runs).acc for task, runs in by_task.items()}
-
-
 def _cost_window(runs: list[RunCurve]) -> tuple[float, float]:
     """The anytime window of one task's runs: from the smallest cumulative cost of a first
     charged evaluation (free evaluations, e.g. rejected infeasible ones, do not start it) to
@@ -438,7 +259,7 @@ def score_rows(curves: Sequence[RunCurve], alpha: float = 0.05) -> list[ScoreRow
     versus = {(r.task, r.a): r for r in versus_random(scores)}
     rows = []
     for task, runs in sorted(by_task.items()):
-        ref = _task_reference(runs)
+        ref = task_reference(runs)
         low, high = _cost_window(runs)
         by_strategy: dict[str, list[RunCurve]] = defaultdict(list)
         for r in runs:
