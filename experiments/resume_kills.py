@@ -101,11 +101,15 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def attempt(config: Path, out: Path, workers: int, kill_after_s: float | None) -> Attempt:
-    """Run ``nasbench run`` once (``--resume`` when ``out`` exists); SIGKILL it
-    ``kill_after_s`` seconds after its results folder first changes (``None``: let it end)."""
+def attempt(
+    config: Path, out: Path, workers: int, kill_after_s: float | None, window_s: float = 1.0
+) -> Attempt:
+    """Run ``nasbench run`` once (``--resume`` when ``out`` exists, ``--journal-window
+    window_s``); SIGKILL it ``kill_after_s`` seconds after its results folder first changes
+    (``None``: let it end)."""
     cmd = [sys.executable, "-m", "nasbench", "run", str(config), "--out", str(out),
-           "--workers", str(workers), *(["--resume"] if out.exists() else [])]  # fmt: skip
+           "--workers", str(workers), "--journal-window", str(window_s),
+           *(["--resume"] if out.exists() else [])]  # fmt: skip
     before = _snapshot(out)
     launched = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -149,6 +153,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="suite seeds")
     parser.add_argument("--cost-s", type=float, default=20000.0)
     parser.add_argument("--out", default=None, help="folder for the two results folders")
+    parser.add_argument("--journal-window", type=float, default=1.0,
+                        help="nasbench run --journal-window (s)")  # fmt: skip
     args = parser.parse_args()
     root = Path(args.out or tempfile.mkdtemp(prefix="resume-kills-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -166,7 +172,7 @@ def main() -> None:
     delays = np.random.default_rng(args.seed).uniform(0.01, 0.05, args.kills) * base.worked_s
     print("kill  delay_s  finished_runs  journaled_evals  workers  orphans")
     for k, delay in enumerate(delays, 1):
-        a = attempt(config, killed, args.workers, float(delay))
+        a = attempt(config, killed, args.workers, float(delay), args.journal_window)
         what = "(finished before the kill)" if not a.killed else ""
         print(f"{k:4d}  {delay:7.2f}  {a.finished_runs:13d}  {a.journaled:15d}  {a.workers:7d}  "
               f"{a.orphans:7d} {what}")  # fmt: skip

@@ -386,10 +386,10 @@ def test_a_folder_made_read_only_during_a_run_is_one_line_and_resumable(
     """EROFS when the second run opens its journal (mocked: root ignores permissions)."""
     init = RunJournal.__init__
 
-    def read_only(self: RunJournal, path: Path, header: dict[str, Any]) -> None:
+    def read_only(self: RunJournal, path: Path, header: dict[str, Any], *window: float) -> None:
         if "seed1" in str(path):
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
-        init(self, path, header)
+        init(self, path, header, *window)
 
     fail_then_resume(whole, tmp_path, capsys, monkeypatch,
                      lambda: monkeypatch.setattr(RunJournal, "__init__", read_only),
@@ -513,7 +513,7 @@ def test_workers_are_capped_at_the_usable_cores_with_a_note(
     monkeypatch.setattr(execute, "usable_cores", lambda: 2)
     started: list[int] = []
     monkeypatch.setattr(execute, "_run_local",
-                        lambda todo, out, workers, progress: started.append(workers))  # fmt: skip
+                        lambda todo, out, workers, progress, *_: started.append(workers))  # fmt: skip
     monkeypatch.setattr(results, "write_results",
                         lambda out: (out / "summary.md").write_text("table\n"))  # fmt: skip
     config = finished / "config.toml"

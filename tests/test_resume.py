@@ -334,7 +334,7 @@ def test_kill_9_at_random_moments_then_resume(tmp_path: Path) -> None:
     assert not base.killed and folder_state(whole) == (4, 0)
     journaled = []  # kill delays: fractions of the work (the machine's speed does not matter)
     for delay in np.random.default_rng(8).uniform(0.05, 0.25, 3) * base.worked_s:
-        a = attempt(config, out, 1, float(delay))
+        a = attempt(config, out, 1, float(delay), window_s=0.02)  # quick groups: some land
         journaled.append(a.journaled if a.killed else -1)
     assert max(journaled) > 0  # at least one kill left evaluations to replay
     assert main(["run", str(config), "--out", str(out), "--resume", "--workers", "1"]) == 0
@@ -370,3 +370,47 @@ def test_a_durable_append_after_the_first_is_fsynced(
         assert len(synced) == before + 1
     assert len(read_lines(path)) == 4  # the header and three entries
     assert os.path.getsize(path) == len(path.read_bytes())
+
+
+def test_quick_evaluations_are_journaled_in_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group commit: quick entries wait until the oldest is ``window_s`` old, a durable one
+    takes the waiting ones with it, closing writes what waits, removing drops it unwritten."""
+    from nasbench.engine import journal as journal_module
+
+    clock = [100.0]
+    monkeypatch.setattr(journal_module.time, "monotonic", lambda: clock[0])
+    whole = run(parse_suite(suite_text(budget="evaluations = 6")).specs()[0], 3).records
+    entries = [Evaluation(Measurement(r.val_acc, r.test_acc, r.cost_s), 0.0, True, True, r)
+               for r in whole]  # fmt: skip
+    path = tmp_path / "r.journal"
+
+    def lines() -> int:
+        return len(read_lines(path)) - 1  # entries after the header
+
+    with RunJournal(path, {"run": "r"}, window_s=0.5) as journal:
+        journal.append(entries[0], durable=False)
+        clock[0] += 0.4
+        journal.append(entries[1], durable=False)
+        assert lines() == 0  # the oldest waited 0.4 s < 0.5 s
+        clock[0] += 0.1
+        journal.append(entries[2], durable=False)
+        assert lines() == 3  # 0.5 s: the three are written together
+        journal.append(entries[3], durable=False)
+        journal.append(entries[4], durable=True)
+        assert lines() == 5  # a durable entry takes the waiting one with it
+        journal.append(entries[5], durable=False)
+        assert lines() == 5
+    assert [e["record"]["trial"] for e in read_lines(path)[1:]] == [0, 1, 2, 3, 4, 5]
+    with RunJournal(path, {"run": "r"}, window_s=0.5) as journal:  # a resume replays all six
+        replayed = [(e.record.trial, e.record.arch, e.record.cum_cost_s) for e in journal.replay]
+        assert replayed == [(r.trial, r.arch, r.cum_cost_s) for r in whole]
+        journal.append(entries[0], durable=False)
+        journal.remove()  # the record file is written: what waits is dropped
+    assert not path.exists()
+    with RunJournal(path, {"run": "r"}, window_s=0.0) as journal:  # 0: each at once
+        journal.append(entries[0], durable=False)
+        assert lines() == 1
+    with pytest.raises(NasbenchError, match="--journal-window must be >= 0 seconds, got -1"):
+        RunJournal(tmp_path / "x.journal", {"run": "x"}, window_s=-1.0)

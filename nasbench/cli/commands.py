@@ -263,7 +263,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     progress = None if args.quiet else Progress(sys.stderr)  # stdout stays the table
     try:
         run_suite(suite, text, out, workers=workers, resume=args.resume, progress=progress,
-                  backend=args.backend, address=args.address)  # fmt: skip
+                  backend=args.backend, address=args.address,
+                  journal_window_s=args.journal_window)  # fmt: skip
     except KeyboardInterrupt:
         kept = path_exists(out) and (args.resume or not existed)
         raise Interrupted(f"interrupted; {out} is kept: rerun with --resume to continue it"

@@ -43,7 +43,7 @@ built in or an installed plugin.
     nasbench surrogate-eval --benchmark NAME --surrogate NAME [--train-sizes 100,300,1000]
                       [--seeds 0,1,2] [--max-test N] [--param KEY=VALUE ...] [--json]
     nasbench run [CONFIG] [--out DIR] [--workers N [--force-workers]] [--resume]
-                      [--backend local|ray] [--address ADDR] [--quiet]
+                      [--backend local|ray] [--address ADDR] [--journal-window S] [--quiet]
     nasbench report DIR [DIR ...] [--format md|csv|json] [--out FOLDER [--overwrite]]
                       [--at 10,50,100 | --pareto latency_ms | --rescore | --seeds-for PP]
     nasbench compare DIR_A DIR_B          (exit 0: identical records, 1: different)
@@ -187,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local processes, or Ray tasks (pip install 'nasbench[ray]')")  # fmt: skip
     p.add_argument("--address", help="with --backend ray: the cluster (default: a new local "
                    "Ray instance of --workers CPUs)")  # fmt: skip
+    p.add_argument("--journal-window", type=float, default=1.0, metavar="S",
+                   help="quick evaluations are journaled in groups at most S seconds old: the "
+                   "most quick work a kill can lose (default 1; 0: each at once)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object (the folder, "
                    "runs, wall time and the summary rows) instead of the tables")  # fmt: skip

@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -81,24 +81,18 @@ def shown(value: object, limit: int = 60) -> str:
     return f"{type(value).__name__} {text}"
 
 
-@contextmanager
-def blame(role: str, name: str, method: str) -> Iterator[None]:
-    """Inside the block, an exception other than NasbenchError becomes a :class:`PluginError`
-    ``"<role> '<name>' <method> raised <Type>: <message>"`` chained to it."""
+def call(
+    role: str, name: str, method: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """``fn(*args, **kwargs)``, the plugin ``name``'s ``method``: an exception other than
+    NasbenchError becomes a :class:`PluginError` ``"<role> '<name>' <method> raised <Type>:
+    <message>"`` chained to it."""
     try:
-        yield
+        return fn(*args, **kwargs)
     except NasbenchError:
         raise
     except Exception as exc:
         raise PluginError(role, name, method, f"raised {first_line(exc)}") from exc
-
-
-def call(
-    role: str, name: str, method: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs
-) -> R:
-    """``fn(*args, **kwargs)`` under :func:`blame`: the plugin ``name``'s ``method``."""
-    with blame(role, name, method):
-        return fn(*args, **kwargs)
 
 
 def _real(value: object) -> bool:
@@ -156,7 +150,7 @@ def _check_proposal(name: str, proposal: object, space: SearchSpace) -> None:
 
 
 def tell(strategy: Strategy, name: str, observations: Sequence[Observation]) -> None:
-    """``strategy.tell(observations)`` under :func:`blame`."""
+    """``strategy.tell(observations)`` through :func:`call`."""
     call("strategy", name, "tell", strategy.tell, observations)
 
 
@@ -172,6 +166,7 @@ def evaluate(
 _NUMBERS = ("val_acc", "test_acc", "cost_s", "sparsity", "latency_ms", "val_acc_std",
             "val_acc_pred")  # fmt: skip
 _COUNTS = ("params", "nonzero_params", "macs", "effective_macs")
+_get_numbers, _get_counts = operator.attrgetter(*_NUMBERS), operator.attrgetter(*_COUNTS)
 
 
 def check_measurement(name: str, m: object) -> Measurement:
@@ -187,12 +182,14 @@ def check_measurement(name: str, m: object) -> Measurement:
         raise bad(f"returned {shown(m)}, not a Measurement")
     if not isinstance(m.status, Status):
         raise bad(f"returned status {m.status!r}, not one of {', '.join(map(str, Status))}")
-    for field in _NUMBERS:
-        if not _real(getattr(m, field)):
-            raise bad(f"returned {field} {shown(getattr(m, field))}, not a number")
-    for field in _COUNTS:
-        if not _integral(getattr(m, field)):
-            raise bad(f"returned {field} {shown(getattr(m, field))}, not a whole number")
+    if not all(type(v) is float or type(v) is int for v in _get_numbers(m)):  # fast path
+        for field in _NUMBERS:
+            if not _real(getattr(m, field)):
+                raise bad(f"returned {field} {shown(getattr(m, field))}, not a number")
+    if not all(type(v) is int for v in _get_counts(m)):
+        for field in _COUNTS:
+            if not _integral(getattr(m, field)):
+                raise bad(f"returned {field} {shown(getattr(m, field))}, not a whole number")
     if not (math.isfinite(m.cost_s) and m.cost_s >= 0):
         raise bad(f"returned cost_s {m.cost_s}, not a finite number >= 0")
     if not _numbers_ok(m.curve, m.extra):
@@ -242,7 +239,7 @@ def input_kind(surrogate: object, name: str) -> InputKind:
 def fit(
     surrogate: Any, name: str, X: SurrogateInput, y: np.ndarray, rng: np.random.Generator
 ) -> None:
-    """``surrogate.fit(X, y, rng)`` under :func:`blame` (what it returns is not used)."""
+    """``surrogate.fit(X, y, rng)`` through :func:`call` (what it returns is not used)."""
     call("surrogate", name, "fit", surrogate.fit, X, y, rng)
 
 

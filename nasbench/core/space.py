@@ -189,15 +189,35 @@ class BaseSpace:
 
     def make(self, values: Sequence[Choice]) -> Architecture:
         vals = tuple(values)
-        names = self._walk(vals)
-        return Architecture(self.name, vals, self._format(vals), self._canonical(vals), names)
+        arch = self._made.get(vals)
+        return arch if arch is not None else self._architecture(vals, self._walk(vals))
+
+    @cached_property
+    def _made(self) -> dict[tuple[Choice, ...], Architecture]:
+        """The architectures this space made, by values (each checked once: a search proposes
+        the same ones again and again, and validating or formatting them was most of a
+        tabular evaluation's cost). Architectures are frozen, so sharing one is safe."""
+        return {}
+
+    def _architecture(self, vals: tuple[Choice, ...], names: tuple[str, ...]) -> Architecture:
+        """The Architecture of ``vals``, a valid value sequence with decision names ``names``
+        (memoised in :attr:`_made`, at most :data:`MADE_CAP` of them)."""
+        made = self._made
+        arch = made.get(vals)
+        if arch is None:
+            arch = Architecture(self.name, vals, self._format(vals), self._canonical(vals), names)
+            if len(made) >= MADE_CAP:
+                made.clear()
+            made[vals] = arch
+        return arch
 
     def validate(self, arch: Architecture) -> None:
         if arch.space != self.name:
             raise NasbenchError(
                 f"architecture of space {arch.space!r} given to space {self.name!r}"
             )
-        self._walk(arch.values)
+        if self._made.get(arch.values) is not arch:  # one this space made is valid
+            self._walk(arch.values)
 
     def format(self, arch: Architecture) -> str:
         return self._format(arch.values)
@@ -221,18 +241,17 @@ class BaseSpace:
             values.append(decision.choices[int(rng.integers(len(decision.choices)))])
             names.append(decision.name)
         # valid by construction: skip make()'s second walk over the decisions
-        vals = tuple(values)
-        return Architecture(
-            self.name, vals, self._format(vals), self._canonical(vals), tuple(names)
-        )
+        return self._architecture(tuple(values), tuple(names))
 
     def _complete(
-        self, prefix: list[Choice], old: dict[str, Choice], rng: np.random.Generator | None
-    ) -> tuple[Choice, ...]:
-        """Extend ``prefix`` to a complete sequence, keeping old values (by decision name) where
-        still allowed; other decisions are drawn from ``rng`` or, without one, take
-        :meth:`_default_choice`."""
-        values = list(prefix)
+        self, prefix: list[Choice], names: list[str], old: dict[str, Choice],
+        rng: np.random.Generator | None,
+    ) -> tuple[tuple[Choice, ...], tuple[str, ...]]:  # fmt: skip
+        """Extend ``prefix`` (a valid start whose decision names are ``names``) to a complete
+        sequence, keeping old values (by decision name) where still allowed; other decisions
+        are drawn from ``rng`` or, without one, take :meth:`_default_choice`. Returns the
+        values and their decision names."""
+        values, names = list(prefix), list(names)
         while (decision := self.next_decision(values)) is not None:
             kept = old.get(decision.name)
             if kept is not None and kept in decision.choices:
@@ -241,20 +260,21 @@ class BaseSpace:
                 values.append(self._default_choice(decision))
             else:
                 values.append(decision.choices[int(rng.integers(len(decision.choices)))])
-        return tuple(values)
+            names.append(decision.name)
+        return tuple(values), tuple(names)
 
     def _default_choice(self, decision: Decision) -> Choice:
         """Value for a decision that a deterministic repair must fill in (neighbours)."""
         return decision.choices[0]
 
-    def _old_values(self, arch: Architecture) -> dict[str, Choice]:
-        names = arch.names or self._walk(arch.values)
-        return dict(zip(names, arch.values, strict=True))
+    def _names(self, arch: Architecture) -> tuple[str, ...]:
+        """The decision names of a validated ``arch``."""
+        return arch.names if len(arch.names) == len(arch.values) else self._walk(arch.values)
 
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         self.validate(arch)
-        old = self._old_values(arch)
-        values = arch.values
+        values, names = arch.values, self._names(arch)
+        old = dict(zip(names, values, strict=True))
         for _ in range(1000):
             i = int(rng.integers(len(values)))
             decision = self.next_decision(values[:i])
@@ -262,26 +282,29 @@ class BaseSpace:
             others = [c for c in decision.choices if c != values[i]]
             if not others:
                 continue
-            child = self._complete([*values[:i], others[int(rng.integers(len(others)))]], old, rng)
+            prefix = [*values[:i], others[int(rng.integers(len(others)))]]
+            child, child_names = self._complete(prefix, [*names[:i], decision.name], old, rng)
             if child != values:
-                return self.make(child)
+                return self._architecture(child, child_names)
         raise NasbenchError(f"{self.name}: architecture {arch} has no mutation")
 
     def neighbours(self, arch: Architecture) -> list[Architecture]:
         self.validate(arch)
-        old = self._old_values(arch)
-        seen = {arch.values}
+        values, names = arch.values, self._names(arch)
+        old = dict(zip(names, values, strict=True))
+        seen = {values}
         result = []
-        for i, value in enumerate(arch.values):
-            decision = self.next_decision(arch.values[:i])
+        for i, value in enumerate(values):
+            decision = self.next_decision(values[:i])
             assert decision is not None
             for choice in decision.choices:
                 if choice == value:
                     continue
-                child = self._complete([*arch.values[:i], choice], old, None)
+                prefix, prefix_names = [*values[:i], choice], [*names[:i], decision.name]
+                child, child_names = self._complete(prefix, prefix_names, old, None)
                 if child not in seen:
                     seen.add(child)
-                    result.append(self.make(child))
+                    result.append(self._architecture(child, child_names))
         return result
 
     @cached_property
@@ -301,12 +324,16 @@ class BaseSpace:
         """One-hot of every decision in the universe (all zeros where a decision is absent)."""
         vec = np.zeros(self.encoding_size, dtype=np.float32)
         offsets = self._offsets
-        names = arch.names or self._walk(arch.values)
+        names = self._names(arch)
         for name, value in zip(names, arch.values, strict=True):
             start, index = offsets[name]
             vec[start + index[value]] = 1.0
         return vec
 
+
+MADE_CAP = 1 << 16
+"""How many architectures a space memoises (:meth:`BaseSpace._architecture`) before it forgets
+them all and starts again."""
 
 WIDTH, DEPTH = ".filters", ".layers"
 """Suffixes of the width and depth decisions (the hierarchical space's ``block{b}.filters`` and

@@ -298,8 +298,8 @@ class TrialRecord:
     (see :mod:`nasbench.engine.records`); ``extra`` metrics become further float columns.
 
     Accuracies are fractions; ``cum_cost_s`` is the ledger after this trial; ``objective`` is what
-    the strategy was told; the incumbent is the best feasible trial so far, or after a monitor
-    proposal that proposal (``-1``: none).
+    the strategy was told; the incumbent is the best feasible trial so far at the highest
+    fidelity evaluated so far, or after a monitor proposal that proposal (``-1``: none).
     Measured wall-clock values are only in columns ending in ``_wall_s``: everything else is a
     pure function of the config and the seed.
     """

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
 import shutil
 import signal
@@ -72,7 +73,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench.core.errors import NasbenchError
-from nasbench.engine.journal import RunJournal, locked
+from nasbench.engine.journal import WINDOW_S, RunJournal, locked
 from nasbench.engine.progress import Progress
 from nasbench.engine.records import write_run
 from nasbench.engine.runner import RunResult, build_roles, journal_header, run
@@ -97,9 +98,9 @@ def journal_path(record: Path) -> Path:
     return record.with_suffix(".journal")
 
 
-def _run_one(spec: RunSpec, seed: int, path: Path) -> str:
+def _run_one(spec: RunSpec, seed: int, path: Path, window_s: float = WINDOW_S) -> str:
     """Run (or resume) one run: journal, then record file, then delete the journal."""
-    with RunJournal(journal_path(path), journal_header(spec, seed)) as journal:
+    with RunJournal(journal_path(path), journal_header(spec, seed), window_s) as journal:
         result = run(spec, seed, journal)
         write_run(path, result.records, result.meta)
         journal.remove()
@@ -308,6 +309,7 @@ def run_suite(
     progress: Progress | None = None,
     backend: Backend | str = Backend.LOCAL,
     address: str | None = None,
+    journal_window_s: float = WINDOW_S,
 ) -> None:
     """Run every missing run of ``suite`` into ``out`` (the summary is the analysis layer's:
     :func:`nasbench.analysis.results.run_suite` runs this and writes it, as ``nasbench run`` does).
@@ -317,9 +319,12 @@ def run_suite(
     ``progress`` is told when the suite starts and as each run finishes. Raises NasbenchError
     for bad arguments, a bad suite, a results folder that exists without ``resume`` (or holds
     another suite) and a missing ray; a run that raises is raised again once every other run
-    has ended."""
+    has ended. ``journal_window_s`` is how long a quick evaluation may wait before it is
+    journaled (:meth:`~nasbench.engine.journal.RunJournal.append`)."""
     if workers < 1:
         raise NasbenchError(f"--workers must be >= 1, got {workers}")
+    if not (math.isfinite(journal_window_s) and journal_window_s >= 0):
+        raise NasbenchError(f"--journal-window must be >= 0 seconds, got {journal_window_s}")
     kind = _backend(backend)
     if address is not None and kind is not Backend.RAY:
         raise NasbenchError(f"--address {address} needs --backend ray")
@@ -334,9 +339,9 @@ def run_suite(
             progress.start(out / "runs", len(suite.runs()), len(suite.runs()) - len(todo), budgets)
         try:
             if ray is None:
-                _run_local(todo, out, workers, progress)
+                _run_local(todo, out, workers, progress, journal_window_s)
             else:
-                _run_ray(ray, todo, out, progress)
+                _run_ray(ray, todo, out, progress, journal_window_s)
         finally:
             if progress is not None:
                 progress.close()
@@ -372,10 +377,12 @@ def _gather(outcomes: Iterable[Outcome], progress: Progress | None) -> None:
 
 
 def _run_local(
-    todo: list[tuple[RunSpec, int]], out: Path, workers: int, progress: Progress | None
-) -> None:
+    todo: list[tuple[RunSpec, int]], out: Path, workers: int, progress: Progress | None,
+    window_s: float,
+) -> None:  # fmt: skip
     if workers == 1 or len(todo) <= 1:
-        _gather((partial(_run_one, s, seed, run_path(out, s, seed)) for s, seed in todo), progress)
+        _gather((partial(_run_one, s, seed, run_path(out, s, seed), window_s) for s, seed in todo),
+                progress)  # fmt: skip
         return
     # spawn: clean workers (no inherited threads or torch state); each reuses its imports; never
     # more processes than runs
@@ -383,7 +390,8 @@ def _run_local(
     pool = ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx, initializer=worker_init)
     try:
         with _sigint_ignored():  # the workers start (on submit) with Ctrl-C ignored
-            futures = [pool.submit(_run_one, s, seed, run_path(out, s, seed)) for s, seed in todo]
+            futures = [pool.submit(_run_one, s, seed, run_path(out, s, seed), window_s)
+                       for s, seed in todo]  # fmt: skip
         _gather((f.result for f in as_completed(futures)), progress)
     except BaseException:  # Ctrl-C (the workers ignore it) or a failure of the driver
         _stop_workers(pool)
@@ -454,16 +462,17 @@ def _ray_session(ray: Any, workers: int, address: str | None) -> Iterator[None]:
 
 
 def _run_ray(
-    ray: Any, todo: list[tuple[RunSpec, int]], out: Path, progress: Progress | None
-) -> None:
+    ray: Any, todo: list[tuple[RunSpec, int]], out: Path, progress: Progress | None,
+    window_s: float,
+) -> None:  # fmt: skip
     """One Ray task per run; this process writes the record files as the tasks return."""
     marker = out / "runs" / f".ray-driver-{uuid.uuid4().hex}"
     marker.write_text(marker.name)  # a task that reads this knows it sees our folder
     try:
         task = ray.remote(num_cpus=1)(_ray_run)
         folder = out.resolve()
-        refs = {task.remote(s, seed, str(run_path(folder, s, seed)), marker.name): (s, seed)
-                for s, seed in todo}  # fmt: skip
+        refs = {task.remote(s, seed, str(run_path(folder, s, seed)), marker.name, window_s):
+                (s, seed) for s, seed in todo}  # fmt: skip
         _gather(_ray_outcomes(ray, refs, out), progress)
     finally:
         marker.unlink(missing_ok=True)
@@ -489,7 +498,9 @@ def _ray_outcomes(ray: Any, refs: dict[Any, tuple[RunSpec, int]], out: Path) -> 
         yield end
 
 
-def _ray_run(spec: RunSpec, seed: int, record: str, marker: str) -> RunResult:
+def _ray_run(
+    spec: RunSpec, seed: int, record: str, marker: str, window_s: float = WINDOW_S
+) -> RunResult:
     """The body of a Ray task: run (or resume) one run and return its records and metadata.
     With one torch thread, as :func:`~nasbench.training.workers.worker_init` sets. The run journals
     into the driver's results folder only where this worker sees it (``record``'s folder holds the
@@ -501,7 +512,7 @@ def _ray_run(spec: RunSpec, seed: int, record: str, marker: str) -> RunResult:
     path = Path(record)
     shared = path.parent / marker
     if shared.is_file() and shared.read_text() == marker:
-        with RunJournal(journal_path(path), journal_header(spec, seed)) as journal:
+        with RunJournal(journal_path(path), journal_header(spec, seed), window_s) as journal:
             return run(spec, seed, journal)
     return run(spec, seed)
 

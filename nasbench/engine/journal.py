@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,13 @@ from nasbench.core.types import Measurement, Status, TrialRecord
 
 log = logging.getLogger(__name__)
 
+WINDOW_S = 1.0
+"""How long (wall clock) a quick evaluation may wait in memory before it is journaled: the most
+quick work a kill can lose (``nasbench run --journal-window``)."""
+
+MAX_PENDING = 4096
+"""At most this many quick evaluations are held, whatever their age."""
+
 
 # ---- the journal of a running run ----------------------------------------------------------
 @dataclass(frozen=True)
@@ -31,8 +39,9 @@ class Evaluation:
     ``measurement`` is what the evaluator returned (before a proposal's ``search_cost_s`` is
     added); ``evaluated`` is False when profiling rejected the proposal without calling the
     evaluator (it then draws no benchmark noise); ``record`` is the trial's record as first
-    written (its ``overhead_wall_s`` holds the ask time only: the entry is written before the
-    strategy is told)."""
+    written (its ``overhead_wall_s`` holds the ask time only when the entry was written at once,
+    before the strategy was told: a durable one; ask plus tell when it was written in a group,
+    :meth:`RunJournal.append`)."""
 
     measurement: Measurement
     search_cost_s: float
@@ -145,10 +154,15 @@ def _extra_kind(name: str) -> str:
     return ACCURACY if name.startswith(("test_acc", "val_acc")) else NUMBER
 
 
+_NAMES = {
+    kind: tuple(f.name for f in dataclasses.fields(kind)) for kind in (Measurement, TrialRecord)
+}
+
+
 def _fields(obj: Measurement | TrialRecord) -> dict[str, Any]:
     """The fields of a flat dataclass (values are numbers, strings and tuples of them): what
     ``dataclasses.asdict`` gives, without its deep copies (a tenth of the time per line)."""
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return {name: getattr(obj, name) for name in _NAMES[type(obj)]}
 
 
 def locked(path: Path) -> bool:
@@ -173,9 +187,13 @@ class RunJournal:
     NasbenchError when the journal belongs to another run, is corrupt, or is locked.
     """
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
-        self.path, self.header = Path(path), header
+    def __init__(self, path: Path, header: dict[str, Any], window_s: float = WINDOW_S) -> None:
+        if not (math.isfinite(window_s) and window_s >= 0):
+            raise NasbenchError(f"--journal-window must be >= 0 seconds, got {window_s}")
+        self.path, self.header, self.window_s = Path(path), header, window_s
         self._sound = False  # the file ends with a complete line this process wrote
+        self._pending: list[Evaluation] = []  # quick evaluations not written yet
+        self._since = 0.0  # when the first of them arrived (time.monotonic)
         self._file = self.path.open("a+b")
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -208,30 +226,59 @@ class RunJournal:
         )
 
     def append(self, evaluation: Evaluation, durable: bool = True) -> None:
-        """Journal one finished evaluation: flushed before this returns (it survives a kill of
-        the process), and fsynced too when ``durable`` (it survives a power cut). An fsync
-        costs milliseconds, as much as thousands of table look-ups, so the runner asks for it
-        only after evaluations that took real compute. The first append checks the file's end
-        for a torn line (:func:`~nasbench.core.jsonl.write_entries`); after that this process,
-        which holds the lock, knows the file ends with its own complete line and appends
-        directly."""
+        """Journal one finished evaluation. A ``durable`` one (it took real compute) is written,
+        flushed and fsynced before this returns, with any quick ones still held: it survives a
+        kill of the process and a power cut. Quick ones are written in groups (a group commit):
+        held in memory until the first of them is ``window_s`` old (wall clock), then written
+        and flushed together, so a kill loses at most that much quick work, which a resume
+        redoes identically; a run that ends sooner never encodes them (encoding a line costs
+        as much as several table look-ups). ``window_s = 0`` writes each one at once."""
+        pending = self._pending
+        pending.append(evaluation)
+        if durable:
+            self.commit(durable=True)
+            return
+        now = time.monotonic()
+        if len(pending) == 1:
+            self._since = now
+        if now - self._since >= self.window_s or len(pending) >= MAX_PENDING:
+            self.commit()
+
+    def commit(self, durable: bool = False) -> None:
+        """Write the held evaluations and flush (and fsync when ``durable``). The first write
+        of this process checks the file's end for a torn line
+        (:func:`~nasbench.core.jsonl.write_entries`); after that this process, which holds the
+        lock, knows the file ends with its own complete line and appends directly."""
+        if not self._pending:
+            return
+        entries = [e.to_json() for e in self._pending]
+        self._pending.clear()
         if not self._sound:
-            write_entries(self._file, [evaluation.to_json()], durable)
+            write_entries(self._file, entries, durable)
             self._sound = True
             return
-        self._file.write(encode(evaluation.to_json()))
+        self._file.write(b"".join(encode(e) for e in entries))
         self._file.flush()
         if durable:
             os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        """Release the lock; the file stays (a later resume replays it)."""
-        self._file.close()
+        """Write what is held (a run that raised keeps its evaluations), then release the lock;
+        the file stays (a later resume replays it)."""
+        try:
+            self.commit()
+        except OSError as exc:  # a full disk: the held evaluations are redone on resume
+            log.warning("%s: %d evaluations not journaled (%s)", self.path, len(self._pending),
+                        exc)  # fmt: skip
+        finally:
+            self._file.close()
 
     def remove(self) -> None:
-        """Delete the journal (its run's record file is written), then release the lock."""
+        """Delete the journal (its run's record file is written; what is held is dropped
+        unwritten), then release the lock."""
+        self._pending.clear()
         self.path.unlink(missing_ok=True)
-        self.close()
+        self._file.close()
 
     def __enter__(self) -> RunJournal:
         return self
