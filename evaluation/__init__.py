@@ -1,5 +1,23 @@
 """Evaluators, one module per evaluation mode; importing this package registers the built-ins."""
 
-from . import hypernetwork, lce, low_fidelity, surrogate, tabular, train, weight_sharing
+from . import (
+    hypernetwork,
+    lce,
+    low_fidelity,
+    surrogate,
+    tabular,
+    train,
+    weight_sharing,
+    zero_cost,
+)
 
-__all__ = ["hypernetwork", "lce", "low_fidelity", "surrogate", "tabular", "train", "weight_sharing"]
+__all__ = [
+    "hypernetwork",
+    "lce",
+    "low_fidelity",
+    "surrogate",
+    "tabular",
+    "train",
+    "weight_sharing",
+    "zero_cost",
+]
