@@ -68,8 +68,20 @@ def test_several_folders_make_one_table(folders) -> None:
     rows = summarize([a, b])
     assert [(r.strategy, r.seeds) for r in rows] == [("random", 2), ("regularized_evolution", 2)]
     assert rows[0] == summarize(a)[0]
-    with pytest.raises(NasbenchError, match="in both"):
-        summarize([a, a])
+
+
+def test_a_run_in_two_folders_is_read_once_when_its_records_agree(folders, tmp_path) -> None:
+    a, _ = folders
+    assert summarize([a, a]) == summarize(a)
+    same = tmp_path / "same"  # another suite whose random runs are a's (the suite name aside)
+    run_suite(parse_suite(SUITE.format(name="same", seeds=2, strategy="random")), "", same)
+    assert summarize([a, same]) == summarize(a)
+    other = tmp_path / "other"  # the same run names, other records
+    text = SUITE.format(name="other", seeds=2, strategy="random").replace("= 20", "= 5")
+    run_suite(parse_suite(text), "", other)
+    with pytest.raises(NasbenchError, match=r"run nb__random__seed0.parquet is in both .*a and "
+                                            r".*other, with different records"):  # fmt: skip
+        summarize([a, other])
 
 
 def test_anytime_reads_the_incumbent_after_n_evaluations(folders) -> None:

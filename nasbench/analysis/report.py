@@ -58,7 +58,9 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def run_files(folders: Path | Sequence[Path]) -> list[Path]:
-    """The run records of one or more results folders (a run appearing twice is an error)."""
+    """The run records of one or more results folders. A run in two folders is read once when
+    its records are identical (all columns but ``*_wall_s`` and the suite's name: random search
+    run by two suites as their paired baseline); with different records it is an error."""
     folders = [folders] if isinstance(folders, str | Path) else list(folders)
     files: dict[str, Path] = {}
     for folder in folders:
@@ -66,11 +68,20 @@ def run_files(folders: Path | Sequence[Path]) -> list[Path]:
         if not found:
             raise NasbenchError(f"no run records in {Path(folder) / 'runs'}")
         for path in found:
-            if path.name in files:
-                raise NasbenchError(f"run {path.name} is in both {files[path.name].parent.parent} "
-                                    f"and {folder}")  # fmt: skip
-            files[path.name] = path
+            first = files.get(path.name)
+            if first is None:
+                files[path.name] = path
+            elif _records_text(first, "suite") != _records_text(path, "suite"):
+                raise NasbenchError(f"run {path.name} is in both {first.parent.parent} and "
+                                    f"{folder}, with different records")  # fmt: skip
     return [files[name] for name in sorted(files)]
+
+
+def _records_text(path: Path, *skip: str) -> str:
+    """A run file's records, every column but ``*_wall_s`` and ``skip``, as canonical text."""
+    table, _ = read_run(path)
+    keep = [c for c in table.column_names if not c.endswith("_wall_s") and c not in skip]
+    return _canonical(table.select(keep).to_pylist())
 
 
 def read_runs(folders: Path | Sequence[Path]) -> list[tuple[pa.Table, RunMeta]]:
@@ -200,23 +211,17 @@ def compare(a: Path, b: Path) -> list[str]:
     """Differences between the records of two results folders, ignoring ``*_wall_s`` columns
     and metadata (empty: the same runs with identical records)."""
 
-    def load(folder: Path) -> dict[str, list[dict[str, object]]]:
+    def load(folder: Path) -> dict[str, str]:
         files = sorted((Path(folder) / "runs").glob("*.parquet"))
         if not files:
             raise NasbenchError(f"no run records in {Path(folder) / 'runs'}")
-        out = {}
-        for path in files:
-            table, _ = read_run(path)
-            keep = [c for c in table.column_names if not c.endswith("_wall_s")]
-            out[path.name] = table.select(keep).to_pylist()
-        return out
+        return {path.name: _records_text(path) for path in files}
 
     left, right = load(a), load(b)
     diffs = [f"only in {a}: {n}" for n in sorted(left.keys() - right.keys())]
     diffs += [f"only in {b}: {n}" for n in sorted(right.keys() - left.keys())]
-    for name in sorted(left.keys() & right.keys()):
-        if _canonical(left[name]) != _canonical(right[name]):
-            diffs.append(f"records differ: {name}")
+    diffs += [f"records differ: {n}" for n in sorted(left.keys() & right.keys())
+              if left[n] != right[n]]  # fmt: skip
     return diffs
 
 

@@ -44,7 +44,7 @@ def load_results(folders: Path | str | Sequence[Path | str]) -> pa.Table:
     where a run does not record one, so no column is lost as ``pandas.read_parquet`` on the
     folder would lose the columns some files lack. Runs in file-name order, trials in order.
     Reads inertly (nothing a record names is imported). ``.to_pandas()`` gives a DataFrame.
-    Raises NasbenchError for a folder without records or a run present twice.
+    Raises NasbenchError for a folder without records or a run present twice with different records.
 
     >>> table = load_results("results/nb201-protocol")
     >>> table.num_rows > 0 and "test_acc_cifar100" in table.column_names

@@ -74,7 +74,8 @@ def final_scores(folders: Path | Sequence[Path]) -> Scores:
 
     Returns ``{(task, strategy): {seed: accuracy}}`` with accuracy a fraction, NaN for a run
     that ended without an incumbent (no feasible evaluation) or with no evaluation at all.
-    Raises NasbenchError for a folder without run records or a run present twice.
+    Raises NasbenchError for a folder without run records or a run present twice with different
+    records.
     """
     return scores_of(load_curves(folders))
 
