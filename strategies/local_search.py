@@ -149,13 +149,17 @@ class LocalSearch(Configurable):
 
     def ask(self, n: int = 1) -> list[Proposal]:
         """The next ``n`` proposals at the default fidelity (see the module docstring); draws
-        from ``initial_rng`` (designs, fill-ins) and ``rng`` (each neighbourhood's order).
-        Spends no budget."""
+        from ``initial_rng`` (designs, fill-ins) and ``rng`` (each neighbourhood's order). A
+        neighbour's proposal names the current point as its ``parent``. Spends no budget."""
         if not hasattr(self, "space_"):
             raise RuntimeError("LocalSearch.ask called before start")
         if n < 0:
             raise NasbenchError(f"ask needs n >= 0 proposals, got {n}")
-        return [Proposal(self._next()) for _ in range(n)]
+        proposals = []
+        for _ in range(n):
+            arch, parent = self._next()
+            proposals.append(Proposal(arch, parent=parent))
+        return proposals
 
     def tell(self, observations: Sequence[Observation]) -> None:
         """Record each observation's objective under its key (the first one stays; ``nan``
@@ -167,15 +171,16 @@ class LocalSearch(Configurable):
             self.proposed_.add(obs.arch.key)
 
     # ---- the steps of the module docstring ------------------------------------------------
-    def _next(self) -> Architecture:
-        """The next architecture to propose, taking every decision the observations allow."""
+    def _next(self) -> tuple[Architecture, Architecture | None]:
+        """The next architecture to propose and its parent (the current point for a neighbour,
+        else ``None``), taking every decision the observations allow."""
         while True:
             if self.current_ is None:  # step 1 or 4: a random design
                 if self.design_left_ > 0:
                     self.design_left_ -= 1
-                    return self._join_design(self._fresh())
+                    return self._join_design(self._fresh()), None
                 if any(a.key not in self.values_ for a in self.design_):
-                    return self._join_design(self._fresh())  # waiting: the design grows
+                    return self._join_design(self._fresh()), None  # waiting: design grows
                 best = self._best(self.design_, -math.inf)
                 if best is None:  # no finite value in the design
                     self._restart()
@@ -191,11 +196,11 @@ class LocalSearch(Configurable):
                 self.cursor_ += 1
                 if arch.key not in self.proposed_:
                     self.proposed_.add(arch.key)
-                    return arch
+                    return arch, self.current_
             if all(a.key in self.values_ for a in self.neighbourhood_):
                 self._restart()  # a local optimum: step 4
                 continue
-            return self._fresh()  # waiting for the neighbourhood's observations
+            return self._fresh(), None  # waiting for the neighbourhood's observations
 
     def _improvement(self) -> Architecture | None:
         """The neighbour to move to now, or ``None`` (none better known, or, under ``"all"``,

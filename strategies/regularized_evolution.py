@@ -170,7 +170,8 @@ class RegularizedEvolution(Configurable):
 
     def ask(self, n: int = 1) -> list[Proposal]:
         """``n`` proposals at the default fidelity; draws from ``initial_rng`` (initial design)
-        or ``rng`` (one tournament and one mutation per child). Spends no budget."""
+        or ``rng`` (one tournament and one mutation per child, whose proposal names the
+        tournament winner as its ``parent``). Spends no budget."""
         if not hasattr(self, "space_"):
             raise RuntimeError("RegularizedEvolution.ask called before start")
         if n < 0:
@@ -180,12 +181,12 @@ class RegularizedEvolution(Configurable):
             if self.initial_asked_ < self.population or not self.population_:
                 # Algorithm 1, first loop: random architectures from the shared design stream.
                 self.initial_asked_ += 1
-                arch = self.space_.sample(self.initial_rng_)
+                proposals.append(Proposal(self.space_.sample(self.initial_rng_)))
             else:
-                # Algorithm 1, second loop: the fittest of S random members is the parent.
+                # Algorithm 1, second loop: the fittest of S random members is the parent
+                # (named in the proposal, for evaluators that inherit its weights).
                 parent = self.toolbox_.select(self.population_)
-                arch = self.toolbox_.mutate(parent)
-            proposals.append(Proposal(arch))
+                proposals.append(Proposal(self.toolbox_.mutate(parent), parent=parent.arch))
         return proposals
 
     def tell(self, observations: Sequence[Observation]) -> None:

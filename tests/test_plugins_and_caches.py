@@ -112,6 +112,11 @@ class Strategy:
             return None
         if self.fail == "arch":
             return [Proposal(Architecture("nb201", ("no_such_op",) * 6))] * n
+        if self.fail == "parent":
+            bad = Architecture("nb201", ("no_such_op",) * 6)
+            return [Proposal(self.space_.sample(self.rng_), parent=bad) for _ in range(n)]
+        if self.fail == "parent_type":
+            return [Proposal(self.space_.sample(self.rng_), parent="x") for _ in range(n)]
         return [Proposal(self.space_.sample(self.rng_)) for _ in range(n)]
 
     def tell(self, observations):
@@ -261,6 +266,8 @@ STRATEGY_CASES = [
     ("garbage", f"{STRATEGY} ask returned str 'not a proposal' among its proposals"),
     ("nothing", f"{STRATEGY} ask returned NoneType None, not a list of 1 Proposal"),
     ("arch", f"{STRATEGY} ask proposed an architecture outside space 'nb201'"),
+    ("parent", f"{STRATEGY} ask proposed a parent outside space 'nb201'"),
+    ("parent_type", f"{STRATEGY} ask proposed parent str 'x', not an Architecture or None"),
     ("tell", f"{STRATEGY} tell raised ZeroDivisionError: boom in tell"),
 ]
 

@@ -54,3 +54,25 @@ class Profiling(Protocol):
     :mod:`nasbench.engine.budget`)."""
 
     def profile(self, arch: Architecture) -> Profile: ...
+
+
+@runtime_checkable
+class Inheriting(Protocol):
+    """Evaluators that start an architecture from its parent's trained weights (network
+    morphism, weight inheritance) also implement ``evaluate_child``: the runner calls it instead
+    of ``evaluate`` for a proposal that names its ``parent``
+    (:class:`~nasbench.core.types.Proposal`), with the same noise stream ``evaluate`` would get.
+    ``replay_child`` is ``replay`` (:class:`~nasbench.engine.runner.Replayable`) for such a
+    proposal: a resumed run calls it, in order, with each journaled measurement of a child, and
+    it must leave the evaluator as that ``evaluate_child`` call would have, spending no compute."""
+
+    def evaluate_child(
+        self, arch: Architecture, parent: Architecture, fidelity: float, rng: np.random.Generator
+    ) -> Measurement:
+        """Measure ``arch`` at ``fidelity``, starting from what ``parent``'s evaluation left
+        (as :meth:`Evaluator.evaluate` when it left nothing usable); draws from ``rng`` only."""
+        ...
+
+    def replay_child(
+        self, arch: Architecture, parent: Architecture, fidelity: float, measurement: Measurement
+    ) -> None: ...

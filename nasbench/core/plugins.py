@@ -142,11 +142,17 @@ def _check_proposal(name: str, proposal: object, space: SearchSpace) -> None:
         raise bad(f"proposed search_cost_s {proposal.search_cost_s!r}, not a number")
     if not isinstance(proposal.monitor, bool):
         raise bad(f"proposed monitor {proposal.monitor!r}, not True or False")
-    try:
-        space.validate(proposal.arch)
-    except Exception as exc:  # a space's own check of a malformed architecture
-        problem = str(exc) if isinstance(exc, NasbenchError) else first_line(exc)
-        raise bad(f"proposed an architecture outside space {space.name!r}: {problem}") from exc
+    parent = proposal.parent
+    if parent is not None and not isinstance(parent, Architecture):
+        raise bad(f"proposed parent {shown(parent)}, not an Architecture or None")
+    for what, arch in (("an architecture", proposal.arch), ("a parent", parent)):
+        if arch is None:
+            continue
+        try:
+            space.validate(arch)
+        except Exception as exc:  # a space's own check of a malformed architecture
+            problem = str(exc) if isinstance(exc, NasbenchError) else first_line(exc)
+            raise bad(f"proposed {what} outside space {space.name!r}: {problem}") from exc
 
 
 def tell(strategy: Strategy, name: str, observations: Sequence[Observation]) -> None:

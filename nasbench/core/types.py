@@ -262,12 +262,17 @@ class Proposal:
     NAS-Bench-201 protocol queries a weight-sharing method's architecture at every epoch). The
     runner then charges ``search_cost_s`` alone and records what the evaluation would have cost
     as the extra metric ``eval_cost_s``: the method's search cost is its supernet training, and
-    its final architecture is trained afterwards like every other strategy's incumbent."""
+    its final architecture is trained afterwards like every other strategy's incumbent.
+
+    ``parent`` names the architecture ``arch`` was made from (a mutation's parent, a local
+    search's current point), for evaluators that start a child from its parent's trained weights
+    (:class:`~nasbench.core.evaluator.Inheriting`); ``None``: made from nothing in particular."""
 
     arch: Architecture
     fidelity: float | None = None
     search_cost_s: float = 0.0
     monitor: bool = False
+    parent: Architecture | None = None
 
 
 @dataclass(frozen=True)

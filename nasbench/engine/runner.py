@@ -45,6 +45,10 @@ measurement instead of calling the evaluator (the proposal must equal the journa
 ledger, the strategy's random streams, the benchmark-noise counters and the incumbent therefore
 end exactly as in an uninterrupted run; evaluators with state of their own follow through
 :class:`Replayable`. Replaying re-runs the strategy (its ask and tell), never an evaluation.
+
+A proposal that names its ``parent`` goes to an :class:`~nasbench.core.evaluator.Inheriting`
+evaluator's ``evaluate_child`` (and, replayed, its ``replay_child``); every other proposal, and
+every proposal to any other evaluator, to ``evaluate`` (and ``replay``), as before.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ import numpy as np
 
 from nasbench.core import plugins
 from nasbench.core.errors import NasbenchError
-from nasbench.core.evaluator import Evaluator, Profiling
+from nasbench.core.evaluator import Evaluator, Inheriting, Profiling
 from nasbench.core.jsonl import encode
 from nasbench.core.registry import evaluators, spaces, strategies
 from nasbench.core.seeding import role_rng
@@ -198,12 +202,19 @@ class _Loop:
         self.seen: Counter[str] = Counter()
         self.infeasible_streak = 0
         self.answers: _Answers  # set by run
-        # a protocol isinstance check costs microseconds: once per run, not per evaluation
-        self.profiles = isinstance(evaluator, Profiling) and spec.budget.constraint == "hard"
+        # a protocol isinstance check costs microseconds: once per run, not per evaluation; a
+        # budget without limits rejects nothing up front, so it needs no profile
+        b = spec.budget
+        limited = not (b.latency_ms is None and b.params_m is None and b.macs_m is None)
+        self.profiles = isinstance(evaluator, Profiling) and b.constraint == "hard" and limited
+        self.inherits = isinstance(evaluator, Inheriting)
 
-    def evaluate(self, arch: Architecture, fidelity: float) -> tuple[Measurement, bool, bool]:
-        """Profile, then (if not rejected up front) evaluate; returns the measurement, whether
-        the proposal is feasible and whether the evaluator was called."""
+    def evaluate(
+        self, arch: Architecture, fidelity: float, parent: Architecture | None = None
+    ) -> tuple[Measurement, bool, bool]:
+        """Profile, then (if not rejected up front) evaluate, as the child of ``parent`` when
+        one is given (an Inheriting evaluator's); returns the measurement, whether the proposal
+        is feasible and whether the evaluator was called."""
         budget = self.spec.budget
         if self.profiles:
             prof = plugins.profile(self.evaluator, self.spec.task.evaluator, arch)
@@ -215,7 +226,14 @@ class _Loop:
         k = self.seen[arch.text]
         self.seen[arch.text] += 1
         noise = cast(np.random.Generator, LazyGenerator(self.seed, "benchmark_noise", arch.text, k))
-        m = plugins.evaluate(self.evaluator, self.spec.task.evaluator, arch, fidelity, noise)
+        name = self.spec.task.evaluator
+        if parent is None:
+            m = plugins.evaluate(self.evaluator, name, arch, fidelity, noise)
+        else:  # a proposal naming its parent, to an Inheriting evaluator (_Answers.evaluate)
+            child = cast(Inheriting, self.evaluator).evaluate_child
+            answer = plugins.call("evaluator", name, "evaluate_child", child, arch, parent,
+                                  fidelity, noise)  # fmt: skip
+            m = plugins.check_measurement(name, answer)
         # soft constraints only shape the reward: every proposal is feasible
         feasible = budget.constraint == "soft" or not violations(
             budget, m.latency_ms, m.params / 1e6, m.macs / 1e6
@@ -381,7 +399,10 @@ class _Answers:
             return _Answer(done.measurement, done.feasible, done.evaluated,
                            done.record.eval_wall_s, done.search_cost_s, done)  # fmt: skip
         t0 = time.perf_counter()
-        m, feasible, evaluated = self.loop.evaluate(proposal.arch, fidelity)
+        if self.loop.inherits and proposal.parent is not None:
+            m, feasible, evaluated = self.loop.evaluate(proposal.arch, fidelity, proposal.parent)
+        else:  # every other evaluation keeps the two-argument call
+            m, feasible, evaluated = self.loop.evaluate(proposal.arch, fidelity)
         return _Answer(m, feasible, evaluated, time.perf_counter() - t0, proposal.search_cost_s,
                        None)  # fmt: skip
 
@@ -408,7 +429,10 @@ class _Answers:
             )
         if done.evaluated:
             loop.seen[arch.text] += 1
-            if isinstance(loop.evaluator, Replayable):
+            if loop.inherits and proposal.parent is not None:
+                replay_child = cast(Inheriting, loop.evaluator).replay_child
+                replay_child(arch, proposal.parent, fidelity, done.measurement)
+            elif isinstance(loop.evaluator, Replayable):
                 loop.evaluator.replay(arch, fidelity, done.measurement)
 
 
