@@ -15,6 +15,14 @@ What an evaluation returns:
 - ``cost_s`` and ``latency_ms``: ridge regressions of the recorded log training time and log
   latency on the same features; ``params`` and ``macs``: the space's exact counts; nonzero
   params and effective MACs: the counts scaled by the recorded density ratios (regressed);
+- at a lower fidelity (a table that records learning curves, ``E`` epochs: every epoch
+  ``e`` in ``1..E`` is offered): ``val_acc`` is the architecture's predicted curve at ``e``
+  (:mod:`nasbench.tables.curve_model`, NAS-Bench-x11's compressed curves, tied to the final
+  prediction so that ``e = E`` answers exactly as above) plus seed noise from the same kind of
+  noise model fitted to the recorded per-seed accuracies after ``e`` epochs (the spread early
+  in training is that of early training, not the final one's), evaluated at the predicted
+  accuracy at ``e``; ``cost_s`` is ``e / E`` of the regressed cost; ``test_acc`` and
+  ``val_acc_std`` stay the final ones (no low-fidelity test accuracy is recorded);
 - status ``failed`` (accuracies NaN, the regressed cost charged) where the surrogate predicts
   NaN. Whatever else a surrogate plugin gets wrong (raising, an answer that is not a
   :class:`~nasbench.core.surrogate.Prediction` of one value per input, an infinite value) is one
@@ -22,7 +30,8 @@ What an evaluation returns:
 
 The fitted models are cached per process (table file, surrogate, parameters, device), and
 fitting draws only from a fixed stream, so every run of a suite, in any process, queries the
-same surrogate benchmark.
+same surrogate benchmark. The curve model is fitted on the first query below the final epoch
+(a few seconds), so a run that asks only for the final epoch never pays for it.
 
 >>> import numpy as np
 >>> from nasbench.core.registry import spaces
@@ -46,6 +55,22 @@ weakest twice as much:
 ...                           surrogate_params={"n_estimators": 10}, sparsity=0.8)
 >>> [round(float(cell.noise_std(v)), 4) for v in (0.968, 0.950, 0.925)]
 [0.0084, 0.0058, 0.0168]
+
+The chain table records 6-epoch curves, so its surrogate benchmark answers epochs 1 to 6; an
+architecture's predicted curve rises to the final prediction, each epoch charged a sixth of
+the cost:
+
+>>> chain = SurrogateEvaluator(spaces.create("chain", max_layers=6, filters=[8, 16, 32, 64]),
+...                            benchmark="chain-mnist1d", surrogate="random_forest",
+...                            surrogate_params={"n_estimators": 10}, noise=False)
+>>> chain.fidelities, chain.default_fidelity
+((1.0, 2.0, 3.0, 4.0, 5.0, 6.0), 6.0)
+>>> arch = chain.space.parse(chain.table.arch[0])
+>>> answers = [chain.evaluate(arch, e, np.random.default_rng(0)) for e in chain.fidelities]
+>>> all(a.val_acc < b.val_acc for a, b in zip(answers, answers[1:]))
+True
+>>> round(answers[1].cost_s / answers[-1].cost_s, 4), answers[1].test_acc == answers[-1].test_acc
+(0.3333, True)
 """
 
 # ruff: noqa: N803, N806  (``X`` for inputs, the scikit-learn convention)
@@ -54,7 +79,7 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -70,6 +95,7 @@ from nasbench.core.surrogate import InputKind
 from nasbench.core.tasks import task_for
 from nasbench.core.types import Architecture, Measurement, Status
 from nasbench.tables.benchmarks import load_benchmark
+from nasbench.tables.curve_model import CurveModel, epoch_noise_models, table_curves
 from nasbench.tables.surrogate_benchmark import (
     NoiseModel,
     TableData,
@@ -94,6 +120,7 @@ class _Fitted:
         rows = np.arange(len(data))
         if train_size is not None:  # fit on a subset of architectures (quality checks, tests)
             rows = split(data, train_size, 0, None)[0]
+        self.rows = rows
         rng = role_rng(0, "surrogate-benchmark", data.table.name, surrogate)
         plugins.fit(self.model, surrogate, data.inputs(self.kind, rows), data.val[rows], rng)
         self.test_map = np.polyfit(data.val, data.test, 1)
@@ -120,6 +147,40 @@ class _Fitted:
         self.noise: NoiseModel = data.noise_model()
         self.task = task_for(data.table.info.dataset)
         self.answers: dict[tuple[str, float], tuple[dict[str, float], int, int]] = {}
+        self.curve_answers: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
+
+    @cached_property
+    def curves(self) -> tuple[CurveModel, tuple[NoiseModel, ...]]:
+        """The curve model, fitted on the surrogate's rows whose curves are recorded, and the
+        seed-noise model of every epoch (fitted on first use: only lower fidelities need it)."""
+        curves = table_curves(self.data)
+        rows = self.rows[np.all(np.isfinite(curves.values[self.rows]), axis=1)]
+        rng = role_rng(0, "surrogate-benchmark-curves", self.data.table.name)
+        model = CurveModel().fit(self.data.vectors[rows], curves.values[rows], rng)
+        return model, epoch_noise_models(self.data, curves)
+
+    def answer_curve(self, arch: Architecture, sparsity: float) -> tuple[np.ndarray, np.ndarray]:
+        """The noise-free predicted curve (E,) of one architecture, tied to its final
+        prediction, and the seed-noise sd at each epoch (E,), memoised like :meth:`answer`."""
+        key = (arch.text or self.data.space.format(arch), sparsity)
+        hit = self.curve_answers.get(key)
+        if hit is None:
+            final = np.array([self.answer(arch, sparsity)[0]["val"]])
+            curves, stds = self.curve_many([arch], sparsity, final)
+            hit = self.curve_answers[key] = (curves[0], stds[0])
+        return hit
+
+    def curve_many(
+        self, archs: list[Architecture], sparsity: float, final: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted curves (n, E) tied to the ``final`` predictions (n,), and the seed-noise
+        sd (n, E) at each epoch's predicted accuracy."""
+        model, noise = self.curves
+        X = features(self.data.space, archs, np.full(len(archs), sparsity), InputKind.VECTOR)
+        assert isinstance(X, np.ndarray)
+        curve = model.predict(X, final=final)
+        stds = np.stack([m.std(curve[:, e], sparsity) for e, m in enumerate(noise)], axis=1)
+        return curve, stds
 
     def answer(self, arch: Architecture, sparsity: float) -> tuple[dict[str, float], int, int]:
         """Noise-free predictions, params and MACs of one architecture, memoised (the models
@@ -213,8 +274,9 @@ class SurrogateEvaluator:
         self._fitted = _fitted(str(table.path), table.path.stat().st_mtime_ns if table.path
                                else 0, surrogate, params_key(surrogate_params), latency_device,
                                train_size)  # fmt: skip
-        self.fidelities: tuple[float, ...] = (max(table.fidelities),)
-        self.default_fidelity: float = self.fidelities[0]
+        self.default_fidelity: float = max(table.fidelities)  # E: what the surrogate predicts
+        epochs = range(1, table.epochs + 1) if table.epochs else ()
+        self.fidelities: tuple[float, ...] = tuple(map(float, epochs)) or (self.default_fidelity,)
         self._task = self._fitted.task
 
     def _answer(self, arch: Architecture) -> tuple[dict[str, float], int, int]:
@@ -231,28 +293,35 @@ class SurrogateEvaluator:
     def evaluate(
         self, arch: Architecture, fidelity: float, rng: np.random.Generator
     ) -> Measurement:
-        """The surrogate's answer for ``arch``; draws one standard normal from ``rng`` for the
-        seed noise (none when ``noise`` is off), scaled by :meth:`noise_std` of the noise-free
-        prediction. Spends no budget (the runner charges ``cost_s``). A NaN prediction (mean or
-        std) is a FAILED measurement (accuracies NaN, the regressed cost charged) and draws
-        nothing."""
+        """The surrogate's answer for ``arch`` at ``fidelity`` (epochs, one of
+        :attr:`fidelities`); draws one standard normal from ``rng`` for the seed noise (none
+        when ``noise`` is off), scaled by the noise sd of the noise-free prediction (at the
+        final epoch :meth:`noise_std`; below it the epoch's own noise model, module docstring).
+        Spends no budget (the runner charges ``cost_s``). A NaN prediction (mean or std) is a
+        FAILED measurement (accuracies NaN, the regressed cost charged) and draws nothing."""
         if fidelity not in self.fidelities:
             raise one_of(f"fidelity of the {self.table.name} surrogate", fidelity, self.fidelities)
         pred, params, macs = self._answer(arch)
         latency = math.exp(pred["log_latency"]) if "log_latency" in pred else math.nan
+        cost = math.exp(pred["log_cost"])
+        if fidelity != self.default_fidelity:  # epoch e < E: e / E of the training
+            cost *= fidelity / self.default_fidelity
         if not (math.isfinite(pred["val"]) and math.isfinite(pred["std"])):
             nan = math.nan  # the surrogate has no answer: a failed evaluation, never a result
-            return Measurement(nan, nan, math.exp(pred["log_cost"]), Status.FAILED, self.sparsity,
+            return Measurement(nan, nan, cost, Status.FAILED, self.sparsity,
                                latency, params, macs=macs, val_acc_std=nan)  # fmt: skip
-        val = pred["val"]
+        val, noise_std = pred["val"], pred["noise_std"]
+        if fidelity != self.default_fidelity:
+            curve, stds = self._fitted.answer_curve(arch, self.sparsity)
+            val, noise_std = float(curve[int(fidelity) - 1]), float(stds[int(fidelity) - 1])
         if self.noise:
-            val += pred["noise_std"] * float(rng.standard_normal())
+            val += noise_std * float(rng.standard_normal())
         density = min(max(pred.get("nonzero", 1.0 - self.sparsity), 0.0), 1.0)
         mac_density = min(max(pred.get("effective", density), 0.0), 1.0)
         return Measurement(
             val_acc=min(max(val, 0.0), 1.0),
             test_acc=min(max(pred["test"], 0.0), 1.0),
-            cost_s=math.exp(pred["log_cost"]),
+            cost_s=cost,
             status=Status.OK,
             sparsity=self.sparsity,
             latency_ms=latency,
@@ -275,8 +344,24 @@ class SurrogateEvaluator:
         level = self.sparsity if sparsity is None else sparsity
         return self._fitted.noise.std(pred_val, level)
 
-    def evaluate_many(self, archs: list[Architecture]) -> dict[str, np.ndarray]:
+    def evaluate_many(
+        self, archs: list[Architecture], fidelity: float | None = None
+    ) -> dict[str, np.ndarray]:
         """Noise-free predictions for a batch (one surrogate call): ``val``, ``std``, ``test``,
         ``noise_std`` (the seed-noise sd ``evaluate`` would draw with) and the regressed
-        columns. For throughput and analysis; strategies use ``evaluate``."""
-        return self._fitted.predict(archs, self.sparsity)
+        columns, at ``fidelity`` (default: the final epoch; below it ``val`` and ``noise_std``
+        are the epoch's, as ``evaluate`` answers). For throughput and analysis; strategies use
+        ``evaluate``. Raises NasbenchError for a fidelity not offered."""
+        out = self._fitted.predict(archs, self.sparsity)
+        if fidelity is None or fidelity == self.default_fidelity:
+            return out
+        if fidelity not in self.fidelities:
+            raise one_of(f"fidelity of the {self.table.name} surrogate", fidelity, self.fidelities)
+        curve, stds = self._fitted.curve_many(archs, self.sparsity, out["val"])
+        return {**out, "val": curve[:, int(fidelity) - 1], "noise_std": stds[:, int(fidelity) - 1]}
+
+    @property
+    def curve_model(self) -> CurveModel:
+        """The fitted learning-curve model (:mod:`nasbench.tables.curve_model`; fitted on first
+        use). Raises NasbenchError when the table records no learning curves."""
+        return self._fitted.curves[0]

@@ -8,6 +8,14 @@ recorded 200-epoch training time; fidelity 200 answers with the validation accur
 recorded training seed, drawn from ``rng``; the test accuracy is always the 200-epoch CIFAR-10
 test accuracy (seed mean), the number papers report for the chosen cell.
 
+A table that records learning curves (nasbench's own MNIST-1D tables, recipe of ``E`` epochs:
+:mod:`nasbench.tables.benchmarks`) answers every epoch ``e`` in ``1..E``: the validation accuracy
+recorded after epoch ``e`` (one recorded training seed, drawn from ``rng`` exactly as at ``E``),
+charged ``e / E`` of the recorded training time; the test accuracy is the final one at every
+epoch (a network's test accuracy after ``e < E`` epochs is not recorded). The default fidelity
+is the lowest one the table's description records (NAS-Bench-201: 12; the own tables: ``E``), so
+a task that names none answers as before curves were offered.
+
 >>> import numpy as np
 >>> from nasbench.core.registry import spaces
 >>> space = spaces.create("nb201")
@@ -19,6 +27,13 @@ test accuracy (seed mean), the number papers report for the chosen cell.
 (0.8438, 0.9437, 172.8, 23.58, 1073466)
 >>> m.extra[0][0], round(m.extra[0][1], 4)
 ('test_acc_cifar100', 0.7322)
+>>> chain = TabularEvaluator(spaces.create("chain", max_layers=6, filters=[8, 16, 32, 64]),
+...                          benchmark="chain-mnist1d")
+>>> chain.fidelities, chain.default_fidelity
+((1.0, 2.0, 3.0, 4.0, 5.0, 6.0), 6.0)
+>>> arch = chain.space.parse(chain.table.arch[0])
+>>> [chain.evaluate(arch, e, np.random.default_rng(0)).val_acc for e in (2.0, 6.0)]  # seed 2 of 2
+[0.596, 0.785]
 """
 
 from __future__ import annotations
@@ -84,7 +99,7 @@ class TabularEvaluator:
             raise one_of(f"sparsity level of {table.name}", sparsity, table.sparsities)
         self._sparsity = float(sparsity)
         self.fidelities: tuple[float, ...] = table.fidelities
-        self.default_fidelity: float = min(self.fidelities)
+        self.default_fidelity: float = min(table.recorded_fidelities)  # not a curve's epoch 1
         self._answers: dict[float, _Answers] = {}
         for f in self.fidelities:
             values = table.fidelity(f)
@@ -126,9 +141,11 @@ class TabularEvaluator:
     ) -> Measurement:
         """The recorded measurement of ``arch`` at ``fidelity`` (one of :attr:`fidelities`).
 
-        At a fidelity with per-seed values (NAS-Bench-201: 200 epochs) ``val_acc`` is one
-        recorded seed's value, drawn uniformly with exactly one ``rng.integers`` call; at a
-        fidelity with a single value per architecture (12 epochs) ``rng`` is not touched.
+        At a fidelity with per-seed values (NAS-Bench-201: 200 epochs; every epoch of a table
+        with per-seed learning curves) ``val_acc`` is one recorded seed's value, drawn uniformly
+        with exactly one ``rng.integers`` call; at a fidelity with a single value per
+        architecture (12 epochs) ``rng`` is not touched. ``test_acc`` is the final one at
+        every fidelity; ``cost_s`` the recorded training time scaled to the fidelity.
         Spends no budget (the runner charges ``cost_s``). Raises NasbenchError for an unknown
         fidelity, an architecture of another space, or one the table does not record.
         """

@@ -29,6 +29,25 @@ datasheet ``<name>.md``; :func:`load_benchmark` finds it by name or by path.
 >>> round(table.latency(row, "pixel3"), 2), len(table.devices)
 (23.58, 27)
 
+**Learning curves.** A table built by ``nasbench build-table`` also records each row's validation
+accuracy after every epoch: ``curve`` (the seed mean, one value per epoch) and, per training run,
+``run_curve`` beside ``run_status`` (the runs whose status is ``"ok"`` are the top fidelity's
+``val_seeds``, in order). Where these curves span the top fidelity's ``E`` epochs (``E`` whole),
+the table answers every epoch ``1..E``: ``table.fidelities`` lists them all and
+``table.fidelity(e)`` for ``e < E`` answers the curves' ``e``-th value (the seed mean, and per
+seed), charged ``e / E`` of the top fidelity's cost; ``E`` itself answers the recorded top
+fidelity unchanged. A recipe may measure the curve on part of the validation split
+(``curve_samples``), so the curve's last value need not equal the ``E``-epoch value. NAS-Bench-201's
+table records no curves and answers its two fidelities only.
+
+>>> chain = load_benchmark("chain-mnist1d")
+>>> chain.epochs, chain.fidelities
+(6, (1.0, 2.0, 3.0, 4.0, 5.0, 6.0))
+>>> two = chain.fidelity(2)  # after 2 of 6 epochs: the curves' second value, 2/6 of the cost
+>>> share = two.cost_s[0] / chain.fidelity(6).cost_s[0]
+>>> float(two.val[0]), two.val_seeds[0], round(float(share), 4)
+(0.6025, (0.609, 0.596), 0.3333)
+
 Writing a table of your own takes a ``pyarrow.Table`` and a description; :func:`write_benchmark`
 checks it exactly as :func:`load_benchmark` will:
 
@@ -53,6 +72,7 @@ checks it exactly as :func:`load_benchmark` will:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from os import PathLike
@@ -71,6 +91,8 @@ DATA_DIR = Path(__file__).parents[1] / "data"
 """Where shipped tables live: ``nasbench/data/<name>.parquet``."""
 
 _SPARSITY_DIGITS = 6  # sparsity levels match after rounding, so 0.9 == 0.9000000001
+CURVE, RUN_CURVE, RUN_STATUS, RUN_OK = "curve", "run_curve", "run_status", "ok"
+"""The learning-curve columns ``nasbench build-table`` writes (module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +217,12 @@ class BenchmarkTable:
         self._fidelities = {s.fidelity: self._fidelity(data, s) for s in info.fidelities}
         if len(self._fidelities) != len(info.fidelities) or not self._fidelities:
             raise NasbenchError(f"{self._where} must describe each fidelity once, and at least one")
+        self.epochs: int | None = None
+        """``E`` where the table answers every epoch ``1..E`` from learning curves, else None."""
+        curves = self._curve_fidelities(data)
+        if curves:
+            self.epochs = len(curves) + 1
+            self._fidelities = {**curves, **self._fidelities}
         self._by_text: dict[tuple[str, float], int] = {}
         self._by_key: dict[tuple[str, float], int] = {}
         for row, (text, key, s) in enumerate(zip(self.arch, self.key, self.sparsity, strict=True)):
@@ -247,6 +275,60 @@ class BenchmarkTable:
         cost.flags.writeable = False
         return FidelityValues(spec, self._floats(data, spec.val, accuracy=True), cost, seeds)
 
+    def _curve_fidelities(self, data: pa.Table) -> dict[float, FidelityValues]:
+        """Epochs ``1..E-1`` answered from the learning curves (module docstring), or nothing
+        where the table has no curves of the top fidelity's ``E`` epochs."""
+        top = self._fidelities[max(self._fidelities)]
+        epochs = top.spec.fidelity
+        if CURVE not in data.column_names or epochs != int(epochs) or epochs < 2:
+            return {}
+        column = self._column(data, CURVE)
+        if not (pa.types.is_list(column.type) or pa.types.is_large_list(column.type)):
+            raise NasbenchError(f"{self._where}: column {CURVE!r} is {column.type}, not lists")
+        rows, n_epochs = column.to_pylist(), int(epochs)
+        if not any(rows) or any(len(c) not in (0, n_epochs) for c in rows):
+            return {}  # not one value per epoch of the top fidelity: not its learning curves
+        mean = np.array([c or [np.nan] * n_epochs for c in rows], dtype=np.float64)
+        _check_fractions(self._where, CURVE, mean, accuracy=True)
+        seeds = self._seed_curves(data, top, n_epochs)
+        raw_cost = self._floats(data, top.spec.cost)
+        answers = {}
+        for e in range(1, n_epochs):
+            spec = FidelitySpec(float(e), CURVE, top.spec.cost, top.spec.cost_scale * e / epochs,
+                                RUN_CURVE if seeds is not None else None)  # fmt: skip
+            val, cost = mean[:, e - 1].copy(), raw_cost * spec.cost_scale
+            val.flags.writeable = cost.flags.writeable = False
+            per_seed = None if seeds is None else tuple(tuple(c[e - 1] for c in r) for r in seeds)
+            answers[float(e)] = FidelityValues(spec, val, cost, per_seed)
+        return answers
+
+    def _seed_curves(
+        self, data: pa.Table, top: FidelityValues, epochs: int
+    ) -> list[list[list[float]]] | None:
+        """Per row, the curves of the runs behind the top fidelity's ``val_seeds`` (those with
+        status ``"ok"``, in order; a row without one: NaN curves), or None where the table
+        has no per-seed values or its runs do not line up with them."""
+        if top.val_seeds is None or not {RUN_CURVE, RUN_STATUS} <= set(data.column_names):
+            return None
+        nan = [math.nan] * epochs
+        seeds = []
+        runs_of = data.column(RUN_CURVE).to_pylist()
+        status_of = data.column(RUN_STATUS).to_pylist()
+        for recorded, runs, status in zip(top.val_seeds, runs_of, status_of, strict=True):
+            ok = [
+                (c or []) + nan[len(c or []) :]  # a shorter curve: NaN after its end
+                for c, s in zip(runs or [], status or [], strict=True)
+                if s == RUN_OK
+            ]
+            if not ok and all(math.isnan(v) for v in recorded):
+                ok = [nan] * len(recorded)  # every run failed: as many NaN curves as values
+            if len(ok) != len(recorded):
+                return None
+            seeds.append(ok)
+        flat = np.array([v for row in seeds for curve in row for v in curve], dtype=np.float64)
+        _check_fractions(self._where, RUN_CURVE, flat, accuracy=True)
+        return seeds
+
     # ---- queries --------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.arch)
@@ -257,8 +339,14 @@ class BenchmarkTable:
 
     @property
     def fidelities(self) -> tuple[float, ...]:
-        """The recorded fidelities, ascending."""
+        """The fidelities the table answers, ascending: those its description records, and
+        every epoch ``1..E`` where it records learning curves (module docstring)."""
         return tuple(sorted(self._fidelities))
+
+    @property
+    def recorded_fidelities(self) -> tuple[float, ...]:
+        """The fidelities its description records (without the epochs of learning curves)."""
+        return tuple(sorted(s.fidelity for s in self.info.fidelities))
 
     def fidelity(self, fidelity: float) -> FidelityValues:
         """The answers at ``fidelity``; raises NasbenchError naming the recorded ones."""

@@ -104,6 +104,11 @@ class TableData:
         assert isinstance(X, list)
         return X
 
+    @cached_property
+    def table_rows(self) -> np.ndarray:
+        """The rows of the table file these rows are (those :func:`table_data` keeps)."""
+        return _kept_rows(self.table)
+
     def inputs(self, kind: InputKind, rows: np.ndarray) -> np.ndarray | list[GraphInput]:
         if kind is InputKind.GRAPH:
             return [self.graphs[i] for i in rows]
@@ -132,7 +137,7 @@ def table_data(table: BenchmarkTable) -> TableData:
     training) are left out."""
     space = table_space(table)
     top = table.fidelity(max(table.fidelities))
-    keep = np.flatnonzero(np.isfinite(top.val) & np.isfinite(table.test))
+    keep = _kept_rows(table)
     archs, ids = [], []
     known: dict[str, int] = {}
     for i in keep:
@@ -144,6 +149,12 @@ def table_data(table: BenchmarkTable) -> TableData:
         table.test[keep], top.cost_s[keep],
         tuple(top.val_seeds[i] for i in keep) if top.val_seeds else None,
     )  # fmt: skip
+
+
+def _kept_rows(table: BenchmarkTable) -> np.ndarray:
+    """Rows with a finite validation value at the highest fidelity and a finite test value."""
+    top = table.fidelity(max(table.fidelities))
+    return np.flatnonzero(np.isfinite(top.val) & np.isfinite(table.test))
 
 
 # ---- the seed noise model -------------------------------------------------------------------
