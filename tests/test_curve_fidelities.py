@@ -25,8 +25,9 @@ from nasbench.tables.surrogate_benchmark import fit_noise_model, split, table_da
 
 CHAIN = {"max_layers": 6, "filters": [8, 16, 32, 64]}
 EPOCHS = 6  # the chain table's recipe
+TRAIN_SIZE = 150  # architectures the surrogate benchmarks of these tests fit on
 SURROGATE = {"surrogate": "random_forest", "surrogate_params": {"n_estimators": 10},
-             "train_size": 150}  # fmt: skip
+             "train_size": TRAIN_SIZE}  # fmt: skip
 LEVELS = (0.0, 0.5, 0.8)
 
 
@@ -135,7 +136,9 @@ def test_surrogate_epoch_noise_and_cost(surrogates: dict[float, SurrogateEvaluat
     data = table_data(ev.table)
     curves = table_curves(data)
     for e in (1, 4):
-        epoch = fit_noise_model(curves.values[:, e - 1], data.sparsity, curves.seeds[e - 1])
+        seeds = curves.seeds[e - 1]
+        assert seeds is not None  # the chain table records every seed's curve
+        epoch = fit_noise_model(curves.values[:, e - 1], data.sparsity, seeds)
         at_e = ev.evaluate_many([arch], float(e))
         assert at_e["noise_std"][0] == pytest.approx(float(epoch.std(at_e["val"][0], 0.5)))
     assert final["noise_std"][0] == float(ev.noise_std(final["val"][0]))
@@ -148,7 +151,7 @@ def test_surrogate_curves_fit_their_training_architectures(
 ) -> None:
     data = table_data(surrogates[0.0].table)
     curves = table_curves(data).values
-    train = split(data, SURROGATE["train_size"], 0, None)[0]  # the rows the evaluator fit
+    train = split(data, TRAIN_SIZE, 0, None)[0]  # the rows the evaluator fit
     predicted = np.empty((len(train), EPOCHS))
     for level, ev in surrogates.items():
         rows = data.sparsity[train] == level
