@@ -76,26 +76,33 @@ def tau(a: list[float], b: list[float]) -> float:
 
 
 # ---- (a) ranking --------------------------------------------------------------------------------
-def ranking(name: str, archs: int, child_epochs: int) -> dict[str, Any]:
+def ranking(name: str, archs: int, child_epochs: int, done: Progress) -> dict[str, Any]:
     """Kendall taus of inherited and short-trained accuracy against the table (module doc)."""
     spec, data = table_spec(name), table_data(load_benchmark(name))
     rows = np.flatnonzero(np.isclose(data.sparsity, 0.0))[:archs]
     ev = evaluators.create("network_morphism", space=data.space, dataset=spec.dataset,
                            epochs=spec.epochs, recipe=spec.recipe,
                            child_epochs=min(child_epochs, spec.epochs))  # fmt: skip
-    inherited, short, fraction, exact, parents = [], [], [], [], []
-    start = time.perf_counter()
+    items = []
     for i in rows:
-        rng = role_rng(0, "network-morphism-study", name, int(i))
-        arch = data.archs[i]
-        parent = data.space.mutate(arch, rng)
-        parents.append(ev.evaluate(parent, float(spec.epochs), rng).val_acc)
-        child = ev.evaluate_child(arch, parent, float(spec.epochs), rng)
-        extra = dict(child.extra)
-        inherited.append(child.val_acc)
-        fraction.append(extra["inherited_fraction"])
-        exact.append(extra["function_preserved"])
-        short.append(ev.evaluate(arch, float(ev.child_epochs), rng).val_acc)
+        key = {"kind": "rank", "table": name, "row": int(i), "child_epochs": ev.child_epochs}
+        item = done.get(key)
+        if item is None:
+            start = time.perf_counter()
+            rng = role_rng(0, "network-morphism-study", name, int(i))
+            arch = data.archs[i]
+            parent = data.space.mutate(arch, rng)
+            parent_val = ev.evaluate(parent, float(spec.epochs), rng).val_acc
+            child = ev.evaluate_child(arch, parent, float(spec.epochs), rng)
+            extra = dict(child.extra)
+            item = done.add(key, {
+                "parent": parent_val, "inherited": child.val_acc,
+                "fraction": extra["inherited_fraction"], "exact": extra["function_preserved"],
+                "short": ev.evaluate(arch, float(ev.child_epochs), rng).val_acc,
+                "wall_s": time.perf_counter() - start,
+            })  # fmt: skip
+        items.append(item)
+    inherited, short, parents = ([it[k] for it in items] for k in ("inherited", "short", "parent"))
     zero = np.flatnonzero(np.isclose(data.sparsity, 0.0))  # the noise ceiling at sparsity 0
     seeds = [data.val_seeds[i][:2] for i in zero if data.val_seeds and len(data.val_seeds[i]) > 1]
     table = [float(v) for v in data.val[rows]]
@@ -105,8 +112,10 @@ def ranking(name: str, archs: int, child_epochs: int) -> dict[str, Any]:
         "tau_parent": tau(parents, table),
         "tau_seeds": tau([s[0] for s in seeds], [s[1] for s in seeds]), "seed_pairs": len(seeds),
         "val_inherited": float(np.nanmean(inherited)), "val_short": float(np.nanmean(short)),
-        "val_table": float(np.mean(table)), "inherited_fraction": float(np.mean(fraction)),
-        "function_preserved": float(np.mean(exact)), "wall_s": time.perf_counter() - start,
+        "val_table": float(np.mean(table)),
+        "inherited_fraction": float(np.mean([it["fraction"] for it in items])),
+        "function_preserved": float(np.mean([it["exact"] for it in items])),
+        "wall_s": float(sum(it["wall_s"] for it in items)),
     }  # fmt: skip
 
 
@@ -128,6 +137,7 @@ label = "{evaluator}"
 [[strategy]]
 name = "regularized_evolution"
 population = {population}
+sample_size = {sample_size}
 """
 
 
@@ -140,6 +150,7 @@ def search(evaluator: str, seed: int, spec: TableSpec, args: argparse.Namespace
            ) -> list[TrialRecord]:  # fmt: skip
     extra = f"child_epochs = {args.child_epochs}" if evaluator == "network_morphism" else ""
     text = SUITE.format(evaluations=args.evaluations, population=args.population,
+                        sample_size=min(3, args.population),
                         space=spec.space, evaluator=evaluator,
                         space_params=toml(spec.space_params), dataset=spec.dataset,
                         epochs=spec.epochs, recipe=toml(spec.recipe), extra=extra)  # fmt: skip
@@ -165,25 +176,64 @@ def cost_to(records: list[TrialRecord], costs: list[float], quality: float) -> f
     return float(spent[-1])
 
 
-def searches(spec: TableSpec, args: argparse.Namespace) -> list[dict]:
+def searches(spec: TableSpec, args: argparse.Namespace, done: Progress) -> tuple[list[dict], float]:
+    """The search rows of every seed, and the seconds their searches took."""
     samples = len(load_dataset(spec.dataset).train.y)
-    rows = []
+    rows, wall_s = [], 0.0
     for seed in range(args.seeds):
-        found = {ev: search(ev, seed, spec, args)
-                 for ev in ("train", "network_morphism")}  # fmt: skip
-        quality = min(recs[-1].incumbent_val_acc for recs in found.values())
-        for ev, recs in found.items():
-            sim = simulated(recs, samples)
-            measured = [r.cost_s for r in recs]
-            rows.append({
-                "evaluator": ev, "seed": seed, "evaluations": len(recs),
-                "val": recs[-1].incumbent_val_acc, "test": recs[-1].incumbent_test_acc,
-                "cost_s": sum(measured), "sim_cost_s": sum(sim),
-                "cost_to_quality_s": cost_to(recs, measured, quality),
-                "sim_cost_to_quality_s": cost_to(recs, sim, quality),
-                "inherited": sum(dict(r.extra).get("inherited", 0.0) for r in recs),
-            })  # fmt: skip
-    return rows
+        key = {"kind": "search", "space": spec.space, "seed": seed,
+               "evaluations": args.evaluations, "population": args.population,
+               "child_epochs": args.child_epochs}  # fmt: skip
+        pair = done.get(key)
+        if pair is None:
+            start = time.perf_counter()
+            found = {ev: search(ev, seed, spec, args)
+                     for ev in ("train", "network_morphism")}  # fmt: skip
+            quality = min(recs[-1].incumbent_val_acc for recs in found.values())
+            pair = []
+            for ev, recs in found.items():
+                sim = simulated(recs, samples)
+                measured = [r.cost_s for r in recs]
+                pair.append({
+                    "evaluator": ev, "seed": seed, "evaluations": len(recs),
+                    "val": recs[-1].incumbent_val_acc, "test": recs[-1].incumbent_test_acc,
+                    "cost_s": sum(measured), "sim_cost_s": sum(sim),
+                    "cost_to_quality_s": cost_to(recs, measured, quality),
+                    "sim_cost_to_quality_s": cost_to(recs, sim, quality),
+                    "inherited": sum(dict(r.extra).get("inherited", 0.0) for r in recs),
+                })  # fmt: skip
+            pair = done.add(key, {"rows": pair, "wall_s": time.perf_counter() - start})
+        rows += pair["rows"]
+        wall_s += pair["wall_s"]
+    return rows, wall_s
+
+
+class Progress:
+    """Finished items of the study, one JSON line each, so that a stopped study resumes where
+    it was (``--progress``); without a path, an in-memory record of this run only. Lines that
+    do not parse (a line torn by a kill) are ignored and redone."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path, self.items = path, {}
+        if path is not None and path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                    self.items[json.dumps(entry["key"], sort_keys=True)] = entry["value"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+
+    def get(self, key: dict[str, Any]) -> Any:
+        return self.items.get(json.dumps(key, sort_keys=True))
+
+    def add(self, key: dict[str, Any], value: Any) -> Any:
+        self.items[json.dumps(key, sort_keys=True)] = value
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as f:
+                f.write(json.dumps({"key": key, "value": value}) + "\n")
+                f.flush()
+        return value
 
 
 # ---- report -------------------------------------------------------------------------------------
@@ -193,7 +243,7 @@ def report(
     lines = [
         "# Network morphism: ranking by inherited weights, and a search with them",
         "",
-        f"Produced by `{command}` ({wall_s:.0f} s wall, {torch.get_num_threads()} threads). "
+        f"Produced by `{command}` ({wall_s:.0f} s of compute, {torch.get_num_threads()} threads). "
         "Procedure: the docstring of `experiments/network_morphism_study.py`.",
         "",
         *(SMOKE if smoke else []),
@@ -258,7 +308,16 @@ def main(argv: list[str] | None = None) -> None:
         help="smoke: N archs; 1 seed, population N, 2N evaluations",
     )
     parser.add_argument("--write", action="store_true", help=f"write {OUT}/")
+    parser.add_argument(
+        "--progress",
+        type=Path,
+        default=None,
+        help=f"resume from and append to this file (default with --write: {OUT}/progress.jsonl)",
+    )
     args = parser.parse_args(argv)
+    if args.progress is None and args.write:
+        args.progress = OUT / "progress.jsonl"
+    done = Progress(args.progress)
     if args.limit is not None:
         args.archs, args.seeds, args.population = args.limit, 1, args.limit
         args.evaluations = 2 * args.limit
@@ -266,14 +325,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.argv[1:] if argv is None else argv
     )
     torch.set_num_threads(1)
-    start = time.perf_counter()
     names = args.tables.split(",")
     ranks = []
     for name in names:
-        ranks.append(ranking(name, args.archs, args.child_epochs))
+        ranks.append(ranking(name, args.archs, args.child_epochs, done))
         print(f"{name}: tau inherited {ranks[-1]['tau_inherited']:.3f}", flush=True)
-    runs = searches(table_spec(names[0]), args)
-    wall_s = time.perf_counter() - start
+    runs, search_s = searches(table_spec(names[0]), args, done)
+    wall_s = sum(r["wall_s"] for r in ranks) + search_s  # compute over resumed sessions too
     text = report(command.strip(), ranks, runs, wall_s, smoke=args.limit is not None)
     if args.write:
         OUT.mkdir(parents=True, exist_ok=True)
