@@ -181,6 +181,7 @@ class MultiBranchSpace(BaseSpace):
     """
 
     name = "multibranch"
+    fixed_decisions = True
 
     def __init__(
         self,

@@ -111,6 +111,7 @@ class NB201Space(BaseSpace):
     network (16 and 5); smaller values give cheaper networks with the same cell space."""
 
     name = "nb201"
+    fixed_decisions = True
 
     def __init__(self, channels: int = 16, cells_per_stage: int = 5) -> None:
         if channels < 1 or cells_per_stage < 1:

@@ -75,16 +75,14 @@ class Fitness(base.Fitness):
 class Individual:
     """A population member: an architecture and the DEAP fitness of its observed objective."""
 
-    __slots__ = ("arch", "fitness")
+    __slots__ = ("arch", "fitness", "objective")
 
     def __init__(self, arch: Architecture, objective: float) -> None:
         self.arch = arch
         self.fitness = Fitness((float(objective),))
-
-    @property
-    def objective(self) -> float:
-        """The observed objective (``nan``: failed or infeasible)."""
-        return float(self.fitness.values[0])
+        # the observed objective (``nan``: failed or infeasible), as the fitness holds it: read
+        # in every tournament, where DEAP's ``values`` property rebuilds a tuple each time
+        self.objective: float = self.fitness.values[0]
 
     def __repr__(self) -> str:
         return f"Individual({self.arch}, objective={self.objective})"
@@ -110,8 +108,8 @@ def select_tournament(
     replacement* from ``population``; the fittest of them (:func:`fittest`). Draws from ``rng``."""
     if not population:
         raise ValueError("tournament on an empty population")
-    picks = rng.integers(len(population), size=sample_size)
-    return fittest([population[int(i)] for i in picks])
+    picks = rng.integers(len(population), size=sample_size).tolist()
+    return fittest([population[i] for i in picks])
 
 
 def mutate_architecture(

@@ -11,9 +11,9 @@ import pytest
 from nasbench.analysis.report import compare
 from nasbench.cli.main import main
 from nasbench.core.errors import NasbenchError
-from nasbench.core.jsonl import read_lines
 from nasbench.core.types import Proposal
 from nasbench.engine.execute import RAY_MISSING, _ray_run, run_suite
+from nasbench.engine.journal import read_journal
 from nasbench.engine.records import read_run
 from nasbench.engine.suite import parse_suite
 from nasbench.strategies.random import RandomSearch
@@ -47,7 +47,7 @@ class Flaky(RandomSearch):
 def journals(folder: Path, *fields: str) -> dict[str, list[tuple[Any, ...]]]:
     """Each journal's evaluations, as the record ``fields`` of each."""
     return {
-        path.stem: [tuple(e["record"][f] for f in fields) for e in read_lines(path)[1:]]
+        path.stem: [tuple(e["record"][f] for f in fields) for e in read_journal(path)[1:]]
         for path in sorted((folder / "runs").glob("*.journal"))
     }
 
@@ -103,7 +103,7 @@ def test_a_ray_task_journals_only_into_a_folder_it_sees(tmp_path: Path) -> None:
     assert len(alone.records) == 30 and not list(runs.iterdir())
     (runs / ".ray-driver-0123").write_text(".ray-driver-0123")
     shared = _ray_run(spec, 0, record, ".ray-driver-0123")
-    lines = read_lines(runs / f"{spec.run_id(0)}.journal")
+    lines = read_journal(runs / f"{spec.run_id(0)}.journal")
     assert len(lines) == 31 and lines[0]["run"] == "nb__random__seed0"
     assert [e["record"]["arch"] for e in lines[1:]] == [r.arch for r in shared.records]
     assert [r.arch for r in shared.records] == [r.arch for r in alone.records]

@@ -26,7 +26,7 @@ from nasbench.analysis import results
 from nasbench.analysis.report import compare
 from nasbench.cli.main import main, one_line
 from nasbench.engine import execute, records, runner
-from nasbench.engine.journal import RunJournal
+from nasbench.engine.journal import RunJournal, read_journal
 from nasbench.engine.records import read_meta
 from tests.helpers import BEST, both, snapshot
 
@@ -251,7 +251,8 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def journal_lines(finished: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The journal lines of the finished run's first three trials (made by a crash)."""
+    """The journal entries of the finished run's first three trials (made by a crash), one
+    line each."""
     root = tmp_path_factory.mktemp("journal")
     out = root / "res"
     calls = {"n": 0}
@@ -267,7 +268,8 @@ def journal_lines(finished: Path, tmp_path_factory: pytest.TempPathFactory) -> N
         mp.setattr(runner._Loop, "evaluate", crash)
         assert main(["run", str(finished / "config.toml"), "--out", str(out), "--quiet",
                      "--workers", "1"]) == 130  # fmt: skip
-    WHOLE_JOURNAL[:] = [(out / "runs" / "nb__random__seed0.journal").read_text().splitlines()]
+    journal = read_journal(out / "runs" / "nb__random__seed0.journal")  # groups opened
+    WHOLE_JOURNAL[:] = [[json.dumps(entry) for entry in journal]]
     assert len(WHOLE_JOURNAL[0]) == 4
 
 

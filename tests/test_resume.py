@@ -20,7 +20,7 @@ from nasbench.core.errors import NasbenchError
 from nasbench.core.jsonl import append_lines, read_lines
 from nasbench.core.types import Architecture, Measurement, Proposal, Status, TrialRecord
 from nasbench.engine import runner
-from nasbench.engine.journal import Evaluation, RunJournal, locked
+from nasbench.engine.journal import Evaluation, RunJournal, locked, read_journal
 from nasbench.engine.records import read_run
 from nasbench.engine.runner import journal_header, run
 from nasbench.engine.suite import parse_suite
@@ -84,7 +84,7 @@ def crash_then_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
     with pytest.raises(KilledError):
         run_suite(suite, text, out)
     (journal,) = (out / "runs").glob("*.journal")
-    left = read_lines(journal)
+    left = read_journal(journal)
     calls = count_evaluations(monkeypatch)
     run_suite(suite, text, out, resume=True)
     assert not journal.exists()  # the record file is written, the journal deleted
@@ -117,6 +117,94 @@ def test_evaluations_round_trip_exactly(tmp_path: Path) -> None:
     assert (back.search_cost_s, back.evaluated, back.feasible) == (2.5, False, True)
     with RunJournal(tmp_path / "r.journal", {"run": "r"}) as journal:  # reopened: to replay
         assert len(journal.replay) == 1 and journal.replay[0].record.trial == 3
+
+
+def test_a_group_of_evaluations_is_one_line_that_reads_back_exactly(tmp_path: Path) -> None:
+    """A group commit writes one line of columns (numbers as float64/int64 bytes); read back,
+    every value is what was appended, bit for bit and of the same type: NaN, -0.0, inf, the
+    largest integers, numpy scalars, curves of different lengths, extras with other names."""
+    from nasbench.engine.journal import GROUP
+
+    big = 2**63 - 1
+    ms = [
+        Measurement(math.nan, -0.0, 1e-310, Status.FAILED, 0.5, math.inf, big,
+                    curve=(0.5, 1 / 3), extra=(("test_acc_cifar100", 0.7),)),
+        Measurement(0.1 + 0.2, 1.0, np.float64(12.5), Status.OK, 0.0, 1.5, np.int64(7),  # type: ignore[arg-type]
+                    curve=(), extra=(("test_acc_cifar100", math.nan),)),
+        Measurement(0.25, 0.5, 0.0, Status.OK, 0.8, 2.0, 2**70, extra=(("other", 1.0),)),
+    ]  # fmt: skip
+    done = [
+        Evaluation(m, float(k), k != 1, k != 2,
+                   record(k, objective=[math.nan, 0.5, -1.5][k], extra=(("a", 1.5 * k),)))
+        for k, m in enumerate(ms)
+    ]  # fmt: skip
+    path = tmp_path / "r.journal"
+    with RunJournal(path, {"run": "r"}, window_s=60.0) as journal:
+        for entry in done:
+            journal.append(entry, durable=False)
+    raw = read_lines(path)
+    assert len(raw) == 2 and raw[1][GROUP] == 3  # the header, then one line for the three
+    entries = read_journal(path)
+    assert len(entries) == 4
+    with RunJournal(path, {"run": "r"}) as journal:
+        back = list(journal.replay)
+        journal.remove()
+
+    def exact(value: Any) -> Any:  # bits of floats, so NaN == NaN and -0.0 != 0.0
+        if isinstance(value, float):
+            return (type(value), np.float64(value).tobytes())
+        if isinstance(value, tuple | list):
+            return tuple(exact(v) for v in value)
+        return (type(value), value)
+
+    for a, b in zip(done, back, strict=True):
+        for name in (f.name for f in dataclasses.fields(Measurement)):
+            want = getattr(a.measurement, name)
+            want = want.item() if isinstance(want, np.generic) else want
+            assert exact(getattr(b.measurement, name)) == exact(want), name
+        for name in (f.name for f in dataclasses.fields(TrialRecord)):
+            assert exact(getattr(b.record, name)) == exact(getattr(a.record, name)), name
+        assert (b.search_cost_s, b.evaluated, b.feasible) == (
+            a.search_cost_s, a.evaluated, a.feasible)  # fmt: skip
+
+
+def test_a_malformed_group_is_refused_naming_its_line(tmp_path: Path) -> None:
+    from nasbench.engine.journal import encode_group
+
+    entry = Evaluation(Measurement(0.5, 0.5, 1.0), 0.0, True, True, record(0))
+    group = encode_group([entry, entry])
+    path = tmp_path / "r.journal"
+    bad = json.loads(json.dumps(group))
+    bad["columns"]["record.val_acc"] = {"f8": "AAAA"}  # 3 bytes for two numbers
+    append_lines(path, [{"run": "r"}, bad, {"run": "next"}])
+    with pytest.raises(NasbenchError, match="line 2 is not a group of journaled evaluations"):
+        RunJournal(path, {"run": "r"})
+    path.unlink()
+    bad = json.loads(json.dumps(group))
+    bad["columns"]["record.val_acc"] = {"same": 7.5}  # an accuracy of 750 %
+    append_lines(path, [{"run": "r"}, bad])
+    with pytest.raises(NasbenchError, match=r"line 2 entry 1: record val_acc = 7.5"):
+        RunJournal(path, {"run": "r"})
+
+
+def test_progress_counts_the_evaluations_of_a_group(tmp_path: Path) -> None:
+    from nasbench.engine.progress import JournalWatch
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    entries = [Evaluation(Measurement(0.5, 0.5, 1.0), 0.0, True, True,
+                          record(k, cum_cost_s=10.0 * (k + 1))) for k in range(5)]  # fmt: skip
+    watch = JournalWatch(runs)
+    with RunJournal(runs / "x.journal", {"run": "x"}, window_s=60.0) as journal:
+        for entry in entries[:3]:
+            journal.append(entry, durable=False)
+        journal.commit()  # a group of three
+        journal.append(entries[3], durable=True)  # a line of its own
+        (progress,) = watch.poll()
+        assert (progress.evaluations, progress.cum_cost_s) == (4, 40.0)
+        journal.append(entries[4], durable=False)
+    (progress,) = watch.poll()
+    assert (progress.evaluations, progress.cum_cost_s) == (5, 50.0)
 
 
 def test_torn_last_line_is_ignored_and_cut_before_the_next_append(tmp_path: Path) -> None:
@@ -281,7 +369,7 @@ def test_a_journal_that_does_not_match_is_refused_and_kept(
     monkeypatch.undo()
     journal = out / "runs" / "nb__random__seed3.journal"
     original = journal.read_text()
-    lines = [json.loads(line) for line in original.splitlines()]
+    lines = read_journal(journal)  # a group line opened into one line per evaluation
     arch2, arch4 = lines[3]["record"]["arch"], lines[5]["record"]["arch"]
     assert arch2 != arch4
     lines[3]["record"]["arch"] = arch4  # trial 2 now claims another architecture
@@ -368,7 +456,7 @@ def test_a_durable_append_after_the_first_is_fsynced(
         journal.append(entry, durable=False)
         journal.append(entry, durable=True)
         assert len(synced) == before + 1
-    assert len(read_lines(path)) == 4  # the header and three entries
+    assert len(read_journal(path)) == 4  # the header and three entries
     assert os.path.getsize(path) == len(path.read_bytes())
 
 
@@ -387,7 +475,7 @@ def test_quick_evaluations_are_journaled_in_groups(
     path = tmp_path / "r.journal"
 
     def lines() -> int:
-        return len(read_lines(path)) - 1  # entries after the header
+        return len(read_journal(path)) - 1  # entries after the header
 
     with RunJournal(path, {"run": "r"}, window_s=0.5) as journal:
         journal.append(entries[0], durable=False)
@@ -402,7 +490,7 @@ def test_quick_evaluations_are_journaled_in_groups(
         assert lines() == 5  # a durable entry takes the waiting one with it
         journal.append(entries[5], durable=False)
         assert lines() == 5
-    assert [e["record"]["trial"] for e in read_lines(path)[1:]] == [0, 1, 2, 3, 4, 5]
+    assert [e["record"]["trial"] for e in read_journal(path)[1:]] == [0, 1, 2, 3, 4, 5]
     with RunJournal(path, {"run": "r"}, window_s=0.5) as journal:  # a resume replays all six
         replayed = [(e.record.trial, e.record.arch, e.record.cum_cost_s) for e in journal.replay]
         assert replayed == [(r.trial, r.arch, r.cum_cost_s) for r in whole]

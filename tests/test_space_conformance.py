@@ -37,3 +37,32 @@ def test_space_conformance(index: int, check: Any) -> None:
 
 def test_every_builtin_space_is_registered() -> None:
     assert {"chain", "multibranch", "cell", "nb201", "hierarchical"} <= set(spaces.names())
+
+
+@pytest.mark.parametrize("name", ["nb201", "multibranch"])
+def test_fixed_decisions_sample_and_mutate_as_the_walk_does(name: str) -> None:
+    """The fast paths of a fixed-decision space draw the same numbers and make the same
+    architectures as the generic walk over the decisions (records stay identical)."""
+    import numpy as np
+
+    fast = spaces.create(name)
+    walk = spaces.create(name)
+    walk.fixed_decisions = False  # the generic machinery, on an instance of the same space
+    assert type(fast).fixed_decisions
+    for seed in range(20):
+        rf, rw = np.random.default_rng(seed), np.random.default_rng(seed)
+        a, b = fast.sample(rf), walk.sample(rw)
+        assert (a.values, a.text, a.key, a.names) == (b.values, b.text, b.key, b.names)
+        for _ in range(30):
+            a, b = fast.mutate(a, rf), walk.mutate(b, rw)
+            assert (a.values, a.text, a.key, a.names) == (b.values, b.text, b.key, b.names)
+        assert rf.integers(2**62) == rw.integers(2**62)  # the streams stay in step
+
+
+def test_a_space_that_wrongly_declares_fixed_decisions_fails_the_kit() -> None:
+    from nasbench.testing.spaces import check_decisions
+
+    space = spaces.create("chain", max_layers=3)
+    space.fixed_decisions = True  # chain's choices depend on earlier layers
+    with pytest.raises(AssertionError, match="declares fixed_decisions"):
+        check_decisions(space)

@@ -119,6 +119,11 @@ class BaseSpace:
     """Generic implementations of the decision-sequence machinery (see module docstring)."""
 
     name: ClassVar[str] = ""
+    fixed_decisions: ClassVar[bool] = False
+    """True for a space whose decision sequence never depends on earlier values
+    (``next_decision(prefix) is decisions()[len(prefix)]`` for every prefix): :meth:`sample`
+    and :meth:`mutate` then skip the walk over the decisions (the same draws, the same
+    architectures as the walk)."""
 
     # ---- to implement -------------------------------------------------------------------
     def decisions(self) -> tuple[Decision, ...]:
@@ -235,6 +240,10 @@ class BaseSpace:
         return arch
 
     def sample(self, rng: np.random.Generator) -> Architecture:
+        if self.fixed_decisions:
+            fixed, fixed_names = self._fixed
+            drawn = tuple(choices[int(rng.integers(len(choices)))] for choices in fixed)
+            return self._architecture(drawn, fixed_names)
         values: list[Choice] = []
         names: list[str] = []
         while (decision := self.next_decision(values)) is not None:
@@ -271,8 +280,24 @@ class BaseSpace:
         """The decision names of a validated ``arch``."""
         return arch.names if len(arch.names) == len(arch.values) else self._walk(arch.values)
 
+    @cached_property
+    def _fixed(self) -> tuple[tuple[tuple[Choice, ...], ...], tuple[str, ...]]:
+        """The choices and names of a :attr:`fixed_decisions` space's decisions, in order."""
+        decisions = self.decisions()
+        return tuple(d.choices for d in decisions), tuple(d.name for d in decisions)
+
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         self.validate(arch)
+        if self.fixed_decisions:  # the walk below, without it: later decisions keep their values
+            fixed, fixed_names = self._fixed
+            vals = arch.values
+            for _ in range(1000):
+                i = int(rng.integers(len(vals)))
+                others = [c for c in fixed[i] if c != vals[i]]
+                if others:
+                    new = others[int(rng.integers(len(others)))]
+                    return self._architecture((*vals[:i], new, *vals[i + 1 :]), fixed_names)
+            raise NasbenchError(f"{self.name}: architecture {arch} has no mutation")
         values, names = arch.values, self._names(arch)
         old = dict(zip(names, values, strict=True))
         for _ in range(1000):

@@ -20,18 +20,17 @@ codes.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from nasbench.core.types import Budget
+from nasbench.engine.journal import line_progress
 
 REFRESH_S = 0.5
 """Seconds between two redraws on a terminal."""
@@ -105,7 +104,7 @@ class RunProgress:
 @dataclass
 class _Seen:
     offset: int = 0  # bytes read up to the end of the last whole line
-    lines: int = 0
+    evaluations: int = 0
     cum_cost_s: float = 0.0
 
 
@@ -128,8 +127,7 @@ class JournalWatch:
                 self._read(path, seen)
             except FileNotFoundError:  # its run finished meanwhile
                 continue
-            # the first line is the header, each further line one evaluation
-            found.append(RunProgress(path.stem, max(seen.lines - 1, 0), seen.cum_cost_s))
+            found.append(RunProgress(path.stem, seen.evaluations, seen.cum_cost_s))
         for gone in self._seen.keys() - set(paths):
             del self._seen[gone]
         return found
@@ -139,18 +137,20 @@ class JournalWatch:
         with path.open("rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size < seen.offset:
-                seen.offset, seen.lines, seen.cum_cost_s = 0, 0, 0.0
+                seen.offset, seen.evaluations, seen.cum_cost_s = 0, 0, 0.0
             f.seek(seen.offset)
             data = f.read(size - seen.offset)
         whole = data[: data.rfind(b"\n") + 1]  # a line still being written waits
         if not whole:
             return
         seen.offset += len(whole)
-        lines = whole.splitlines()
-        seen.lines += len(lines)
-        # the header, or a line that is not an evaluation, keeps the last value
-        with suppress(ValueError, KeyError, TypeError):
-            seen.cum_cost_s = float(json.loads(lines[-1])["record"]["cum_cost_s"])
+        for line in whole.splitlines():
+            # one evaluation a line, or a group of them (a group commit); the header, or a line
+            # that is not an evaluation, keeps the last cost
+            count, cost = line_progress(line)
+            seen.evaluations += count
+            if cost is not None:
+                seen.cum_cost_s = cost
 
 
 # ---- the renderer --------------------------------------------------------------------------

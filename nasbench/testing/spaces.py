@@ -43,7 +43,8 @@ def check_sampling(space: SearchSpace, n: int = 30) -> None:
 
 
 def check_decisions(space: SearchSpace, n: int = 30) -> None:
-    """``next_decision`` stays inside the universe ``decisions()`` lists."""
+    """``next_decision`` stays inside the universe ``decisions()`` lists (and is
+    ``decisions()[i]`` itself in a space that declares ``fixed_decisions``)."""
     universe = {d.name: set(d.choices) for d in space.decisions()}
     assert len(universe) == len(space.decisions()), f"{space.name}: duplicate decision names"
     for arch in _samples(space, n):
@@ -56,6 +57,11 @@ def check_decisions(space: SearchSpace, n: int = 30) -> None:
             assert set(decision.choices) <= universe[decision.name], (
                 f"{space.name}: decision {decision.name!r} offers choices outside its universe"
             )
+            if getattr(space, "fixed_decisions", False):
+                assert decision == space.decisions()[i], (
+                    f"{space.name}: declares fixed_decisions, but decision {i} after "
+                    f"{arch.values[:i]} is {decision.name!r}, not decisions()[{i}]"
+                )
 
 
 def check_mutation(space: SearchSpace, n: int = 30) -> None:
