@@ -227,3 +227,54 @@ def test_pareto_figure_is_skipped_without_latency(tmp_path, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="nasbench.analysis.plots"):
         assert plot_pareto(tmp_path, tmp_path / "pareto", "latency_ms") == []
     assert "no feasible evaluation with a latency_ms value: no Pareto figure" in caplog.text
+
+
+def test_the_regret_axis_has_no_decade_only_a_band_enters() -> None:
+    """Medians from 0.15 up, a quartile band down to 0.0013 and 0: symlog, linear below 0.1
+    (the decade of the smallest median), so 0.01 and 0.001 get no decade of their own; a band
+    less than a decade below the medians: a plain log axis starting just below the data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nasbench.analysis.plots import _regret_axis
+
+    fig, ax = plt.subplots()
+    medians = np.array([80.0, 2.0, 0.6, 0.15])
+    _regret_axis(ax, np.concatenate([medians, [0.0013, 0.0, 3.0]]), medians)
+    assert ax.get_yscale() == "symlog"
+    assert ax.yaxis.get_transform().linthresh == 0.1
+    assert ax.get_ylim() == (0.0, pytest.approx(80.0 * 1.3))
+    fig2, ax2 = plt.subplots()
+    _regret_axis(ax2, np.concatenate([medians, [0.12, 3.0]]), medians)
+    assert ax2.get_yscale() == "log"
+    assert ax2.get_ylim() == (pytest.approx(0.12 / 1.3), pytest.approx(80.0 * 1.3))
+    fig3, ax3 = plt.subplots()  # a tail more than a decade below the medians, but no zero
+    _regret_axis(ax3, np.concatenate([medians, [0.0013, 3.0]]), medians)
+    assert ax3.get_yscale() == "symlog" and ax3.get_ylim()[0] == 0.0
+    for f in (fig, fig2, fig3):
+        plt.close(f)
+
+
+def test_the_regret_figure_starts_where_a_median_does(tmp_path, monkeypatch) -> None:
+    """Two of three seeds find an incumbent only at 100 s: the median starts there, and so does
+    the cost axis (not at the 10 s of the one early seed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nasbench.analysis import plots
+
+    folder = tmp_path / "res"
+    write(folder, "t", "random", 0, [trial(10.0, 0.5, 0.5), trial(90.0, 0.6, 0.6)])
+    for seed in (1, 2):
+        write(folder, "t", "random", seed, [trial(100.0, 0.5, 0.5), trial(50.0, 0.7, 0.7)])
+    seen = {}
+
+    def keep(fig, axes, stem, formats):
+        seen["xlim"] = axes[0].get_xlim()
+        return []
+
+    monkeypatch.setattr(plots, "_save", keep)
+    plots.plot_regret([folder], tmp_path / "regret")
+    assert seen["xlim"][0] == pytest.approx(100.0 / 1.2)

@@ -224,25 +224,33 @@ def plot_regret(source: Source, stem: Path, formats: Sequence[str] = ("png", "pd
             ax.step(x, median, where="post", color=color, linestyle=styles[c.strategy],
                     linewidth=1.4, label=c.strategy)  # fmt: skip
             ax.fill_between(x, q25, q75, step="post", color=color, alpha=0.1, linewidth=0)
-        start = float(costs.min(initial=end))
+        # the axis starts where a median line does: before, fewer than half the seeds have an
+        # incumbent
+        drawn = np.concatenate([c.cost_s[(c.cost_s > 0) & np.isfinite(c.median)] for c in mine])
+        start = float(drawn.min() if len(drawn) else costs.min(initial=end))
         ax.set(xscale="log", xlim=(start / 1.2, end * 1.2), title=task,
                xlabel="simulated cost (s)", ylabel="test accuracy regret (% points)")  # fmt: skip
         values = 100 * np.concatenate([v for c in mine for v in (c.q25, c.median, c.q75)])
-        _regret_axis(ax, values[np.isfinite(values)])
+        medians = 100 * np.concatenate([c.median for c in mine])
+        _regret_axis(ax, values[np.isfinite(values)], medians[np.isfinite(medians)])
     return _save(fig, axes, stem, formats)
 
 
-def _regret_axis(ax: Axes, values: np.ndarray) -> None:
-    """A log regret axis spanning the data and no empty decade: from just below the smallest
-    positive regret to just above the largest. Where some regret is 0 or negative (a run at or
-    above the reference) the axis is symlog, linear below the smallest positive regret."""
+def _regret_axis(ax: Axes, values: np.ndarray, medians: np.ndarray | None = None) -> None:
+    """A log regret axis spanning the data with no decade that only a band's tail enters: up to
+    just above the largest regret, down to just below the smallest positive one when that lies
+    within a decade below the smallest positive median. Where some regret is 0 or negative (a
+    run at or above the reference), or a band reaches further down, the axis is symlog, linear
+    below the decade of the smallest positive median, so the tail takes one decade's height."""
     positive = values[values > 0]
     if not len(positive):
         ax.set_ylim(-1.0, 1.0)
         return
-    low, high = float(positive.min()), float(positive.max())
-    if (values <= 0).any():
-        thresh = 10 ** math.floor(math.log10(low))
+    high, low = float(positive.max()), float(positive.min())
+    lines = positive if medians is None or not (medians > 0).any() else medians[medians > 0]
+    lowest = float(lines.min())
+    thresh = 10 ** math.floor(math.log10(lowest))
+    if (values <= 0).any() or low < lowest / 10:
         ax.set_yscale("symlog", linthresh=thresh)
         ax.set_ylim(min(float(values.min()) * 1.2, 0.0), high * 1.3)
     else:
