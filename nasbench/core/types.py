@@ -7,17 +7,50 @@ an evaluator returns; trial records and run metadata define the stored schema on
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, TypeVar
 
 import numpy as np
 
 from nasbench.core.errors import NasbenchError
 
+T = TypeVar("T")
+
 Choice = str
 """A decision's value. Choices are strings so that every strategy (Optuna categoricals, RL
 logits, Q-table actions, evolution genes) handles every space the same way."""
+
+
+def _quick_init(cls: type[T]) -> type[T]:
+    """Give a frozen dataclass without ``__post_init__`` an ``__init__`` that fills the new
+    instance's ``__dict__`` directly. The dataclass's own sets each field through
+    ``object.__setattr__`` (the frozen guard), several times slower; the runner builds four of
+    these objects per evaluation. Same signature, defaults and resulting object; assignment
+    after construction still raises ``FrozenInstanceError``."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if hasattr(cls, "__post_init__") or any(
+        f.default_factory is not dataclasses.MISSING or not f.init or f.kw_only for f in fields
+    ):
+        raise TypeError(f"_quick_init: {cls.__name__} needs the dataclass's own __init__")
+    params, body, defaults = [], [], {}
+    for f in fields:
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            defaults[f"_d_{f.name}"] = f.default
+            params.append(f"{f.name}=_d_{f.name}")
+        body.append(f"    d[{f.name!r}] = {f.name}")
+    source = f"def __init__(self, {', '.join(params)}):\n    d = self.__dict__\n" + "\n".join(body)
+    namespace: dict[str, Any] = {}
+    exec(source, defaults, namespace)  # the field names are the class's own identifiers
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    setattr(cls, "__init__", init)  # noqa: B010
+    return cls
 
 
 @dataclass(frozen=True)
@@ -219,6 +252,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+@_quick_init
 @dataclass(frozen=True)
 class Measurement:
     """What an evaluator returns for one architecture at one fidelity.
@@ -247,6 +281,7 @@ class Measurement:
     extra: tuple[tuple[str, float], ...] = ()  # further metrics, e.g. ("test_acc_cifar100", 0.7)
 
 
+@_quick_init
 @dataclass(frozen=True)
 class Proposal:
     """What a strategy asks to evaluate: an architecture at a fidelity (``None``: the task's
@@ -275,6 +310,7 @@ class Proposal:
     parent: Architecture | None = None
 
 
+@_quick_init
 @dataclass(frozen=True)
 class Observation:
     """What a strategy is told about one evaluation: validation metrics, cost and constraint
@@ -297,6 +333,7 @@ class Observation:
     macs_m: float = math.nan
 
 
+@_quick_init
 @dataclass(frozen=True)
 class TrialRecord:
     """One row of a run's record: one evaluation, as the runner saw it. Defines the Parquet schema
