@@ -33,6 +33,14 @@ class Profile:
 
 @runtime_checkable
 class Evaluator(Protocol):
+    """The evaluation role: answers what one architecture scores at one fidelity (a table
+    look-up, a surrogate's prediction, a training run, a proxy). The runner charges the
+    ``cost_s`` of each :class:`~nasbench.core.types.Measurement` to the budget and hands
+    ``evaluate`` a noise stream of its own per (architecture, repeat), so two strategies that
+    propose the same architecture see the same answer (common random numbers). Evaluators that
+    know a network's size before training also implement :class:`Profiling`; those that start a
+    child from its parent's weights, :class:`Inheriting`."""
+
     fidelities: tuple[float, ...]
     """Fidelities this evaluator answers (empty: any positive value)."""
 

@@ -101,6 +101,10 @@ nothing)."""
 
 @dataclass(frozen=True)
 class RunResult:
+    """What :func:`run` returns: one :class:`~nasbench.core.types.TrialRecord` per evaluation,
+    in order, and the run's :class:`~nasbench.core.types.RunMeta` (its spec, stop reason,
+    versions and wall time)."""
+
     records: list[TrialRecord]
     meta: RunMeta
 
