@@ -136,8 +136,11 @@ def test_on_a_terminal_a_block_with_the_running_runs_is_redrawn(tmp_path: Path) 
 
 # ---- the command line ----------------------------------------------------------------------
 def test_nasbench_run_reports_on_stderr_only(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from nasbench.engine.progress import Progress
+
+    monkeypatch.setattr(Progress, "CHECK_NOTICE_S", 60.0)  # a loaded machine: no check notice
     config = tmp_path / "s.toml"
     config.write_text(SUITE)
     assert main(["run", str(config), "--out", str(tmp_path / "a"), "--workers", "1"]) == 0
@@ -154,3 +157,30 @@ def test_nasbench_run_reports_on_stderr_only(
     assert main(args) == 0
     quiet_out, quiet_err = capsys.readouterr()
     assert quiet_err == "" and quiet_out.startswith("| task | strategy |")
+
+
+def test_a_long_suite_check_is_announced_once_a_quick_one_is_not(monkeypatch) -> None:
+    """Building every role first (tables, surrogate fits) can take minutes: after
+    CHECK_NOTICE_S one line says what is going on; a check that ends sooner (a bad suite
+    refused at once, a small suite) prints nothing."""
+    import io
+    import time as time_module
+
+    from nasbench.engine.progress import Progress
+
+    monkeypatch.setattr(Progress, "CHECK_NOTICE_S", 0.05)
+    slow = io.StringIO()
+    progress = Progress(slow, tty=False)
+    progress.checking(4)
+    time_module.sleep(0.5)
+    progress.close()
+    assert slow.getvalue() == (
+        "checking the suite: building the roles of 4 (task, strategy) pairs "
+        "(tables, surrogates) ...\n"
+    )
+    quick = io.StringIO()
+    progress = Progress(quick, tty=False)
+    monkeypatch.setattr(Progress, "CHECK_NOTICE_S", 30.0)
+    progress.checking(1)
+    progress.close()
+    assert quick.getvalue() == ""

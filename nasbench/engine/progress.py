@@ -178,10 +178,38 @@ class Progress:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._checking: threading.Timer | None = None
+
+    CHECK_NOTICE_S = 5.0
+    """A suite check that takes longer than this is announced (a bad suite fails sooner)."""
+
+    def checking(self, pairs: int) -> None:
+        """The suite check starts: building every (task, strategy) pair's roles, which loads
+        tables and fits surrogates (minutes for a large suite). If it is still going after
+        :attr:`CHECK_NOTICE_S` seconds, one line says so; :meth:`start` or :meth:`close` ends
+        the wait (so a suite refused at once prints only its error)."""
+        text = (f"checking the suite: building the roles of {pairs} (task, strategy) "
+                f"pair{'s' if pairs != 1 else ''} (tables, surrogates) ...\n")  # fmt: skip
+
+        def say() -> None:
+            with self._lock:
+                self.stream.write(text)
+                self.stream.flush()
+
+        self._checking = threading.Timer(self.CHECK_NOTICE_S, say)
+        self._checking.daemon = True
+        self._checking.start()
+
+    def _checked(self) -> None:
+        if self._checking is not None:
+            self._checking.cancel()
+            self._checking.join()
+            self._checking = None
 
     def start(self, runs: Path, total: int, done: int, budgets: Mapping[str, Budget]) -> None:
         """A suite of ``total`` runs starts, ``done`` of them finished earlier (a resume);
         ``budgets`` maps each run id to its budget and ``runs`` is the folder of journals."""
+        self._checked()
         self.total, self.done, self.resumed, self.budgets = total, done, done, budgets
         self._watch, self._started = JournalWatch(runs), self.clock()
         if self.tty:
@@ -203,6 +231,7 @@ class Progress:
 
     def close(self) -> None:
         """Stop redrawing; on a terminal the last block stays, followed by a newline."""
+        self._checked()
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
