@@ -278,3 +278,28 @@ def test_the_regret_figure_starts_where_a_median_does(tmp_path, monkeypatch) -> 
     monkeypatch.setattr(plots, "_save", keep)
     plots.plot_regret([folder], tmp_path / "regret")
     assert seen["xlim"][0] == pytest.approx(100.0 / 1.2)
+
+
+def test_per_task_figures_are_one_file_each(tmp_path, capsys) -> None:
+    """``nasbench plot --per-task``: the regret (and Pareto) figures once per task, in files named
+    after the task (characters outside ``[A-Za-z0-9._-]`` as ``_``), one panel each; the rank
+    figures stay whole; a second call refuses to overwrite unless asked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nasbench.analysis import plots
+
+    folder = tmp_path / "res"
+    for task in ("cell", "nb201+c10"):
+        for strategy, acc in (("a", 0.5), ("b", 0.7)):
+            for seed in (0, 1):
+                write(folder, task, strategy, seed, [trial(10.0 + seed, acc, acc + 0.01 * seed)])
+    out = tmp_path / "figs"
+    assert main(["plot", str(folder), "--out", str(out), "--formats", "png", "--per-task"]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert "regret-cell.png" in written and "regret-nb201_c10.png" in written
+    assert "regret.png" not in written and "ranks.png" in written
+    assert plots.task_stem("pareto_latency_ms", "a b/c") == "pareto_latency_ms-a_b_c"
+    capsys.readouterr()
+    assert main(["plot", str(folder), "--out", str(out), "--formats", "png", "--per-task"]) == 2
+    assert "regret-cell.png" in capsys.readouterr().err

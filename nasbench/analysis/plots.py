@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import textwrap
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -473,22 +474,35 @@ def plot_critical_difference(ranks: Ranks, stem: Path, formats: Sequence[str] = 
 
 
 def plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str] = ("png", "pdf"),
-             ref: Mapping[str, float] | None = None,
-             overwrite: bool = False) -> list[Path]:  # fmt: skip
+             ref: Mapping[str, float] | None = None, overwrite: bool = False,
+             per_task: bool = False) -> list[Path]:  # fmt: skip
     """Every figure of the runs in ``folders`` written into ``out`` (created); figures without
     enough data (one sparsity level, one strategy, no latency) are skipped with a logged note.
-    All records are read and checked before anything is written. Refuses (NasbenchError, nothing
-    written) when ``out`` holds any file of :data:`FIGURES` in ``formats``, unless
-    ``overwrite``. Returns the files written."""
+    With ``per_task`` the regret, Pareto and sparsity figures are drawn once per task, each in
+    a file of its own (``regret-<task>.png``: :func:`task_stem`), instead of one file with a
+    panel per task; the rank figures compare tasks and stay whole. All records are read and
+    checked before anything is written. Refuses (NasbenchError, nothing written) when ``out``
+    holds any figure file it would write, unless ``overwrite``. Returns the files written."""
     token = _REPLACE.set(overwrite)
     try:
-        return _plot_all(folders, Path(out), formats, ref, overwrite)
+        return _plot_all(folders, Path(out), formats, ref, overwrite, per_task)
     finally:
         _REPLACE.reset(token)
 
 
+def task_stem(stem: str, task: str) -> str:
+    """The file stem of ``stem``'s figure for one task: ``regret-<task>``, every character of the
+    task label outside letters, digits, ``.``, ``_`` and ``-`` written as ``_``."""
+    return f"{stem}-{re.sub(r'[^A-Za-z0-9._-]', '_', task)}"
+
+
+PER_TASK = ("regret", "pareto_latency_ms", "pareto_nonzero_params", "sparsity")
+"""The figures ``per_task`` draws once per task."""
+
+
 def _plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str],
-              ref: Mapping[str, float] | None, overwrite: bool) -> list[Path]:  # fmt: skip
+              ref: Mapping[str, float] | None, overwrite: bool,
+              per_task: bool = False) -> list[Path]:  # fmt: skip
     from nasbench.analysis.curves import load_curves
     from nasbench.analysis.references import task_references
     from nasbench.analysis.stats import average_ranks, scores_of
@@ -504,12 +518,27 @@ def _plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str],
             log.debug("regret against the best observed accuracy (no table reference: %s)", exc)
     if out.exists() and not out.is_dir():
         raise NasbenchError(f"--out {out} is a file, not a folder")
-    check_new([out / f"{stem}.{fmt}" for stem in FIGURES for fmt in formats], overwrite)
+    tasks = sorted({r.meta.task for r in runs})
+    groups: list[tuple[str, list[Run]]] = [("", runs)]
+    if per_task:
+        groups = [(t, [r for r in runs if r.meta.task == t]) for t in tasks]
+        stems = [task_stem("x", t) for t in tasks]
+        if len(set(stems)) < len(stems):
+            raise NasbenchError(f"tasks {', '.join(tasks)} do not make distinct file names")
+    names = [task_stem(stem, t) if t else stem for t, _ in groups for stem in PER_TASK]
+    names += [stem for stem in FIGURES if stem not in PER_TASK]
+    check_new([out / f"{stem}.{fmt}" for stem in names for fmt in formats], overwrite)
     out.mkdir(parents=True, exist_ok=True)
-    files = plot_regret(runs, out / "regret", formats, ref)
-    for objective in ("latency_ms", "nonzero_params"):
-        files += plot_pareto(runs, out / f"pareto_{objective}", objective, formats)
-    files += plot_sparsity(runs, out / "sparsity", formats)
+    files: list[Path] = []
+    for task, mine in groups:
+
+        def stem(name: str, task: str = task) -> Path:
+            return out / (task_stem(name, task) if task else name)
+
+        files += plot_regret(mine, stem("regret"), formats, ref)
+        for objective in ("latency_ms", "nonzero_params"):
+            files += plot_pareto(mine, stem(f"pareto_{objective}"), objective, formats)
+        files += plot_sparsity(mine, stem("sparsity"), formats)
     if len(ranks.strategies) < 2:
         log.info("one strategy: no rank heat map or critical-difference diagram")
         return files

@@ -365,7 +365,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
     logger.setLevel(logging.INFO)
     try:
         with inert():  # nothing a results folder names is imported
-            files = plots.plot_all(folders, out, formats, overwrite=args.overwrite)
+            files = plots.plot_all(folders, out, formats, overwrite=args.overwrite,
+                                   per_task=args.per_task)  # fmt: skip
     finally:
         logger.removeHandler(notes)
         logger.setLevel(level)

@@ -227,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formats", default="png,pdf", help="comma-separated: png, pdf, svg")
     p.add_argument("--overwrite", action="store_true",
                    help="replace figures already in the folder (default: refuse)")  # fmt: skip
+    p.add_argument("--per-task", action="store_true",
+                   help="one file per task for the regret, Pareto and sparsity figures "
+                   "(regret-<task>.png), not one file with a panel per task")  # fmt: skip
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("compare", help="check two results folders hold identical records")
