@@ -128,5 +128,5 @@ def test_backend_arguments_are_checked(tmp_path: Path, capsys: pytest.CaptureFix
     with pytest.raises(NasbenchError, match="--address ray://x:10001 needs --backend ray"):
         run_suite(suite, "", out, address="ray://x:10001")
     assert main(["run", "--backend", "dask", "--out", str(out)]) == 2
-    assert "argument --backend: invalid choice: 'dask'" in capsys.readouterr().err
+    assert "unknown --backend 'dask' (valid: local, ray)" in capsys.readouterr().err
     assert not out.exists()

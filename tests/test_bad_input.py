@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,8 +307,12 @@ SUITE_CASES = [
     suite("unknown-dataset", "unknown dataset 'svhn'",
           ('evaluator = "tabular"\nbenchmark = "nb201-cifar10"\nfidelity = 12',
            'evaluator = "train"\ndataset = "svhn"')),
-    suite("unknown-evaluator-key", "unknown parameter 'benchmarks'",
+    suite("unknown-evaluator-key", "unknown key 'benchmarks'; did you mean 'benchmark'?",
           ("benchmark =", "benchmarks =")),
+    suite("misspelt-task-key", "unknown key 'fidelty'; did you mean 'fidelity'? (its keys: space,",
+          ("fidelity = 12", "fidelty = 12")),
+    suite("budget-key-in-task", "'sparsity' is not a task key: the evaluator gets it from",
+          ("fidelity = 12", "fidelity = 12\nsparsity = 0.5")),
     suite("seeds-string", "seeds must be a count >= 1 or a list of distinct seeds >= 0, got 'two'",
           ("seeds = 2", 'seeds = "two"')),
     suite("seeds-negative", "got [-1, 2]", ("seeds = 2", "seeds = [-1, 2]")),
@@ -453,8 +458,35 @@ DATASET_CASES = [
     evaluate("sparsity-one", "sparsity must be in [0, 1), got 1.0", "--sparsity", "1.0"),
 ]
 
+def plugin_module(name: str, source: str) -> Setup:
+    """A module ``name`` in ``{tmp}/plugins`` (importable; no bytecode written beside it)."""
+
+    def setup(ctx: Ctx) -> None:
+        folder = ctx.tmp / "plugins"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{name}.py").write_text(source)
+        ctx.monkeypatch.setattr(sys, "dont_write_bytecode", True)
+        ctx.monkeypatch.syspath_prepend(str(folder))
+
+    return setup
+
+
 # ---- plugin paths ---------------------------------------------------------------------------
 PLUGIN_CASES = [
+    Case("plugin-surrogate-raises-on-import",
+         ["surrogate-eval", "--surrogate", "boom_at_import:KNN", "--train-sizes", "100"],
+         "importing module 'boom_at_import' for 'boom_at_import:KNN' raised RuntimeError: boom",
+         plugin_module("boom_at_import", 'raise RuntimeError("boom at import")\n')),
+    suite("plugin-strategy-syntax-error",
+          "importing module 'broken_syntax' for 'broken_syntax:Search' raised SyntaxError",
+          strategy="broken_syntax:Search",
+          before=plugin_module("broken_syntax", "def ask(:\n")),
+    suite("bayesopt-cma-es", "random search; use tpe or gp, or the strategy 'random'",
+          ('name = "bayesopt"', 'name = "bayesopt"\nsampler = "optuna.samplers.CmaEsSampler"'),
+          strategy="bayesopt"),  # the whole advice, not cut between two quoted values
+    Case("plugin-space-raises-on-import", ["sample", "zero_division:Space", "--n", "1"],
+         "importing module 'zero_division' for 'zero_division:Space' raised ZeroDivisionError",
+         plugin_module("zero_division", "1 / 0\n")),
     strategy_path("missing-module", "nosuchpkg.mod:Class", "cannot import module 'nosuchpkg.mod'"),
     strategy_path("missing-class", "nasbench.analysis.report:NoSuchClass",
                   "module 'nasbench.analysis.report' has no attribute 'NoSuchClass'"),

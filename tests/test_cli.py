@@ -79,7 +79,8 @@ def test_space_parameters_from_the_command_line(capsys) -> None:
         (["describe", "nb201", BEST, "--input-shape", "3,32"], "needs --classes"),
         (["sample", "nb201", "--param", "depth=3"], "unknown parameter 'depth'"),
         (["sample", "nb201", "--n", "-1"], "--n must be >= 0"),
-        (["frobnicate"], "invalid choice"),
+        (["frobnicate"], "unknown command 'frobnicate' (valid: spaces,"),
+        (["repotr"], "unknown command 'repotr'; did you mean 'report'?"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(capsys, argv, message) -> None:
@@ -133,7 +134,10 @@ def test_run_then_report(capsys, tmp_path) -> None:
         ({"edit": ("sparsity = 0.0", "sparsity = 1.5")}, "sparsity must be in [0, 1)"),
         ({"extra": 'latency_ms = 4.0\nlatency_device = "nokia3310"'}, "unknown latency device"),
         ({"extra": "latency_ms = 4.0"}, "go together"),
-        ({"strategy": 'random"\npopulation = "3'}, "unknown parameter 'population'"),
+        (
+            {"strategy": 'random"\npopulation = "3'},
+            "unknown key 'population' (its keys: name, label, tasks; parameters of strategy 'random': none)",
+        ),
     ],
 )
 def test_bad_suites_exit_2_and_touch_nothing(capsys, tmp_path, kwargs, message) -> None:
@@ -255,3 +259,20 @@ def test_compare_and_run_speak_json(tmp_path: Path, capsys: pytest.CaptureFixtur
         "identical": True, "runs": 2, "a": str(tmp_path / "a"), "b": str(tmp_path / "b"),
         "differences": [],
     }  # fmt: skip
+
+
+def test_help_texts_hold_no_docstring_markup(capsys) -> None:
+    """``nasbench --help`` and every subcommand's help read as plain text: no reStructuredText
+    literals or roles (issue 25)."""
+    from nasbench.cli.main import build_parser
+
+    commands = [["--help"]] + [
+        [name, "--help"] for name in build_parser()._subparsers._group_actions[0].choices
+    ]  # type: ignore[union-attr]
+    assert len(commands) > 10
+    for argv in commands:
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 0
+        text = capsys.readouterr().out
+        assert "``" not in text and ":class:" not in text and ":func:" not in text, argv

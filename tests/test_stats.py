@@ -331,7 +331,7 @@ def test_cli_formats(capsys, synthetic, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--format", "xml"], "invalid choice: 'xml'"),
+        (["--format", "xml"], "unknown --format 'xml' (valid: md, csv, json)"),
         (["--json", "--format", "csv"], "--json means --format json"),
         (["/nowhere/at/all"], "no run records in /nowhere/at/all/runs"),
     ],

@@ -288,8 +288,8 @@ def cmd_run(args: argparse.Namespace) -> None:
                      "summary": summary}))  # fmt: skip
     else:
         print((out / "summary.md").read_text().rstrip())  # the table, then each task's power
-        print(f"\n{len(suite.runs())} runs in {out} ({wall:.1f} s wall, {workers} workers, "
-              f"{args.backend} backend)")  # fmt: skip
+        print(f"\n{len(suite.runs())} runs in {out} ({wall:.1f} s wall, {workers} "
+              f"worker{'s' if workers != 1 else ''}, {args.backend} backend)")  # fmt: skip
     for note in notes + stop_notes(out, suite):
         print_note(note)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasbench.core.errors import NasbenchError
+from nasbench.core.errors import NasbenchError, one_of
 from nasbench.core.registry import spaces
 from nasbench.core.tasks import task_for
 from nasbench.core.types import Task
@@ -41,14 +41,20 @@ def one_line(message: str) -> str:
     >>> line = one_line("bad arch '" + "x" * 200 + "'" + chr(10) + "next")
     >>> len(line), line.count(chr(10)), line.endswith("...'" + chr(92) + "nnext")
     (97, 0, True)
+    >>> prose = " and a long explanation that must stay whole" * 2
+    >>> one_line("sampler 'a'" + prose + " (use 'tpe')") == "sampler 'a'" + prose + " (use 'tpe')"
+    True
     """
 
     def cut(match: re.Match[str]) -> str:
         quote, body = match.group(0)[0], match.group(0)[1:-1]
+        if len(body) <= ECHO_MAX:
+            return match.group(0)
         return f"{quote}{body[: ECHO_MAX - 3]}...{quote}"
 
-    longer = ECHO_MAX + 1
-    text = re.sub(rf"'[^'\n]{{{longer},}}'|\"[^\"\n]{{{longer},}}\"", cut, message)
+    # every quoted value, short ones included, so quotes pair up from the left (the prose
+    # between two values is never taken for one); a quote inside a word ("can't") is neither
+    text = re.sub(r"(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)\"[^\"\n]*\"(?!\w)", cut, message)
     text = re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group(0))[1:-1], text)
     return text if len(text) <= LINE_MAX else text[: LINE_MAX - 3] + "..."
 
@@ -136,7 +142,14 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports errors as one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise NasbenchError(f"{self.prog}: {message}")
+        """One line: a subcommand's errors name it (``nasbench run: ...``); an unknown
+        subcommand or choice gets the standard ``unknown ... did you mean`` line."""
+        bad = re.fullmatch(r"argument (.+?): invalid choice: '(.*)' \(choose from (.*)\)", message)
+        if bad is not None:
+            what, value, choices = bad.groups()
+            error = one_of(what, value, re.findall(r"'([^']*)'", choices))
+            message = str(error)
+        raise NasbenchError(message if " " not in self.prog else f"{self.prog}: {message}")
 
 
 def parse_param(text: str) -> tuple[str, Any]:

@@ -82,7 +82,7 @@ if TYPE_CHECKING:  # the space module imports torch: `nasbench --help` does not 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="nasbench", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="nasbench", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--version", action="version", version=f"nasbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 

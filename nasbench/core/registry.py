@@ -159,7 +159,8 @@ def _installed_module(module_name: str) -> bool:
 
 def load_object(path: str) -> Any:
     """Import ``"package.module:Name"`` (or ``"package.module.Name"``, the name after the last
-    dot); raise :class:`NasbenchError` when it does not exist.
+    dot); raise :class:`NasbenchError` when it does not exist or its module raises on import
+    (a syntax error included), naming the module and the first line of the error.
     Inside :func:`inert`, only a module of installed code is imported (see the module
     docstring); any other raises NasbenchError without being imported."""
     if ":" not in path and "." in path.strip("."):  # "package.module.Class": the last part
@@ -174,6 +175,10 @@ def load_object(path: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise NasbenchError(f"cannot import module {module_name!r} for {path!r}: {exc}") from exc
+    except Exception as exc:  # the module's own code raised (or does not parse) on import
+        raise NasbenchError(
+            f"importing module {module_name!r} for {path!r} raised {first_line(exc)}"
+        ) from exc
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):

@@ -53,6 +53,7 @@ every proposal to any other evaluator, to ``evaluate`` (and ``replay``), as befo
 
 from __future__ import annotations
 
+import difflib
 import math
 import platform
 import subprocess
@@ -88,7 +89,7 @@ from nasbench.core.version import __version__
 from nasbench.engine.budget import Ledger, objective, violations
 from nasbench.engine.journal import Evaluation, RunJournal
 from nasbench.engine.records import dependency_versions
-from nasbench.engine.suite import RunSpec, kwargs
+from nasbench.engine.suite import STRATEGY_KEYS, TASK_KEYS, RunSpec, kwargs
 
 STOP_CAPS = ("max_evaluations", "infeasible_streak")
 """Stop reasons of a run that ended at one of its suite's caps
@@ -162,7 +163,13 @@ def journal_header(spec: RunSpec, seed: int) -> dict[str, Any]:
 
 def build_roles(spec: RunSpec) -> tuple[SearchSpace, Evaluator, Strategy]:
     """Instantiate the space, evaluator and strategy of ``spec`` (raises NasbenchError on any
-    unknown name or bad parameter)."""
+    unknown name or bad parameter; a key that is neither the table's own nor a parameter of
+    its plugin is named with the closest of both)."""
+    _check_keys(f"[[task]] {spec.task.label!r}", TASK_KEYS, "evaluator", spec.task.evaluator,
+                evaluators.params(spec.task.evaluator), spec.task.evaluator_params)  # fmt: skip
+    _check_keys(f"[[strategy]] {spec.strategy.label!r}", STRATEGY_KEYS, "strategy",
+                spec.strategy.name, strategies.params(spec.strategy.name),
+                spec.strategy.params)  # fmt: skip
     space: SearchSpace = spaces.create(spec.task.space, **kwargs(spec.task.space_params))
     evaluator: Evaluator = evaluators.create(
         spec.task.evaluator,
@@ -179,6 +186,31 @@ def build_roles(spec: RunSpec) -> tuple[SearchSpace, Evaluator, Strategy]:
             f"{spec.task.evaluator!r} (valid: {', '.join(f'{f:g}' for f in evaluator.fidelities)})"
         )
     return space, evaluator, strategy
+
+
+RUNNER_SUPPLIED = ("space", "latency_device", "sparsity")
+"""Evaluator parameters the runner passes from the task and the budget, not the suite's keys."""
+
+
+def _check_keys(where: str, own: tuple[str, ...], role: str, name: str,
+                valid: dict[str, Any], given: tuple[tuple[str, Any], ...]) -> None:  # fmt: skip
+    """A suite table's plugin parameters must be the plugin's; an unknown key is named with
+    the closest of the table's own keys and the plugin's parameters ("did you mean")."""
+    params = [k for k in valid if role != "evaluator" or k not in RUNNER_SUPPLIED]
+    for key, _ in given:
+        if key in params:
+            continue
+        if role == "evaluator" and key in RUNNER_SUPPLIED:
+            raise NasbenchError(
+                f"{where}: {key!r} is not a task key: the evaluator gets it from the task's "
+                "space and the [budget] (latency_device, sparsity)"
+            )
+        close = difflib.get_close_matches(key, [*own, *params], n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise NasbenchError(
+            f"{where}: unknown key {key!r}{hint} (its keys: {', '.join(own)}; parameters of "
+            f"{role} {name!r}: {', '.join(params) or 'none'})"
+        )
 
 
 def git_commit() -> str:

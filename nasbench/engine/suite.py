@@ -313,6 +313,12 @@ def _check_caps(spec: RunSpec) -> None:
         )
 
 
+TASK_KEYS = ("space", "evaluator", "space_params", "fidelity", "label", "budget")
+"""The keys a ``[[task]]`` table has of its own; any other key is a parameter of its evaluator."""
+STRATEGY_KEYS = ("name", "label", "tasks")
+"""The keys a ``[[strategy]]`` table has of its own; any other is a parameter of the strategy."""
+
+
 def _task(i: int, data: dict[str, Any], budget: Budget) -> TaskSpec:
     for key in ("space", "evaluator"):
         if not isinstance(data.get(key), str):
@@ -329,11 +335,7 @@ def _task(i: int, data: dict[str, Any], budget: Budget) -> TaskSpec:
     if not isinstance(overrides, dict):
         raise NasbenchError(f"[[task]] {i + 1}: budget must be a table of [budget] fields")
     _budget(overrides, budget, f"[[task]] {i + 1} budget")  # validated against the suite's
-    rest = {
-        k: v
-        for k, v in data.items()
-        if k not in ("space", "evaluator", "space_params", "fidelity", "label", "budget")
-    }
+    rest = {k: v for k, v in data.items() if k not in TASK_KEYS}
     label = _label(
         f"[[task]] {i + 1}",
         data.get("label"),
@@ -351,7 +353,7 @@ def _task(i: int, data: dict[str, Any], budget: Budget) -> TaskSpec:
 def _strategy(i: int, data: dict[str, Any]) -> StrategySpec:
     if not isinstance(data.get("name"), str):
         raise NasbenchError(f'[[strategy]] {i + 1} needs name = "..."')
-    rest = {k: v for k, v in data.items() if k not in ("name", "label", "tasks")}
+    rest = {k: v for k, v in data.items() if k not in STRATEGY_KEYS}
     label = _label(f"[[strategy]] {i + 1}", data.get("label"), f"name {data['name']!r}",
                    [data["name"].replace(":", ".")])  # fmt: skip
     tasks = data.get("tasks", [])
