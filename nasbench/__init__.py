@@ -85,6 +85,9 @@ _EXPORTS: dict[str, str] = {
     "records_table": "nasbench.engine.records",
     "read_run": "nasbench.engine.records",
     "summarize": "nasbench.analysis.report",
+    # scoring a surrogate on held-out architectures of a table
+    "score_surrogate": "nasbench.tables.surrogate_benchmark",
+    "Quality": "nasbench.tables.surrogate_benchmark",
 }
 
 __all__ = [
@@ -106,6 +109,7 @@ __all__ = [
     "Prediction",
     "Profile",
     "Proposal",
+    "Quality",
     "RunMeta",
     "RunResult",
     "RunSpec",
@@ -132,6 +136,7 @@ __all__ = [
     "role_rng",
     "run",
     "run_suite",
+    "score_surrogate",
     "summarize",
     "targets",
     "vectors",

@@ -63,3 +63,25 @@ def test_a_suite_from_a_toml_string_to_a_table(tmp_path: Path) -> None:
 def test_load_results_refuses_a_folder_without_records(tmp_path: Path) -> None:
     with pytest.raises(nasbench.NasbenchError, match="no run records"):
         nasbench.load_results(tmp_path)
+
+
+def test_score_a_surrogate_from_python(capsys) -> None:
+    """``nasbench.score_surrogate``: the held-out quality ``nasbench surrogate-eval`` prints, one
+    row per (train size, seed), the same numbers; unknown surrogates are one NasbenchError."""
+    from nasbench.cli.main import main
+
+    rows = nasbench.score_surrogate("random_forest", params={"n_estimators": 20},
+                                    train_sizes=(50, 200), seeds=(0, 1), max_test=500)  # fmt: skip
+    assert [(q.train_archs, q.seed) for q in rows] == [(50, 0), (50, 1), (200, 0), (200, 1)]
+    assert all(isinstance(q, nasbench.Quality) and q.benchmark == "nb201-cifar10" for q in rows)
+    assert all(q.test_rows == 500 and -1 <= q.kendall <= 1 for q in rows)
+    assert rows[2].kendall > rows[0].kendall  # more training architectures rank better
+    assert main(["surrogate-eval", "--surrogate", "random_forest", "--param", "n_estimators=20",
+                 "--train-sizes", "50,200", "--seeds", "0,1", "--max-test", "500",
+                 "--json"]) == 0  # fmt: skip
+    import json
+
+    printed = json.loads(capsys.readouterr().out)
+    assert [round(r["kendall"], 12) for r in printed] == [round(q.kendall, 12) for q in rows]
+    with pytest.raises(nasbench.NasbenchError, match="unknown surrogate 'random_forrest'; did you"):
+        nasbench.score_surrogate("random_forrest")

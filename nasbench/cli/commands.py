@@ -22,6 +22,7 @@ from nasbench.cli.common import (
     parse_ints,
     parse_param,
     path_exists,
+    plain_text,
     print_note,
     space_from,
     strict_text,
@@ -206,7 +207,7 @@ def cmd_surrogates(args: argparse.Namespace) -> None:
         cls = surrogates.get(name)
         params = {k: v for k, v in constructor_params(cls).items()}
         kind = str(getattr(cls, "input_kind", "vector"))
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        doc = plain_text((cls.__doc__ or "").strip().splitlines()[0]) if cls.__doc__ else ""
         if args.json:
             print(dumps({"name": name, "input": kind, "params": params, "doc": doc},
                         default=repr))  # fmt: skip
@@ -219,8 +220,7 @@ def cmd_surrogate_eval(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
     from nasbench.core.registry import surrogates
-    from nasbench.tables.benchmarks import load_benchmark
-    from nasbench.tables.surrogate_benchmark import quality, table_data
+    from nasbench.tables.surrogate_benchmark import score_surrogate
 
     surrogates.get(args.surrogate)
     sizes = parse_ints(
@@ -228,9 +228,8 @@ def cmd_surrogate_eval(args: argparse.Namespace) -> None:
     )
     seeds = parse_ints(args.seeds, "--seeds", 0, "0,1,2", "split seeds")
     params = dict(parse_param(p) for p in args.param)
-    data = table_data(load_benchmark(args.benchmark))
-    rows = [asdict(quality(data, args.surrogate, params, n, seed, args.max_test))
-            for n in sizes for seed in seeds]  # fmt: skip
+    found = score_surrogate(args.surrogate, args.benchmark, params, sizes, seeds, args.max_test)
+    rows = [asdict(q) for q in found]
     if args.json:
         print(dumps(rows))
         return

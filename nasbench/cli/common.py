@@ -59,6 +59,21 @@ def one_line(message: str) -> str:
     return text if len(text) <= LINE_MAX else text[: LINE_MAX - 3] + "..."
 
 
+def plain_text(text: str) -> str:
+    """A docstring line as plain text for the terminal: reStructuredText roles and literals
+    unwrapped (``:class:`~a.b.Name``` -> ``Name``, double backquotes dropped).
+
+    >>> plain_text("over :class:`GraphInput` and :func:`~nasbench.run` with ``x``")
+    'over GraphInput and run with x'
+    """
+
+    def role(match: re.Match[str]) -> str:
+        target = match.group(1)
+        return target.rsplit(".", 1)[-1] if target.startswith("~") else target
+
+    return re.sub(r":[a-z]+:`([^`]*)`", role, text).replace("``", "")
+
+
 def os_error_text(exc: OSError) -> str:
     """An OSError as the user needs it: what failed, on which file."""
     what = exc.strerror or str(exc) or type(exc).__name__

@@ -72,7 +72,7 @@ from nasbench.cli.commands import (
     cmd_surrogate_eval,
     cmd_surrogates,
 )
-from nasbench.cli.common import INTERRUPTED, Parser, one_line, os_error_text
+from nasbench.cli.common import INTERRUPTED, Parser, one_line, os_error_text, plain_text
 from nasbench.core.errors import NasbenchError
 from nasbench.core.tasks import DATASET_TASKS
 from nasbench.core.version import __version__
@@ -82,7 +82,7 @@ if TYPE_CHECKING:  # the space module imports torch: `nasbench --help` does not 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="nasbench", description=__doc__.split("\n\n")[0].replace("``", ""))
+    parser = Parser(prog="nasbench", description=plain_text(__doc__.split("\n\n")[0]))
     parser.add_argument("--version", action="version", version=f"nasbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 

@@ -47,7 +47,7 @@ from nasbench.core.seeding import role_rng
 from nasbench.core.space import SearchSpace
 from nasbench.core.surrogate import GraphInput, InputKind, Prediction
 from nasbench.core.types import Architecture
-from nasbench.tables.benchmarks import DATA_DIR, BenchmarkTable
+from nasbench.tables.benchmarks import DATA_DIR, BenchmarkTable, load_benchmark
 
 
 def table_space(table: BenchmarkTable) -> SearchSpace:
@@ -389,6 +389,28 @@ def quality(
         **scores(data.val[test], pred, data.sparsity[test]), fit_s=fit_s,
         predictions_per_s=len(test) / predict_s if predict_s > 0 else math.inf,
     )  # fmt: skip
+
+
+def score_surrogate(
+    surrogate: str,
+    benchmark: str = "nb201-cifar10",
+    params: dict[str, Any] | None = None,
+    train_sizes: Sequence[int] = (100, 300, 1000),
+    seeds: Sequence[int] = (0,),
+    max_test: int | None = None,
+) -> list[Quality]:
+    """Held-out quality of ``surrogate`` (a registered name or ``package.module:Class``, made
+    with ``params``) on the table ``benchmark`` (a shipped name or a ``.parquet`` path): for
+    each train size and split seed, fitted on that many architectures drawn with the seed and
+    scored on the others (Kendall and Spearman rank correlation, Kendall among the best fifth,
+    R², coverage of the 68% and 95% intervals, fit time, predictions per second). What
+    ``nasbench surrogate-eval`` prints, one :class:`Quality` per (train size, seed). Raises
+    NasbenchError for an unknown surrogate or table, or a train size the table cannot spare."""
+    data = table_data(load_benchmark(benchmark))
+    surrogates.get(surrogate)
+    return [
+        quality(data, surrogate, params, n, seed, max_test) for n in train_sizes for seed in seeds
+    ]
 
 
 def params_key(params: dict[str, Any] | None) -> str:
