@@ -75,14 +75,21 @@ class Fitness(base.Fitness):
 class Individual:
     """A population member: an architecture and the DEAP fitness of its observed objective."""
 
-    __slots__ = ("arch", "fitness", "objective")
+    __slots__ = ("_fitness", "arch", "objective")
 
     def __init__(self, arch: Architecture, objective: float) -> None:
         self.arch = arch
-        self.fitness = Fitness((float(objective),))
-        # the observed objective (``nan``: failed or infeasible), as the fitness holds it: read
-        # in every tournament, where DEAP's ``values`` property rebuilds a tuple each time
-        self.objective: float = self.fitness.values[0]
+        # the observed objective (``nan``: failed or infeasible), read in every tournament
+        self.objective: float = float(objective)
+        self._fitness: Fitness | None = None
+
+    @property
+    def fitness(self) -> Fitness:
+        """The DEAP fitness of :attr:`objective` (weights ``(1.0,)``: the same value), made on
+        first use: the tournaments read the objective, so most members never need one."""
+        if self._fitness is None:
+            self._fitness = Fitness((self.objective,))
+        return self._fitness
 
     def __repr__(self) -> str:
         return f"Individual({self.arch}, objective={self.objective})"

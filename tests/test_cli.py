@@ -276,3 +276,24 @@ def test_help_texts_hold_no_docstring_markup(capsys) -> None:
         assert exit_.value.code == 0
         text = capsys.readouterr().out
         assert "``" not in text and ":class:" not in text and ":func:" not in text, argv
+
+
+def test_nasbench_run_collects_garbage_less_often_and_restores_the_setting(
+    tmp_path, monkeypatch
+) -> None:
+    """``nasbench run`` raises CPython's young-generation threshold while it runs (records and
+    a journal's pending group are thousands of live objects) and restores it, so ``main()``
+    called from Python changes nothing; worker processes keep the raised one."""
+    import gc
+
+    from nasbench.engine import execute
+    from nasbench.training.workers import GC_THRESHOLD
+
+    seen = []
+    real = execute.run_suite
+    monkeypatch.setattr(execute, "run_suite",
+                        lambda *a, **k: (seen.append(gc.get_threshold()), real(*a, **k))[1])  # fmt: skip
+    before = gc.get_threshold()
+    config = write_suite(tmp_path)
+    assert main(["run", str(config), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    assert seen == [GC_THRESHOLD] and gc.get_threshold() == before != GC_THRESHOLD

@@ -9,7 +9,7 @@ import pytest
 from nasbench.core.types import Architecture
 
 
-def test_the_quick_init_builds_what_the_dataclass_init_does() -> None:
+def test_thequick_init_builds_what_the_dataclass_init_does() -> None:
     """Measurement, Proposal, Observation and TrialRecord fill ``__dict__`` directly (the
     runner builds four per evaluation): same signature, defaults, equality, hash, frozen-ness,
     ``dataclasses.replace`` and pickling as the dataclass's own ``__init__``."""
@@ -58,10 +58,10 @@ def test_the_quick_init_builds_what_the_dataclass_init_does() -> None:
         Proposal(arch, colour=1)  # type: ignore[call-arg]
 
 
-def test_the_quick_init_refuses_a_class_it_would_change() -> None:
+def test_thequick_init_refuses_a_class_it_would_change() -> None:
     import dataclasses
 
-    from nasbench.core.types import _quick_init
+    from nasbench.core.types import quick_init
 
     @dataclasses.dataclass(frozen=True)
     class Checked:
@@ -76,4 +76,4 @@ def test_the_quick_init_refuses_a_class_it_would_change() -> None:
 
     for cls in (Checked, Factory):
         with pytest.raises(TypeError, match="needs the dataclass's own __init__"):
-            _quick_init(cls)
+            quick_init(cls)

@@ -4,6 +4,7 @@ the command line and its parser)."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import sys
@@ -33,6 +34,7 @@ from nasbench.core.registry import inert, spaces
 
 if TYPE_CHECKING:  # the space module imports torch: `nasbench --help` does not need it
     from nasbench.core.space import SearchSpace
+    from nasbench.engine.suite import Suite
 
 
 def cmd_spaces(args: argparse.Namespace) -> None:
@@ -247,12 +249,22 @@ DEFAULT_SUITE = Path(__file__).parents[1] / "suites" / "default.toml"
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from nasbench.engine.execute import default_workers, run_suite, stop_notes
-    from nasbench.engine.progress import Progress
     from nasbench.engine.suite import load_suite
+    from nasbench.training.workers import tune_gc
 
     suite, text = load_suite(args.config or DEFAULT_SUITE)
     out = Path(args.out) if args.out else Path("results") / suite.name
+    gc_before = tune_gc()  # this process runs the runs (one worker) and holds their records
+    try:
+        _run(args, suite, text, out)
+    finally:
+        gc.set_threshold(*gc_before)  # main() called from Python leaves the setting as it was
+
+
+def _run(args: argparse.Namespace, suite: Suite, text: str, out: Path) -> None:
+    from nasbench.engine.execute import default_workers, run_suite, stop_notes
+    from nasbench.engine.progress import Progress
+
     notes: list[str] = []
     workers = default_workers() if args.workers is None else args.workers  # 0 is an error
     if args.address is None:  # a cluster's CPUs set its parallelism, not this machine's

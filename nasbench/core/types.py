@@ -24,17 +24,17 @@ Choice = str
 logits, Q-table actions, evolution genes) handles every space the same way."""
 
 
-def _quick_init(cls: type[T]) -> type[T]:
+def quick_init(cls: type[T]) -> type[T]:
     """Give a frozen dataclass without ``__post_init__`` an ``__init__`` that fills the new
     instance's ``__dict__`` directly. The dataclass's own sets each field through
-    ``object.__setattr__`` (the frozen guard), several times slower; the runner builds four of
+    ``object.__setattr__`` (the frozen guard), several times slower; the runner builds six of
     these objects per evaluation. Same signature, defaults and resulting object; assignment
     after construction still raises ``FrozenInstanceError``."""
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     if hasattr(cls, "__post_init__") or any(
         f.default_factory is not dataclasses.MISSING or not f.init or f.kw_only for f in fields
     ):
-        raise TypeError(f"_quick_init: {cls.__name__} needs the dataclass's own __init__")
+        raise TypeError(f"quick_init: {cls.__name__} needs the dataclass's own __init__")
     params, body, defaults = [], [], {}
     for f in fields:
         if f.default is dataclasses.MISSING:
@@ -252,7 +252,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True)
 class Measurement:
     """What an evaluator returns for one architecture at one fidelity.
@@ -281,7 +281,7 @@ class Measurement:
     extra: tuple[tuple[str, float], ...] = ()  # further metrics, e.g. ("test_acc_cifar100", 0.7)
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True)
 class Proposal:
     """What a strategy asks to evaluate: an architecture at a fidelity (``None``: the task's
@@ -310,7 +310,7 @@ class Proposal:
     parent: Architecture | None = None
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True)
 class Observation:
     """What a strategy is told about one evaluation: validation metrics, cost and constraint
@@ -333,7 +333,7 @@ class Observation:
     macs_m: float = math.nan
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True)
 class TrialRecord:
     """One row of a run's record: one evaluation, as the runner saw it. Defines the Parquet schema

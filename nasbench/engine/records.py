@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import math
 import os
 from collections.abc import Sequence
 from importlib import metadata
@@ -66,10 +67,11 @@ def records_table(records: Sequence[TrialRecord]) -> pa.Table:
     """Records as an Arrow table: the fixed schema, then one float column per extra metric."""
     columns: dict[str, list[Any]] = {f.name: [getattr(r, f.name) for r in records] for f in FIELDS}
     extras = sorted({name for r in records for name, _ in r.extra})
+    found = [dict(r.extra) for r in records] if extras else []
     for name in extras:
         if name in columns:
             raise NasbenchError(f"extra metric {name!r} clashes with a record column")
-        columns[name] = [dict(r.extra).get(name, float("nan")) for r in records]
+        columns[name] = [e.get(name, math.nan) for e in found]
     schema = SCHEMA
     for name in extras:
         schema = schema.append(pa.field(name, pa.float64()))

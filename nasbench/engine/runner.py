@@ -84,6 +84,7 @@ from nasbench.core.types import (
     RunMeta,
     Status,
     TrialRecord,
+    quick_init,
 )
 from nasbench.core.version import __version__
 from nasbench.engine.budget import Ledger, objective, violations
@@ -242,6 +243,7 @@ class _Loop:
         # budget without limits rejects nothing up front, so it needs no profile
         b = spec.budget
         limited = not (b.latency_ms is None and b.params_m is None and b.macs_m is None)
+        self.limited = limited  # without a limit every proposal is feasible
         self.profiles = isinstance(evaluator, Profiling) and b.constraint == "hard" and limited
         self.inherits = isinstance(evaluator, Inheriting)
 
@@ -271,8 +273,10 @@ class _Loop:
                                   fidelity, noise)  # fmt: skip
             m = plugins.check_measurement(name, answer)
         # soft constraints only shape the reward: every proposal is feasible
-        feasible = budget.constraint == "soft" or not violations(
-            budget, m.latency_ms, m.params / 1e6, m.macs / 1e6
+        feasible = (
+            not self.limited
+            or budget.constraint == "soft"
+            or not violations(budget, m.latency_ms, m.params / 1e6, m.macs / 1e6)
         )
         return m, feasible, True
 
@@ -398,6 +402,7 @@ def _step(loop: _Loop, space: SearchSpace, strategy: Strategy) -> None:
     object.__setattr__(loop.records[-1], "overhead_wall_s", ask_s + time.perf_counter() - t1)
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Answer:
     """How a proposal was answered: the measurement (before the proposal's search cost is
