@@ -21,7 +21,9 @@ table's distinct architectures. One CPU thread, so the recorded process seconds 
 
 Without ``--write`` it computes and prints only. With ``--write`` it appends one JSON line per
 architecture to ``<out>/scores.jsonl`` as it goes (a rerun skips what is there: resumable), then
-writes ``<out>/README.md`` with the command and the correlations of everything recorded.
+writes ``<out>/README.md`` with the command and the correlations of everything recorded for the
+tables of ``--part``. ``--report-only`` scores nothing and reports what ``scores.jsonl`` holds
+(``--part both --report-only --write``: the README of a study stopped part way).
 """
 
 from __future__ import annotations
@@ -77,8 +79,7 @@ def score_table(
     name = data.table.name
     key = {"table": name, "batch_size": args.batch_size, "seed": args.seed}
     held = merged(read_lines(path) if path else [], key)
-    evs = {p: evaluators.create("zero_cost", space=data.space, proxy=p, batch_size=args.batch_size,
-                                dataset=data.table.info.dataset) for p in proxies}  # fmt: skip
+    evs: dict[str, Any] = {}  # made on first need: a resumed study may need none
     lines = []
     rows = chosen(data, args.limit)
     for done, row in enumerate(rows, 1):
@@ -89,6 +90,10 @@ def score_table(
         start = time.perf_counter()
         scores, costs = {}, {}
         for p in todo:
+            if p not in evs:
+                evs[p] = evaluators.create("zero_cost", space=data.space, proxy=p,
+                                           batch_size=args.batch_size,
+                                           dataset=data.table.info.dataset)  # fmt: skip
             m = evs[p].evaluate(arch, 1.0, role_rng(args.seed, "zero_cost_correlation", name,
                                                     arch.text))  # fmt: skip
             scores[p], costs[p] = dict(m.extra)[f"proxy_{p}"], m.cost_s
@@ -163,7 +168,8 @@ def report(rows: list[dict], timing: dict[str, dict[str, float]]) -> str:
         )
     lines.append("")
     for name, t in timing.items():
-        lines.append(f"- {name}: {t['archs']:.0f} architectures, proxy process time "
+        lines.append(f"- {name}: {t['archs']:.0f} of its {t['of']:.0f} architectures, proxy "
+                     "process time "
                      f"{t['cost_s']:.1f} s, wall time (building the networks included) "
                      f"{t['wall_s']:.1f} s")  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -183,13 +189,14 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
 def run(args: argparse.Namespace) -> str:
     torch.set_num_threads(1)
     path = None
+    if args.write or args.report_only:  # report-only reads it and never appends
+        path = args.out / "scores.jsonl"
     if args.write:
         args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / "scores.jsonl"
     rows, timing = [], {}
     for table, proxies in plan(args):
         data = table_data(load_benchmark(table))
-        fresh = score_table(data, proxies, args, path)
+        fresh = [] if args.report_only else score_table(data, proxies, args, path)
         name = data.table.name
         key = {"table": name, "batch_size": args.batch_size, "seed": args.seed}
         held = merged(read_lines(path) if path else fresh, key)
@@ -197,11 +204,12 @@ def run(args: argparse.Namespace) -> str:
         rows += correlations(data, held, proxies)
         timing[name] = {
             "archs": len(held),
+            "of": len({a.text for a in data.archs}),
             "wall_s": sum(h["wall_s"] for h in held.values()),
             "cost_s": sum(sum(h["cost_s"].values()) for h in held.values()),
         }
     text = report(rows, timing)
-    if path is not None:
+    if args.write:
         command = "python -m experiments.zero_cost_correlation " + shlex.join(args.argv)
         readme = (f"# Zero-cost proxies against trained accuracy\n\nWritten by\n\n    {command}"
                   f"\n\n(batch size {args.batch_size}, seed {args.seed}; see the module "
@@ -219,6 +227,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", action="store_true", help="append to and report in --out")
+    parser.add_argument("--report-only", action="store_true",
+                        help="score nothing: report what --out/scores.jsonl holds (with --write: "
+                        "rewrite its README.md)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
