@@ -59,7 +59,6 @@ import platform
 import subprocess
 import sys
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -236,7 +235,7 @@ class _Loop:
         self.best: tuple[int, str, float, float] | None = None  # trial, arch, val, test
         self.best_objective = math.nan
         self.best_fidelity = -math.inf
-        self.seen: Counter[str] = Counter()
+        self.seen: dict[str, int] = {}  # evaluations so far per architecture (its noise index)
         self.infeasible_streak = 0
         self.answers: _Answers  # set by run
         # a protocol isinstance check costs microseconds: once per run, not per evaluation; a
@@ -261,8 +260,9 @@ class _Loop:
                 skipped = Measurement(nan, nan, 0.0, Status.OK, budget.sparsity, prof.latency_ms,
                                       prof.params, macs=prof.macs)  # fmt: skip
                 return skipped, False, False
-        k = self.seen[arch.text]
-        self.seen[arch.text] += 1
+        text = arch.text
+        k = self.seen.get(text, 0)
+        self.seen[text] = k + 1
         noise = cast(np.random.Generator, LazyGenerator(self.seed, "benchmark_noise", arch.text, k))
         name = self.spec.task.evaluator
         if parent is None:
@@ -469,7 +469,7 @@ class _Answers:
                 "code or its dependencies change?); the journal is kept"
             )
         if done.evaluated:
-            loop.seen[arch.text] += 1
+            loop.seen[arch.text] = loop.seen.get(arch.text, 0) + 1
             if loop.inherits and proposal.parent is not None:
                 replay_child = cast(Inheriting, loop.evaluator).replay_child
                 replay_child(arch, proposal.parent, fidelity, done.measurement)
