@@ -31,8 +31,10 @@ WINDOW_S = 1.0
 """How long (wall clock) a quick evaluation may wait in memory before it is journaled: the most
 quick work a kill can lose (``nasbench run --journal-window``)."""
 
-MAX_PENDING = 4096
-"""At most this many quick evaluations are held, whatever their age."""
+MAX_PENDING = 16384
+"""At most this many quick evaluations are held, whatever their age (about 2 KB each: a bound
+for a long ``--journal-window``; with the default window, a second of table look-ups is about
+10,000 evaluations, a whole run at the suite cap)."""
 
 
 # ---- the journal of a running run ----------------------------------------------------------
