@@ -303,3 +303,30 @@ def test_per_task_figures_are_one_file_each(tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(["plot", str(folder), "--out", str(out), "--formats", "png", "--per-task"]) == 2
     assert "regret-cell.png" in capsys.readouterr().err
+
+
+def test_a_strategy_keeps_its_colour_in_every_per_task_figure(tmp_path, monkeypatch) -> None:
+    """Task "one" has strategies a, b, c; task "two" only c: c is drawn in the same colour and
+    line style in both per-task regret figures (its place among all strategies of the call)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nasbench.analysis import plots
+
+    folder = tmp_path / "res"
+    for task, names in (("one", "abc"), ("two", "c")):
+        for strategy in names:
+            for seed in (0, 1):
+                write(folder, task, strategy, seed, [trial(10.0 + seed, 0.5, 0.5 + 0.01 * seed)])
+    drawn: dict[str, dict[str, tuple]] = {}
+
+    def keep(fig, axes, stem, formats):
+        if stem.name.startswith("regret-"):
+            drawn[stem.name] = {line.get_label(): (line.get_color(), line.get_linestyle())
+                                for line in axes[0].get_lines()}  # fmt: skip
+        return []
+
+    monkeypatch.setattr(plots, "_save", keep)
+    plots.plot_all([folder], tmp_path / "figs", formats=("png",), per_task=True)
+    assert drawn["regret-one"]["c"] == drawn["regret-two"]["c"]
+    assert drawn["regret-one"]["c"] == (plots.OKABE_ITO[2], plots.LINE_STYLES[2])

@@ -503,12 +503,22 @@ PER_TASK = ("regret", "pareto_latency_ms", "pareto_nonzero_params", "sparsity")
 def _plot_all(folders: Sequence[Path], out: Path, formats: Sequence[str],
               ref: Mapping[str, float] | None, overwrite: bool,
               per_task: bool = False) -> list[Path]:  # fmt: skip
+    check_formats(formats)
+    runs = load_runs(folders)
+    names = _STRATEGIES.set(tuple(sorted({r.meta.strategy for r in runs})))
+    try:
+        return _draw_all(runs, folders, out, formats, ref, overwrite, per_task)
+    finally:
+        _STRATEGIES.reset(names)
+
+
+def _draw_all(runs: list[Run], folders: Sequence[Path], out: Path, formats: Sequence[str],
+              ref: Mapping[str, float] | None, overwrite: bool,
+              per_task: bool) -> list[Path]:  # fmt: skip
     from nasbench.analysis.curves import load_curves
     from nasbench.analysis.references import task_references
     from nasbench.analysis.stats import average_ranks, scores_of
 
-    check_formats(formats)
-    runs = load_runs(folders)
     curves = load_curves(folders)
     ranks = average_ranks(scores_of(curves))
     if ref is None:  # the reference stats.md measures regret against, where records name one
@@ -564,15 +574,26 @@ white, last."""
 LINE_STYLES = ("-", "--", "-.", ":")
 
 
+_STRATEGIES: ContextVar[tuple[str, ...]] = ContextVar("nasbench_plots_strategies", default=())
+"""Every strategy of a :func:`plot_all` call, in sorted order: each strategy keeps its colour
+and line style in every figure of the call, per-task figures without it included."""
+
+
+def _positions(strategies: list[str]) -> dict[str, int]:
+    everyone = _STRATEGIES.get()
+    order = list(everyone) if set(strategies) <= set(everyone) else list(strategies)
+    return {s: order.index(s) for s in strategies}
+
+
 def _colors(strategies: list[str]) -> dict[str, Any]:
     """One colour per strategy (Okabe-Ito by sorted name), the same in every figure of a call."""
-    return {s: OKABE_ITO[i % len(OKABE_ITO)] for i, s in enumerate(strategies)}
+    return {s: OKABE_ITO[i % len(OKABE_ITO)] for s, i in _positions(strategies).items()}
 
 
 def _line_styles(strategies: list[str]) -> dict[str, str]:
     """One line style per strategy, so that lines differ in more than colour (a grey-scale
     print, a colour-blind reader): the style cycles with a different period than the colours."""
-    return {s: LINE_STYLES[i % len(LINE_STYLES)] for i, s in enumerate(strategies)}
+    return {s: LINE_STYLES[i % len(LINE_STYLES)] for s, i in _positions(strategies).items()}
 
 
 def _panels(n: int) -> tuple[Figure, list[Axes]]:
