@@ -198,3 +198,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from nasbench.engine.records import read_run, records_table
     from nasbench.engine.runner import RunResult, run
     from nasbench.engine.suite import RunSpec, Suite, load_suite, parse_suite
+    from nasbench.tables.surrogate_benchmark import Quality, score_surrogate

@@ -85,3 +85,20 @@ def test_score_a_surrogate_from_python(capsys) -> None:
     assert [round(r["kendall"], 12) for r in printed] == [round(q.kendall, 12) for q in rows]
     with pytest.raises(nasbench.NasbenchError, match="unknown surrogate 'random_forrest'; did you"):
         nasbench.score_surrogate("random_forrest")
+
+
+def test_every_public_name_is_visible_to_type_checkers_and_the_api_reference() -> None:
+    """The lazily exported names are imported under ``TYPE_CHECKING`` too: mypy, IDEs and the
+    API reference (mkdocstrings reads the module statically) see exactly ``__all__``."""
+    import ast
+
+    tree = ast.parse(Path(nasbench.__file__).read_text())
+    block = next(
+        n
+        for n in tree.body
+        if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING"
+    )
+    imported = {
+        a.asname or a.name for n in block.body if isinstance(n, ast.ImportFrom) for a in n.names
+    }
+    assert imported == set(nasbench.__all__) - {"__version__"}
