@@ -9,7 +9,7 @@ import pytest
 from nasbench.core.types import Architecture
 
 
-def test_thequick_init_builds_what_the_dataclass_init_does() -> None:
+def test_the_record_types_build_what_a_dataclass_init_does() -> None:
     """Measurement, Proposal, Observation and TrialRecord fill ``__dict__`` directly (the
     runner builds four per evaluation): same signature, defaults, equality, hash, frozen-ness,
     ``dataclasses.replace`` and pickling as the dataclass's own ``__init__``."""
@@ -54,26 +54,33 @@ def test_thequick_init_builds_what_the_dataclass_init_does() -> None:
         assert type(obj).__init__.__qualname__ == f"{type(obj).__name__}.__init__"
     with pytest.raises(TypeError, match="required positional argument"):
         Proposal()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="multiple values for argument 'fidelity'"):
+        Proposal(arch, 12.0, fidelity=3.0)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="positional arguments but 7 were given"):
+        Proposal(arch, 12.0, 0.0, False, None, 1)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         Proposal(arch, colour=1)  # type: ignore[call-arg]
 
 
-def test_thequick_init_refuses_a_class_it_would_change() -> None:
+def test_hand_written_inits_match_the_fields() -> None:
+    """The types the runner builds per evaluation spell out their ``__init__`` (one
+    ``__dict__`` update instead of the frozen dataclass's setattr per field, several times
+    slower): its parameters must be the dataclass fields, in order, with the same defaults, and
+    build the same object as keywords do."""
     import dataclasses
+    import inspect
 
-    from nasbench.core.types import quick_init
+    from nasbench.core.types import Measurement, Observation, Proposal, TrialRecord
+    from nasbench.engine.journal import Evaluation
+    from nasbench.engine.runner import _Answer
 
-    @dataclasses.dataclass(frozen=True)
-    class Checked:
-        a: int
-
-        def __post_init__(self) -> None:
-            raise AssertionError
-
-    @dataclasses.dataclass(frozen=True)
-    class Factory:
-        a: list = dataclasses.field(default_factory=list)
-
-    for cls in (Checked, Factory):
-        with pytest.raises(TypeError, match="needs the dataclass's own __init__"):
-            quick_init(cls)
+    for cls in (Measurement, Proposal, Observation, TrialRecord, Evaluation, _Answer):
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        fields = dataclasses.fields(cls)
+        assert [p.name for p in params] == [f.name for f in fields], cls
+        for p, f in zip(params, fields, strict=True):
+            default = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+            assert p.default is default or p.default == default, (cls, p.name)
+        values = {f.name: i for i, f in enumerate(fields)}
+        obj = cls(**values)
+        assert vars(obj) == values and list(vars(obj)) == [f.name for f in fields]

@@ -7,50 +7,17 @@ an evaluator returns; trial records and run metadata define the stored schema on
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
 
 import numpy as np
 
 from nasbench.core.errors import NasbenchError
 
-T = TypeVar("T")
-
 Choice = str
 """A decision's value. Choices are strings so that every strategy (Optuna categoricals, RL
 logits, Q-table actions, evolution genes) handles every space the same way."""
-
-
-def quick_init(cls: type[T]) -> type[T]:
-    """Give a frozen dataclass without ``__post_init__`` an ``__init__`` that fills the new
-    instance's ``__dict__`` directly. The dataclass's own sets each field through
-    ``object.__setattr__`` (the frozen guard), several times slower; the runner builds six of
-    these objects per evaluation. Same signature, defaults and resulting object; assignment
-    after construction still raises ``FrozenInstanceError``."""
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    if hasattr(cls, "__post_init__") or any(
-        f.default_factory is not dataclasses.MISSING or not f.init or f.kw_only for f in fields
-    ):
-        raise TypeError(f"quick_init: {cls.__name__} needs the dataclass's own __init__")
-    params, body, defaults = [], [], {}
-    for f in fields:
-        if f.default is dataclasses.MISSING:
-            params.append(f.name)
-        else:
-            defaults[f"_d_{f.name}"] = f.default
-            params.append(f"{f.name}=_d_{f.name}")
-        body.append(f"    d[{f.name!r}] = {f.name}")
-    source = f"def __init__(self, {', '.join(params)}):\n    d = self.__dict__\n" + "\n".join(body)
-    namespace: dict[str, Any] = {}
-    exec(source, defaults, namespace)  # the field names are the class's own identifiers
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__doc__ = cls.__init__.__doc__
-    setattr(cls, "__init__", init)  # noqa: B010
-    return cls
 
 
 @dataclass(frozen=True)
@@ -252,7 +219,6 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-@quick_init
 @dataclass(frozen=True)
 class Measurement:
     """What an evaluator returns for one architecture at one fidelity.
@@ -280,8 +246,22 @@ class Measurement:
     val_acc_pred: float = math.nan
     extra: tuple[tuple[str, float], ...] = ()  # further metrics, e.g. ("test_acc_cifar100", 0.7)
 
+    def __init__(
+        self, val_acc: float, test_acc: float, cost_s: float, status: Status = Status.OK,
+        sparsity: float = 0.0, latency_ms: float = math.nan, params: int = 0,
+        nonzero_params: int = 0, macs: int = 0, effective_macs: int = 0,
+        curve: tuple[float, ...] = (), val_acc_std: float = 0.0, val_acc_pred: float = math.nan,
+        extra: tuple[tuple[str, float], ...] = (),
+    ) -> None:  # fmt: skip
+        # the fields in one update of __dict__ (tests/test_types.py checks this signature)
+        self.__dict__.update(
+            val_acc=val_acc, test_acc=test_acc, cost_s=cost_s, status=status, sparsity=sparsity,
+            latency_ms=latency_ms, params=params, nonzero_params=nonzero_params, macs=macs,
+            effective_macs=effective_macs, curve=curve, val_acc_std=val_acc_std,
+            val_acc_pred=val_acc_pred, extra=extra,
+        )  # fmt: skip
 
-@quick_init
+
 @dataclass(frozen=True)
 class Proposal:
     """What a strategy asks to evaluate: an architecture at a fidelity (``None``: the task's
@@ -309,8 +289,15 @@ class Proposal:
     monitor: bool = False
     parent: Architecture | None = None
 
+    def __init__(
+        self, arch: Architecture, fidelity: float | None = None, search_cost_s: float = 0.0,
+        monitor: bool = False, parent: Architecture | None = None,
+    ) -> None:  # fmt: skip
+        # the fields in one update of __dict__ (tests/test_types.py checks this signature)
+        self.__dict__.update(arch=arch, fidelity=fidelity, search_cost_s=search_cost_s,
+                             monitor=monitor, parent=parent)  # fmt: skip
 
-@quick_init
+
 @dataclass(frozen=True)
 class Observation:
     """What a strategy is told about one evaluation: validation metrics, cost and constraint
@@ -332,8 +319,19 @@ class Observation:
     params_m: float = math.nan
     macs_m: float = math.nan
 
+    def __init__(
+        self, trial: int, arch: Architecture, fidelity: float, objective: float, val_acc: float,
+        cost_s: float, feasible: bool, status: Status, latency_ms: float = math.nan,
+        params_m: float = math.nan, macs_m: float = math.nan,
+    ) -> None:  # fmt: skip
+        # the fields in one update of __dict__ (tests/test_types.py checks this signature)
+        self.__dict__.update(
+            trial=trial, arch=arch, fidelity=fidelity, objective=objective, val_acc=val_acc,
+            cost_s=cost_s, feasible=feasible, status=status, latency_ms=latency_ms,
+            params_m=params_m, macs_m=macs_m,
+        )  # fmt: skip
 
-@quick_init
+
 @dataclass(frozen=True)
 class TrialRecord:
     """One row of a run's record: one evaluation, as the runner saw it. Defines the Parquet schema
@@ -374,6 +372,27 @@ class TrialRecord:
     overhead_wall_s: float
     eval_wall_s: float
     extra: tuple[tuple[str, float], ...] = ()
+
+    def __init__(
+        self, suite: str, task: str, space: str, strategy: str, evaluator: str, seed: int,
+        trial: int, arch: str, key: str, fidelity: float, status: str, feasible: bool,
+        objective: float, val_acc: float, test_acc: float, cost_s: float, cum_cost_s: float,
+        latency_ms: float, params_m: float, macs_m: float, sparsity: float,
+        incumbent_trial: int, incumbent_arch: str, incumbent_val_acc: float,
+        incumbent_test_acc: float, overhead_wall_s: float, eval_wall_s: float,
+        extra: tuple[tuple[str, float], ...] = (),
+    ) -> None:  # fmt: skip
+        # the fields in one update of __dict__ (tests/test_types.py checks this signature)
+        self.__dict__.update(
+            suite=suite, task=task, space=space, strategy=strategy, evaluator=evaluator,
+            seed=seed, trial=trial, arch=arch, key=key, fidelity=fidelity, status=status,
+            feasible=feasible, objective=objective, val_acc=val_acc, test_acc=test_acc,
+            cost_s=cost_s, cum_cost_s=cum_cost_s, latency_ms=latency_ms, params_m=params_m,
+            macs_m=macs_m, sparsity=sparsity, incumbent_trial=incumbent_trial,
+            incumbent_arch=incumbent_arch, incumbent_val_acc=incumbent_val_acc,
+            incumbent_test_acc=incumbent_test_acc, overhead_wall_s=overhead_wall_s,
+            eval_wall_s=eval_wall_s, extra=extra,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 
 from nasbench.core.errors import NasbenchError
 from nasbench.core.jsonl import encode, parse, read_lines, write_entries
-from nasbench.core.types import Measurement, Status, TrialRecord, quick_init
+from nasbench.core.types import Measurement, Status, TrialRecord
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ for a long ``--journal-window``; with the default window, a second of table look
 
 
 # ---- the journal of a running run ----------------------------------------------------------
-@quick_init
 @dataclass(frozen=True)
 class Evaluation:
     """One journaled evaluation of a run: what a resumed run needs to replay it.
@@ -55,6 +54,12 @@ class Evaluation:
     evaluated: bool
     feasible: bool
     record: TrialRecord
+
+    def __init__(self, measurement: Measurement, search_cost_s: float, evaluated: bool,
+                 feasible: bool, record: TrialRecord) -> None:  # fmt: skip
+        # the fields in one update of __dict__ (tests/test_types.py checks this signature)
+        self.__dict__.update(measurement=measurement, search_cost_s=search_cost_s,
+                             evaluated=evaluated, feasible=feasible, record=record)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         return {

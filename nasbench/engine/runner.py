@@ -83,7 +83,6 @@ from nasbench.core.types import (
     RunMeta,
     Status,
     TrialRecord,
-    quick_init,
 )
 from nasbench.core.version import __version__
 from nasbench.engine.budget import Ledger, objective, violations
@@ -402,7 +401,6 @@ def _step(loop: _Loop, space: SearchSpace, strategy: Strategy) -> None:
     object.__setattr__(loop.records[-1], "overhead_wall_s", ask_s + time.perf_counter() - t1)
 
 
-@quick_init
 @dataclass(frozen=True)
 class _Answer:
     """How a proposal was answered: the measurement (before the proposal's search cost is
@@ -415,6 +413,13 @@ class _Answer:
     eval_s: float
     search_cost_s: float
     journaled: Evaluation | None
+
+    def __init__(self, measurement: Measurement, feasible: bool, evaluated: bool, eval_s: float,
+                 search_cost_s: float, journaled: Evaluation | None) -> None:  # fmt: skip
+        # the fields in one update of __dict__ (tests/test_types.py checks this signature)
+        self.__dict__.update(measurement=measurement, feasible=feasible, evaluated=evaluated,
+                             eval_s=eval_s, search_cost_s=search_cost_s,
+                             journaled=journaled)  # fmt: skip
 
 
 class _Answers:
