@@ -329,4 +329,6 @@ def test_a_strategy_keeps_its_colour_in_every_per_task_figure(tmp_path, monkeypa
     monkeypatch.setattr(plots, "_save", keep)
     plots.plot_all([folder], tmp_path / "figs", formats=("png",), per_task=True)
     assert drawn["regret-one"]["c"] == drawn["regret-two"]["c"]
-    assert drawn["regret-one"]["c"] == (plots.OKABE_ITO[2], plots.LINE_STYLES[2])
+    from nasbench.analysis.figure_style import LINE_STYLES, OKABE_ITO
+
+    assert drawn["regret-one"]["c"] == (OKABE_ITO[2], LINE_STYLES[2])
