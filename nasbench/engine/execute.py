@@ -329,15 +329,9 @@ def run_suite(
     if address is not None and kind is not Backend.RAY:
         raise NasbenchError(f"--address {address} needs --backend ray")
     ray = _import_ray() if kind is Backend.RAY else None
-    if progress is not None:
-        progress.checking(len(suite.specs()))
-    try:
+    with nullcontext() if progress is None else progress.check_phase(len(suite.specs())):
         check_suite(suite)
         check_folder(out, suite, resume)
-    except BaseException:
-        if progress is not None:
-            progress.close()  # no notice after the error
-        raise
     with nullcontext() if ray is None else _ray_session(ray, workers, address):
         _prepare(out, suite, text, resume)
         todo = [(s, seed) for s, seed in suite.runs() if not run_path(out, s, seed).exists()]

@@ -24,7 +24,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -199,6 +200,17 @@ class Progress:
         self._checking = threading.Timer(self.CHECK_NOTICE_S, say)
         self._checking.daemon = True
         self._checking.start()
+
+    @contextmanager
+    def check_phase(self, pairs: int) -> Iterator[None]:
+        """:meth:`checking` for the ``with`` block that checks the suite; a check that raises
+        ends the wait (:meth:`close`), so no notice follows the error line."""
+        self.checking(pairs)
+        try:
+            yield
+        except BaseException:
+            self.close()
+            raise
 
     def _checked(self) -> None:
         if self._checking is not None:
