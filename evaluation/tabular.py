@@ -54,9 +54,11 @@ from nasbench.tables.benchmarks import load_benchmark
 
 class _Answers:
     """One fidelity's per-row answers as Python lists (indexing a list is several times faster
-    than indexing a numpy array, and yields floats ready for the Measurement)."""
+    than indexing a numpy array, and yields floats ready for the Measurement); at a fidelity
+    without per-seed values, the answers given so far by architecture string (``memo``: the
+    same frozen Measurement again, as a search proposes the same architectures again)."""
 
-    __slots__ = ("cost_s", "val", "val_seeds")
+    __slots__ = ("cost_s", "memo", "val", "val_seeds")
 
     def __init__(
         self, val: list[float], seeds: tuple[tuple[float, ...], ...] | None, cost_s: list[float]
@@ -64,6 +66,7 @@ class _Answers:
         self.val = val
         self.val_seeds = seeds
         self.cost_s = cost_s
+        self.memo: dict[str, Measurement] = {}
 
 
 @evaluators.register("tabular")
@@ -152,14 +155,18 @@ class TabularEvaluator:
         answers = self._answers.get(fidelity)
         if answers is None:
             raise one_of(f"fidelity of {self.table.name}", fidelity, self.fidelities)
-        row = self._row(arch)
         seeds = answers.val_seeds
+        if seeds is None and arch.space == self.space.name:  # the answer depends on arch alone
+            known = answers.memo.get(arch.text)
+            if known is not None:
+                return known
+        row = self._row(arch)
         if seeds is None:
             val = answers.val[row]
         else:
             recorded = seeds[row]
             val = recorded[int(rng.integers(len(recorded)))]
-        return Measurement(
+        m = Measurement(
             val_acc=val,
             test_acc=self._test[row],
             cost_s=answers.cost_s[row],
@@ -170,6 +177,9 @@ class TabularEvaluator:
             macs=self._count_macs(row, arch),
             extra=tuple((name, column[row]) for name, column in self._extra),
         )
+        if seeds is None and arch.text:
+            answers.memo[arch.text] = m
+        return m
 
 
 def _check_space(table: str, name: str, params: dict[str, object], space: SearchSpace) -> None:

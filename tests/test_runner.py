@@ -319,3 +319,41 @@ def test_an_infeasible_derived_architecture_leaves_no_incumbent() -> None:
     assert {r.feasible for r in rec} == {True, False}
     for r in rec:
         assert r.incumbent_trial == (r.trial if r.feasible else -1)
+
+
+class OneAnswerEvaluator:
+    """Answers every architecture with one and the same Measurement object: ``ok`` with a NaN
+    validation accuracy (a diverged run that forgot to say so)."""
+
+    fidelities = (1.0,)
+    default_fidelity = 1.0
+    answer = Measurement(math.nan, math.nan, 100.0, Status.OK)
+
+    def __init__(self, space, latency_device=None, sparsity=0.0) -> None:  # type: ignore[no-untyped-def]
+        self.space = space
+
+    def evaluate(self, arch, fidelity, rng) -> Measurement:  # type: ignore[no-untyped-def]
+        return self.answer
+
+
+def test_a_repeated_answer_is_checked_once_and_judged_the_same_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from nasbench.core import plugins
+
+    checks: list[object] = []
+    check = plugins.check_measurement
+
+    def counting(name: str, m: object) -> Measurement:
+        checks.append(m)
+        return check(name, m)
+
+    monkeypatch.setattr(plugins, "check_measurement", counting)
+    spec = suite(evaluator="tests.test_runner:OneAnswerEvaluator", fidelity=1).specs()[0]
+    rec = run(spec, 0).records
+    assert len(rec) == 30 and len(checks) == 1  # one object: checked once
+    assert all(r.status == "failed" and math.isnan(r.objective) for r in rec)  # every time
+    # a table answers a repeated architecture with its memoised Measurement: one check each
+    checks.clear()
+    rec = run(suite(budget="evaluations = 300").specs()[0], 0).records
+    assert len(rec) == 300 and len(checks) == len({r.arch for r in rec}) < 300

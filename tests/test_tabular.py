@@ -6,6 +6,7 @@ here); tests that read that file skip when it is absent.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -354,3 +355,23 @@ def test_evaluate_is_fast(
         with capsys.disabled():
             print(f"\ntabular evaluate at fidelity {fidelity:g}: {best * 1e6:.2f} us")
         assert np.isfinite(best)  # a benchmark: it reports, the figure goes in notes
+
+
+def test_a_repeated_look_up_is_the_same_answer_and_seeded_fidelities_still_draw(
+    space: SearchSpace, evaluator: TabularEvaluator
+) -> None:
+    arch = space.parse(BEST)
+    first = evaluator.evaluate(arch, 12, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    again = evaluator.evaluate(arch, 12, rng)
+    assert again is first and again.val_acc == first.val_acc  # the memoised Measurement
+    assert rng.bit_generator.state == np.random.default_rng(1).bit_generator.state  # untouched
+    # the same string from another space is still refused, memo or not
+    other = dataclasses.replace(arch, space="chain")
+    with pytest.raises(NasbenchError, match="architecture of space 'chain'"):
+        evaluator.evaluate(other, 12, rng)
+    # at a fidelity with per-seed values nothing is memoised: each call draws a recorded seed
+    rng = np.random.default_rng(0)
+    answers = [evaluator.evaluate(arch, 200, rng) for _ in range(30)]
+    assert len({id(m) for m in answers}) == 30
+    assert {round(m.val_acc, 9) for m in answers} == {0.91684, 0.9172, 0.91416}

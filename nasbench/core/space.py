@@ -286,14 +286,23 @@ class BaseSpace:
         decisions = self.decisions()
         return tuple(d.choices for d in decisions), tuple(d.name for d in decisions)
 
+    @cached_property
+    def _others(self) -> tuple[dict[Choice, tuple[Choice, ...]], ...]:
+        """Per decision of a :attr:`fixed_decisions` space, each choice's alternatives (the
+        other choices, in order): what a mutation of that decision picks from."""
+        return tuple(
+            {c: tuple(o for o in choices if o != c) for c in choices} for choices in self._fixed[0]
+        )
+
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         self.validate(arch)
         if self.fixed_decisions:  # the walk below, without it: later decisions keep their values
-            fixed, fixed_names = self._fixed
+            others_of, fixed_names = self._others, self._fixed[1]
             vals = arch.values
+            n = len(vals)
             for _ in range(1000):
-                i = int(rng.integers(len(vals)))
-                others = [c for c in fixed[i] if c != vals[i]]
+                i = int(rng.integers(n))
+                others = others_of[i][vals[i]]
                 if others:
                     new = others[int(rng.integers(len(others)))]
                     return self._architecture((*vals[:i], new, *vals[i + 1 :]), fixed_names)
