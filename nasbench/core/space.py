@@ -302,9 +302,9 @@ class BaseSpace:
             n = len(vals)
             for _ in range(1000):
                 i = int(rng.integers(n))
-                others = others_of[i][vals[i]]
-                if others:
-                    new = others[int(rng.integers(len(others)))]
+                alternatives = others_of[i][vals[i]]
+                if alternatives:
+                    new = alternatives[int(rng.integers(len(alternatives)))]
                     return self._architecture((*vals[:i], new, *vals[i + 1 :]), fixed_names)
             raise NasbenchError(f"{self.name}: architecture {arch} has no mutation")
         values, names = arch.values, self._names(arch)
