@@ -119,9 +119,6 @@ class Replayable(Protocol):
     def replay(self, arch: Architecture, fidelity: float, measurement: Measurement) -> None: ...
 
 
-CHECKED_CAP = 1 << 16
-"""How many checked measurements a run remembers (:class:`_Loop`) before it forgets them all."""
-
 DURABLE_S = 0.5
 """Evaluations (with their ask) of at least this many wall seconds are fsynced to the journal;
 quicker ones only flushed (a killed process loses none; a power cut may lose those)."""
@@ -247,10 +244,7 @@ class _Loop:
         self.limited = limited  # without a limit every proposal is feasible
         self.profiles = isinstance(evaluator, Profiling) and b.constraint == "hard" and limited
         self.inherits = isinstance(evaluator, Inheriting)
-        # the measurements checked so far, by id, with the answer kept alive (so that its id is
-        # not reused): an evaluator that answers a repeated proposal with the same frozen
-        # Measurement (a table look-up) is checked once (at most CHECKED_CAP kept)
-        self.checked: dict[int, tuple[Measurement, Measurement]] = {}
+        self.checked = plugins.Checked()  # an answer object repeated is checked once
 
     def evaluate(
         self, arch: Architecture, fidelity: float, parent: Architecture | None = None
@@ -272,16 +266,7 @@ class _Loop:
         noise = cast(np.random.Generator, LazyGenerator(self.seed, "benchmark_noise", arch.text, k))
         name = self.spec.task.evaluator
         if parent is None:
-            answer = plugins.call("evaluator", name, "evaluate", self.evaluator.evaluate, arch,
-                                  fidelity, noise)  # fmt: skip
-            known = self.checked.get(id(answer))
-            if known is not None and known[0] is answer:
-                m = known[1]
-            else:
-                m = plugins.check_measurement(name, answer)
-                if len(self.checked) >= CHECKED_CAP:
-                    self.checked.clear()
-                self.checked[id(answer)] = (answer, m)
+            m = plugins.evaluate(self.evaluator, name, arch, fidelity, noise, self.checked)
         else:  # a proposal naming its parent, to an Inheriting evaluator (_Answers.evaluate)
             child = cast(Inheriting, self.evaluator).evaluate_child
             answer = plugins.call("evaluator", name, "evaluate_child", child, arch, parent,
