@@ -63,7 +63,7 @@ QUALITY = Path("results/surrogates/quality.jsonl")
 SUITES = Path("nasbench/suites")
 STATUS = re.compile(r"^Status \(.*?(?=\n\n|\n?\Z)", re.S | re.M)
 BENCHMARK = re.compile(r'^benchmark = "([^"]+)"')
-BUDGET_FACTORS = {"default": 50.0, "own-spaces-surrogate": 50.0}
+BUDGET_FACTORS = {"default": 50.0, "own-spaces-surrogate": 50.0, "own-spaces-rebuilt": 50.0}
 """Median trainings of a table that each suite's search budget (``cost_s``) buys. The
 gradient-mnist1d suite is not among them: its budget is what the supernet epochs its gradient
 strategies plan cost (see its comment), whatever the tables' medians."""
