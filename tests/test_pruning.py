@@ -231,8 +231,8 @@ def test_effective_macs_of_a_2d_convolution() -> None:
 
 # ---- scope: Zhu & Gupta's layer-wise ranking by default, global as a named option ----------
 def test_layer_scope_is_the_default_of_schedules_recipes_and_the_train_evaluator() -> None:
-    from nasbench.evaluation.train import TrainEvaluator
     from nasbench.core.registry import spaces
+    from nasbench.evaluation.train import TrainEvaluator
 
     assert PruneSchedule(0.5).scope is Scope.LAYER
     assert Recipe().prune_scope is Scope.LAYER
