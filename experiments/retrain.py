@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
+from nasbench.analysis.power import Scores, verdict, versus_random
 from nasbench.analysis.report import read_runs
 from nasbench.core.jsonl import append_lines, read_lines
 from nasbench.tables.benchmarks import resolve
@@ -145,6 +146,7 @@ def agreement(rows: list[dict]) -> list[str]:
     lines = ["", "| task | architectures | tau (benchmark vs retrained test) | strategies | "
              "tau of strategy means | best (benchmark / retrained) |",
              "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    per_task: list[tuple[str, list[tuple[str, float, float, float]]]] = []
     for task in sorted({r["task"] for r in rows}):
         mine = [r for r in rows if r["task"] == task and math.isfinite(r["test_acc"])]
         by_arch: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -169,6 +171,60 @@ def agreement(rows: list[dict]) -> list[str]:
         best = f"{names[int(np.argmax(b))]} / {names[int(np.argmax(r_))]}" if names else ""
         lines.append(f"| {task} | {len(archs)} | {tau:.3f} | {len(names)} | {stau:.3f} | "
                      f"{best} |")  # fmt: skip
+        per_task.append(
+            (task, [(s, means[s][2], bm, rm) for s, bm, rm in zip(names, b, r_, strict=True)])
+        )
+    lines += ["", "Strategy means over their runs' final incumbents (test accuracy, %; runs that "
+              "ended on one architecture share its retrained mean):", "",
+              "| task | strategy | runs | benchmark | retrained | rank (benchmark / retrained) |",
+              "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for task, entries in per_task:
+        by_bench = sorted(entries, key=lambda e: -e[2])
+        for s, runs, bm, rm in by_bench:  # tied means share the better rank
+            rank_b = 1 + sum(e[2] > bm for e in entries)
+            rank_r = 1 + sum(e[3] > rm for e in entries)
+            lines.append(f"| {task} | {s} | {runs:g} | {bm * 100:.2f} | {rm * 100:.2f} | "
+                         f"{rank_b} / {rank_r} |")  # fmt: skip
+    return lines
+
+
+def verdicts(folder: Path, rows: list[dict]) -> list[str]:
+    """Per task, every strategy against random search (paired Wilcoxon over the suite's seeds,
+    Holm over the task's comparisons, alpha 0.05; :func:`nasbench.analysis.power.versus_random`)
+    twice: on the benchmark's test answers for the runs' final incumbents, and on their
+    retrained test accuracy (seed mean); a verdict survives retraining when both agree. Only
+    runs whose final incumbent was retrained are paired."""
+    real: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for row in rows:
+        if math.isfinite(row["test_acc"]):
+            real[(row["task"], row["strategy"], row["arch"])].append(row["test_acc"])
+    bench_scores: Scores = defaultdict(dict)
+    real_scores: Scores = defaultdict(dict)
+    for table, meta in read_runs(folder):
+        if not table.num_rows:
+            continue
+        arch = table.column("incumbent_arch")[-1].as_py()
+        got = real.get((meta.task, meta.strategy, str(arch)))
+        if not got:
+            continue
+        bench_scores[(meta.task, meta.strategy)][meta.seed] = float(
+            table.column("incumbent_test_acc")[-1].as_py()
+        )
+        real_scores[(meta.task, meta.strategy)][meta.seed] = float(np.mean(got))
+    if not real_scores:
+        return []
+    lines = ["", "Against random search (paired by seed, Wilcoxon, Holm, alpha 0.05), on the "
+             "benchmark's answer and on retraining:", "",
+             "| task | strategy | seeds | benchmark: diff (pts), p Holm, verdict | "
+             "retrained: diff (pts), p Holm, verdict | survives |",
+             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    bench_rows = versus_random(bench_scores)
+    for b, t in zip(bench_rows, versus_random(real_scores), strict=True):
+        vb, vt = verdict(b, bench_scores, 0.05), verdict(t, real_scores, 0.05)
+        same = "yes" if vb == vt else "no"
+        lines.append(f"| {b.task} | {b.a} | {t.pairs} | {b.mean_diff * 100:+.2f}, "
+                     f"{b.p_holm:.3g}, {vb} | {t.mean_diff * 100:+.2f}, {t.p_holm:.3g}, {vt} | "
+                     f"{same} |")  # fmt: skip
     return lines
 
 
@@ -197,11 +253,18 @@ def report(folder: Path) -> str:
     bench = [r["bench_val"] for r in rows if r["rank"] == 0]
     real = [r["val_acc"] for r in rows if r["rank"] == 0]
     text = "\n".join(lines) + "\n"
-    if len(bench) > 2:
+    if len(bench) > 2 and len(set(bench)) == 1:
+        text += (
+            f"\nKendall tau between benchmark and real validation accuracy of these best "
+            f"incumbents: undefined, the benchmark gave every one {bench[0] * 100:.2f} "
+            f"({len(bench)} architectures; the surrogate's draws are capped at 100%)\n"
+        )
+    elif len(bench) > 2:
         tau = kendalltau(bench, real).statistic
         text += (f"\nKendall tau between benchmark and real validation accuracy: {tau:.3f} "
                  f"({len(bench)} architectures)\n")  # fmt: skip
     text += "\n".join(agreement(rows)) + "\n"
+    text += "\n".join(verdicts(folder, rows)) + "\n"
     (folder / "retrain.md").write_text(text)
     return text
 

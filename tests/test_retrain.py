@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -89,10 +90,25 @@ def test_retrain_trains_each_groups_best_final_incumbent(
     assert len(read_jsonl(out / "retrain.jsonl")) == 4
     md = retrain.report(out)
     assert (out / "retrain.md").read_text() == md
-    # two group rows, then the task's agreement row (strategies ranked under both)
-    assert md.count("| toy |") == 3 and "tau of strategy means" in md
-    agreement = md.rsplit("\n| toy | ", 1)[1].split(" | ")
-    assert agreement[2] == "2"  # both strategies ranked
+    # two group rows, the task's agreement row (strategies ranked under both), a strategy-means
+    # row per strategy and the verdict of regularized evolution against random search
+    assert md.count("| toy |") == 6 and "tau of strategy means" in md
+    lines = md.splitlines()
+    agreement = lines[lines.index(next(x for x in lines if "tau of strategy means" in x)) + 2]
+    assert agreement.startswith("| toy | ") and agreement.split(" | ")[3] == "2"  # both ranked
+    head = lines.index(
+        "| task | strategy | runs | benchmark | retrained | rank (benchmark / retrained) |"
+    )
+    means = {line.split(" | ")[1]: line.split(" | ") for line in lines[head + 2 : head + 4]}
+    assert set(means) == {"random", "regularized_evolution"}
+    for strategy, cells in means.items():
+        mine = [r for r in rows if r["strategy"] == strategy]
+        assert float(cells[4]) == pytest.approx(
+            100 * np.mean([r["test_acc"] for r in mine]), abs=0.01
+        )
+    verdict = md.rsplit("\n| toy | regularized_evolution | ", 1)[1].split(" | ")
+    # at most two seeds: no Wilcoxon test can reject at 0.05, on either answer, so they agree
+    assert "n.s." in verdict[1] and "n.s." in verdict[2] and verdict[3].startswith("yes")
     every = retrain.jobs(out, top=0, seeds=1)  # --top 0: every run's final incumbent
     per_group = {(j.strategy, j.arch): j.found for j in every}
     assert sum(per_group.values()) == 4  # 2 strategies x 2 seeds, one final incumbent each
