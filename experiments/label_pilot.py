@@ -15,6 +15,11 @@ seeds, to ``results/label-pilot/README.md`` (``--write``; printed otherwise):
 cost with 2 to 12 seeds per row, beside the 0.8 target and the CPU-hours of one 3-hour session on
 2 cores: the curve that says what a reliability target would take.
 
+The first pilot pruned globally, as the old tables did; the rebuilt tables prune every layer to
+the target (Zhu & Gupta). Pilot tables named ``<space>-e<epochs>-layer`` train the same
+architectures with layer-wise pruning, and the report compares the two scopes on the
+architectures both hold (:func:`scope_comparison`).
+
 The old tables (``nasbench/data/*-mnist1d.parquet``, 6 epochs on the official 1000-sample
 validation split, 2 seeds on 100 architectures) are measured the same way as the "before" row.
 """
@@ -23,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 from nasbench.tables.benchmarks import DATA_DIR
@@ -70,7 +74,7 @@ def report(folder: Path) -> str:
         head,
         "| " + " | ".join("---" for _ in range(head.count("|") - 1)) + " |",
     ]
-    spaces = sorted({p.name.split("-e")[0] for p in folder.glob("*-e*.parquet*")})
+    spaces = sorted({parse(p.stem)[0] for p in pilot_tables(folder)})
     for space in spaces:
         old = DATA_DIR / f"{space}-mnist1d.parquet"
         if old.exists():
@@ -78,13 +82,11 @@ def report(folder: Path) -> str:
             lines.append(
                 _row(f"{space}: old table (6 epochs, 1000 val)", label_quality(runs.values()))
             )
-        tables = {p.name.split(".parquet")[0] for p in folder.glob(f"{space}-e*.parquet*")}
-        for name in sorted(tables, key=lambda n: int(re.findall(r"\d+", n.split("-e")[-1])[0])):
-            _, runs = read_runs(folder / f"{name}.parquet")
+        for path in pilot_tables(folder, space):
+            _, runs = read_runs(path)
             if runs:
-                epochs = name.split("-e")[-1]
-                lines.append(_row(f"{space}: {epochs} epochs", label_quality(runs.values())))
-    return "\n".join(lines) + "\n"
+                lines.append(_row(f"{space}: {label(path.stem)}", label_quality(runs.values())))
+    return "\n".join(lines + scope_comparison(folder)) + "\n"
 
 
 CHOICES: dict[str, tuple[int, str]] = {
@@ -112,14 +114,70 @@ CHOICES: dict[str, tuple[int, str]] = {
 """The epochs each rebuilt table trains for, and why (the numbers are added from the pilot)."""
 
 
-def pilot_tables(folder: Path, space: str = "*") -> list[Path]:
-    """The pilot tables ``<space>-e<epochs>.parquet`` in ``folder``, by space, then epochs."""
+def parse(stem: str) -> tuple[str, int, str]:
+    """``(space, epochs, pruning scope)`` of a pilot table's name: ``<space>-e<epochs>`` (global
+    pruning, the first pilot's scope) or ``<space>-e<epochs>-layer`` (layer-wise, the rebuilt
+    tables' scope)."""
+    space, rest = stem.split("-e", 1)
+    epochs, _, scope = rest.partition("-")
+    return space, int(epochs), scope or "global"
 
-    def order(p: Path) -> tuple[str, int]:
-        name, epochs = p.stem.split("-e")
-        return name, int(epochs)
+
+def label(stem: str) -> str:
+    """How the report names a pilot table: its epochs, and the scope when layer-wise."""
+    _, epochs, scope = parse(stem)
+    return f"{epochs} epochs" + (", layer-wise pruning" if scope == "layer" else "")
+
+
+def pilot_tables(folder: Path, space: str = "*") -> list[Path]:
+    """The pilot tables ``<space>-e<epochs>[-layer].parquet`` in ``folder``, by space, then
+    epochs, global pruning first."""
+
+    def order(p: Path) -> tuple[str, int, bool]:
+        name, epochs, scope = parse(p.stem)
+        return name, epochs, scope == "layer"
 
     return sorted(folder.glob(f"{space}-e*.parquet"), key=order)
+
+
+def scope_comparison(folder: Path) -> list[str]:
+    """Per pair of pilot tables of one space and epochs that differ only in pruning scope: the
+    label quality of each on the architectures both hold (the same runs but for the masks)."""
+    lines = []
+    tables = {parse(p.stem): p for p in pilot_tables(folder)}
+    for (space, epochs, scope), path in sorted(tables.items()):
+        other = tables.get((space, epochs, "global"))
+        if scope != "layer" or other is None:
+            continue
+        _, layer_runs = read_runs(path)
+        _, global_runs = read_runs(other)
+        shared = {r["key"] for r in layer_runs.values()} & {r["key"] for r in global_runs.values()}
+        if not shared:
+            continue
+        both = [
+            label_quality(r for r in runs.values() if r["key"] in shared)
+            for runs in (global_runs, layer_runs)
+        ]
+        lines.append(
+            f"| {space}, {epochs} epochs | {len(shared)} | "
+            + " | ".join(
+                f"{100 * q.seed_sd:.2f} / {100 * q.seed_sd_top:.2f} / {q.split_half:.3f}"
+                for q in both
+            )
+            + " |"
+        )
+    if not lines:
+        return []
+    return [
+        "",
+        "Global against layer-wise pruning (Zhu & Gupta's per-layer target, the rebuilt tables' "
+        "scope) on the architectures both pilot tables hold, 4 seeds each: seed sd (pts) / seed "
+        "sd of the best quartile / split-half tau.",
+        "",
+        "| pilot | architectures | global | layer-wise |",
+        "| --- | --- | --- | --- |",
+        *lines,
+    ]
 
 
 def _numbers(q: LabelQuality) -> str:
@@ -137,14 +195,11 @@ def choices(folder: Path) -> dict[str, str]:
         for path in pilot_tables(folder, space):
             _, runs = read_runs(path)
             q = label_quality(runs.values())
-            measured.append(
-                f"{path.stem.split('-e')[1]} epochs on {q.rows} architectures: {_numbers(q)}"
-            )
+            measured.append(f"{label(path.stem)} on {q.rows} architectures: {_numbers(q)}")
         out[f"{space}-mnist1d_large"] = (
             f"{epochs} epochs, 4 seeds per row, chosen by the label pilot (results/label-pilot: "
-            f"the first architectures of the table at sparsity 0.8, 4 seeds, global pruning): "
-            + "; ".join(measured)
-            + f". Why: {why}."
+            f"the first architectures of the table at sparsity 0.8, 4 seeds, global pruning "
+            f"unless marked layer-wise): " + "; ".join(measured) + f". Why: {why}."
         )
     return out
 
@@ -159,7 +214,7 @@ def projections(folder: Path) -> dict[str, list[tuple[str, list[float], list[flo
     tau) of a full table with :data:`PLOT_SEEDS` seeds per row."""
     out: dict[str, list[tuple[str, list[float], list[float]]]] = {}
     for path in pilot_tables(folder):
-        space, epochs = path.stem.split("-e")
+        space = parse(path.stem)[0]
         _, runs = read_runs(path)
         q = label_quality(runs.values())
         if q.rows < 8:
@@ -167,7 +222,7 @@ def projections(folder: Path) -> dict[str, list[tuple[str, list[float], list[flo
         per_run_h = q.cpu_hours / max(q.runs, 1)
         xs = [per_run_h * FULL_ROWS * k for k in PLOT_SEEDS]
         ys = [q.predicted_split_half(k // 2) for k in PLOT_SEEDS]
-        out.setdefault(space, []).append((f"{epochs} epochs ({q.rows} archs)", xs, ys))
+        out.setdefault(space, []).append((f"{label(path.stem)} ({q.rows} archs)", xs, ys))
     return out
 
 

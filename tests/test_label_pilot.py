@@ -33,6 +33,27 @@ def test_pilot_tables_sort_by_space_then_epochs(folder: Path) -> None:
     assert [p.name for p in label_pilot.pilot_tables(folder, "chain")] == names[1:]
 
 
+def test_layer_wise_pilot_tables_sort_after_global_and_are_compared_on_shared_architectures(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert label_pilot.parse("hierarchical-e12-layer") == ("hierarchical", 12, "layer")
+    assert label_pilot.parse("chain-e6") == ("chain", 6, "global")
+    spec = TableSpec("chain", {"max_layers": 2}, epochs=12, latency_device=None)
+    # the first 6 of the 10 architectures, fake accuracies shifted: seed spread and ranking kept
+    build_table(spec, folder / "chain-e12-layer.parquet", n=6, sparsities=(0.8,), seeds=4)
+    names = [p.name for p in label_pilot.pilot_tables(folder, "chain")]
+    assert names == ["chain-e6.parquet", "chain-e12.parquet", "chain-e12-layer.parquet"]
+    rows = label_pilot.scope_comparison(folder)
+    assert rows[-1] == "| chain, 12 epochs | 6 | 1.29 / 1.29 / 1.000 | 1.29 / 1.29 / 1.000 |"
+    text = label_pilot.report(folder)
+    assert "| chain: 12 epochs, layer-wise pruning | 6 | 4 | 1.29 |" in text
+    assert text.rstrip().endswith(rows[-1])
+    assert (
+        "12 epochs, layer-wise pruning on 6 architectures"
+        in label_pilot.choices(folder)["chain-mnist1d_large"]
+    )
+
+
 def test_choices_carry_the_measured_numbers_of_every_pilot_table(folder: Path) -> None:
     text = label_pilot.choices(folder)["chain-mnist1d_large"]
     assert text.startswith("12 epochs, 4 seeds per row, chosen by the label pilot")
