@@ -144,6 +144,15 @@ def test_datasheet_states_settings_and_rebuild_commands(tmp_path: Path, fake: li
     assert "3 architectures, sparsity levels [0.0, 0.5], 10 runs (0 failed)" in sheet
     # two architectures x two levels carry 2 seeds: the label quality is measured on those 4 rows
     assert "- Label quality over the 4 rows with 2+ seeds: seed sd " in sheet
+    runs = read_runs(out)[1].values()
+    sds: dict[tuple, list[float]] = {}
+    for r in runs:
+        sds.setdefault((r["index"], r["sparsity"]), []).append(r["val_acc"])
+    per_row = [float(np.std(v, ddof=1)) for v in sds.values() if len(v) > 1]
+    assert f"per row, mean {100 * np.mean(per_row):.2f} points, median " in sheet
+    assert "over 4 rows" in sheet
+    cpu_h = sum(r.get("job_cpu_s") or r["job_wall_s"] for r in runs) / 3600
+    assert f"- Cost: {cpu_h:.2f} CPU-hours (the runs' process CPU time" in sheet
     assert '"epochs": 1' in sheet and '"batch_size": 500' in sheet
     commands = [line.strip() for line in sheet.splitlines() if "build-table chain" in line]
     assert len(commands) == 2

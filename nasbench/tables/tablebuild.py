@@ -408,6 +408,33 @@ def rebuild_commands(spec: TableSpec, out: Path, rows: list[dict]) -> list[str]:
     return commands
 
 
+def _noise_line(sds: list[float]) -> str:
+    """The datasheet's seed-noise line: the per-row between-seed sds of validation accuracy."""
+    if not sds:
+        return "- Seed noise: no row has two seeds."
+    return (
+        f"- Seed noise: between-seed sd of validation accuracy per row, mean "
+        f"{100 * np.mean(sds):.2f} points, median {100 * np.median(sds):.2f}, largest "
+        f"{100 * np.max(sds):.2f}, over {len(sds)} rows (the label-quality line's seed sd is "
+        "their root mean square, the scale of the noise a label carries)."
+    )
+
+
+def _cost_line(runs: Iterable[dict]) -> str:
+    """The datasheet's cost line: CPU time first (what a rebuild costs), then wall clock."""
+    from nasbench.tables.table_quality import run_cpu_s
+
+    runs = list(runs)
+    cpu = sum(run_cpu_s(r) for r in runs) / 3600
+    train = sum(r["train_time_s"] for r in runs) / 3600
+    wall = sum(r["job_wall_s"] for r in runs) / 3600
+    return (
+        f"- Cost: {cpu:.2f} CPU-hours (the runs' process CPU time, one thread each, or their "
+        f"worker's wall time where not recorded); wall clock {train:.2f} h in the training loops "
+        f"and {wall:.2f} h of worker time (above the CPU time where runs shared the cores)."
+    )
+
+
 def _quality_lines(runs: Iterable[dict]) -> list[str]:
     """The datasheet's label-quality line (:mod:`nasbench.tables.table_quality`), in points."""
     from nasbench.tables.table_quality import label_quality
@@ -419,8 +446,7 @@ def _quality_lines(runs: Iterable[dict]) -> list[str]:
         f"- Label quality over the {q.rows} rows with {q.seeds}+ seeds: seed sd "
         f"{100 * q.seed_sd:.2f} points (best quartile {100 * q.seed_sd_top:.2f}), spread between "
         f"architectures {100 * q.spread_sd:.2f}; split-half Kendall tau (seeds 0, 2, ... against "
-        f"1, 3, ...) {q.split_half:.3f}, within the best fifth {q.split_half_top:.3f}; "
-        f"{q.cpu_hours:.2f} CPU-hours."
+        f"1, 3, ...) {q.split_half:.3f}, within the best fifth {q.split_half_top:.3f}."
     ]
 
 
@@ -528,11 +554,9 @@ def datasheet(out: str | os.PathLike[str]) -> str:
         f"({sum(1 for r in runs.values() if r['status'] != str(Status.OK))} failed); "
         f"{sum(1 for k in seeds_per_row if k > 1)} (architecture, sparsity) rows have more than "
         "one seed.",
-        f"- Seed noise: std of validation accuracy between seeds, mean "
-        f"{np.mean(noise) if noise else math.nan:.4f} over {len(noise)} rows.",
+        _noise_line(noise),
         *_quality_lines(runs.values()),
-        f"- Cost: {sum(r['train_time_s'] for r in runs.values()) / 3600:.2f} h of training, "
-        f"{sum(r['job_wall_s'] for r in runs.values()) / 3600:.2f} h of worker time.",
+        _cost_line(runs.values()),
         f"- Hardware: {'; '.join(sorted({r['host'] for r in runs.values()}))}. Latency: "
         f"`{spec.latency_device}` (median of the runs' batch-1 measurements).",
         "",
