@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from nasbench.tables.benchmarks import DATA_DIR
@@ -35,6 +36,7 @@ from nasbench.tables.table_quality import LabelQuality, label_quality
 from nasbench.tables.tablebuild import RECIPE_CHOICES, read_runs
 
 FULL_ROWS = 500 * 3  # architectures x sparsity levels of a full own table
+TARGET = 0.8  # the split-half reliability issue 21 asks of the labels
 SEEDS = (2, 4, 6)
 
 
@@ -43,10 +45,15 @@ def _row(label: str, q: LabelQuality) -> str:
     projected = " | ".join(
         f"{q.predicted_split_half(k // 2):.2f} / {per_run_h * FULL_ROWS * k:.0f} h" for k in SEEDS
     )
+    need = q.seeds_for(TARGET)
+    if math.isfinite(need):
+        to_target = f"{need:.0f} / {per_run_h * FULL_ROWS * need:.0f} h"
+    else:
+        to_target = "never (no spread between architectures)" if need == math.inf else "n/a"
     return (
         f"| {label} | {q.rows} | {q.seeds} | {100 * q.seed_sd:.2f} | {100 * q.seed_sd_top:.2f} | "
         f"{100 * q.spread_sd:.2f} | {q.split_half:.3f} | {q.split_half_top:.3f} | "
-        f"{per_run_h * 3600:.1f} | {projected} |"
+        f"{per_run_h * 3600:.1f} | {projected} | {to_target} |"
     )
 
 
@@ -55,7 +62,7 @@ def report(folder: Path) -> str:
         "| table | rows | seeds | seed sd (pts) | seed sd, best quartile | spread sd (pts) | "
         "split-half tau | split-half tau, best fifth | CPU-s per run | "
         + " | ".join(f"{k} seeds: predicted tau / CPU-h" for k in SEEDS)
-        + " |"
+        + f" | seeds per row for tau {TARGET} / CPU-h |"
     )
     lines = [
         "# Label pilot",
@@ -65,7 +72,10 @@ def report(folder: Path) -> str:
         "means of seeds 0, 2 and seeds 1, 3 (seed 0 against seed 1 for the old tables); the "
         "predicted tau and CPU-hours are for a full table of 500 architectures x 3 sparsity "
         "levels with k seeds per row, split k/2 against k/2 (see "
-        "nasbench/tables/table_quality.py). CPU-s per run is the run's process CPU time "
+        "nasbench/tables/table_quality.py); the last column is the fewest seeds per row whose "
+        f"predicted split-half tau reaches the {TARGET} target, and what such a full table would "
+        "cost (`LabelQuality.seeds_for`; never where the seed means scatter no more than their "
+        "noise explains). CPU-s per run is the run's process CPU time "
         "where recorded (`job_cpu_s`), else the "
         "wall time of its worker: the runs of the first pilot processes, which shared 2 cores "
         "with 3 to 5 other processes, so their cost and the CPU-hours projected from it are "
@@ -205,7 +215,6 @@ def choices(folder: Path) -> dict[str, str]:
 
 
 SESSION_CPU_H = 2 * 3.0  # one 3-hour session on 2 cores
-TARGET = 0.8
 PLOT_SEEDS = (2, 4, 6, 8, 12)
 
 

@@ -82,6 +82,18 @@ class LabelQuality:
         r = self.reliability(seeds_per_half)
         return 2.0 / math.pi * math.asin(r) if math.isfinite(r) else math.nan
 
+    def seeds_for(self, target: float) -> float:
+        """Seeds per row (even: split half against half) at which :meth:`predicted_split_half`
+        reaches ``target``: each half needs ``ceil(noise * r / (between * (1 - r)))`` seeds
+        with ``r = sin(target * pi / 2)``; ``inf`` when the architectures differ by nothing
+        the seeds can resolve (no variance between them), NaN without a measurement."""
+        if not (math.isfinite(self.seed_sd) and math.isfinite(self.spread_sd)):
+            return math.nan
+        r = math.sin(target * math.pi / 2)
+        if self.between_var <= 0:
+            return math.inf
+        return 2.0 * max(1, math.ceil(self.seed_sd**2 * r / (self.between_var * (1 - r))))
+
 
 def _groups(runs: Iterable[dict]) -> dict[tuple[int, float], list[dict]]:
     groups: dict[tuple[int, float], list[dict]] = {}
