@@ -179,6 +179,24 @@ def test_compare_strategies_example(
     assert lines[3].endswith(str(tmp_path / "longer" / "stats.md"))
 
 
+def test_own_table_label_quality_snippet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (DOCS / "tutorials" / "own-table.md").read_text()
+    (argv,) = [a for a in _commands(page) if a[0] == "build-table"]
+    argv = [*argv[: argv.index("--n")], "--n", "4", "--sparsity", "0", "--epochs", "1",
+            "--seeds", "2", "--latency-device", "none", "--out", "chain-small.parquet"]  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    assert cli(argv) == 0
+    capsys.readouterr()
+    (snippet,) = _blocks(page, "python")
+    exec(compile(snippet, "own-table.md", "exec"), {})
+    first, second = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"4 rows with 2\+ seeds: seed sd \d+\.\d\d points, spread \d+\.\d\d, "
+                        r"split-half tau (-?\d\.\d{3}|nan)", first), first  # fmt: skip
+    assert re.fullmatch(r"seeds per row for a split-half tau of 0\.8: (\d+\.0|inf|nan)", second)
+
+
 @pytest.mark.slow
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
     pytest.importorskip("mkdocs")
