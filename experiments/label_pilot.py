@@ -140,14 +140,16 @@ def label(stem: str) -> str:
 
 
 def pilot_tables(folder: Path, space: str = "*") -> list[Path]:
-    """The pilot tables ``<space>-e<epochs>[-layer].parquet`` in ``folder``, by space, then
-    epochs, global pruning first."""
+    """The pilot tables ``<space>-e<epochs>[-layer].parquet`` in ``folder`` (written, or only
+    journaled so far), by space, then epochs, global pruning first."""
 
     def order(p: Path) -> tuple[str, int, bool]:
         name, epochs, scope = parse(p.stem)
         return name, epochs, scope == "layer"
 
-    return sorted(folder.glob(f"{space}-e*.parquet"), key=order)
+    # a table still being built may exist only as its journal (``<name>.parquet.journal``)
+    names = {p.name.split(".parquet")[0] for p in folder.glob(f"{space}-e*.parquet*")}
+    return sorted((folder / f"{name}.parquet" for name in names), key=order)
 
 
 def scope_comparison(folder: Path) -> list[str]:
@@ -164,25 +166,26 @@ def scope_comparison(folder: Path) -> list[str]:
         shared = {r["key"] for r in layer_runs.values()} & {r["key"] for r in global_runs.values()}
         if not shared:
             continue
-        both = [
-            label_quality(r for r in runs.values() if r["key"] in shared)
-            for runs in (global_runs, layer_runs)
-        ]
-        lines.append(
-            f"| {space}, {epochs} epochs | {len(shared)} | "
-            + " | ".join(
-                f"{100 * q.seed_sd:.2f} / {100 * q.seed_sd_top:.2f} / {q.split_half:.3f}"
-                for q in both
+        cells = []
+        for runs in (global_runs, layer_runs):
+            mine = [r for r in runs.values() if r["key"] in shared]
+            q = label_quality(mine)
+            accs = [
+                r["val_acc"] for r in mine if r["status"] == "ok" and math.isfinite(r["val_acc"])
+            ]
+            mean = 100 * sum(accs) / len(accs) if accs else math.nan
+            cells.append(
+                f"{mean:.2f} / {100 * q.seed_sd:.2f} / {100 * q.seed_sd_top:.2f} / "
+                f"{q.split_half:.3f}"
             )
-            + " |"
-        )
+        lines.append(f"| {space}, {epochs} epochs | {len(shared)} | {' | '.join(cells)} |")
     if not lines:
         return []
     return [
         "",
         "Global against layer-wise pruning (Zhu & Gupta's per-layer target, the rebuilt tables' "
-        "scope) on the architectures both pilot tables hold, 4 seeds each: seed sd (pts) / seed "
-        "sd of the best quartile / split-half tau.",
+        "scope) on the architectures both pilot tables hold, 4 seeds each: mean validation "
+        "accuracy (%) / seed sd (pts) / seed sd of the best quartile / split-half tau.",
         "",
         "| pilot | architectures | global | layer-wise |",
         "| --- | --- | --- | --- |",
