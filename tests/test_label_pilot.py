@@ -60,7 +60,9 @@ def test_layer_wise_pilot_tables_sort_after_global_and_are_compared_on_shared_ar
 
 def test_choices_carry_the_measured_numbers_of_every_pilot_table(folder: Path) -> None:
     text = label_pilot.choices(folder)["chain-mnist1d_large"]
-    assert text.startswith("12 epochs, 4 seeds per row, chosen by the label pilot")
+    assert text.startswith(
+        "12 epochs, 4 seeds per row, every layer pruned to the target, chosen by the label pilot"
+    )
     # seeds 0..3 add 0, 1, 2, 3 points: sd 1.29 points; the architectures are perfectly ranked
     assert "6 epochs on 10 architectures: seed sd 1.29 pts" in text
     assert "12 epochs on 10 architectures: seed sd 1.29 pts" in text

@@ -8,14 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 space=$1; n=$2; workers=${3:-1}
+# epochs and pruning scope per space: the label pilot's choice (experiments/label_pilot.py CHOICES);
+# chain was built with every layer pruned to the target, multibranch and hierarchical prune
+# globally (layer-wise pruning cripples their depthwise convolutions: the pilot's scope comparison)
 case $space in
-  chain) params=(--param 'filters=[8, 16, 32, 64]' --param max_layers=6); epochs=12 ;;
-  multibranch) params=(); epochs=12 ;;
-  cell) params=(--param cells_per_stage=1 --param channels=8); epochs=12 ;;
-  hierarchical) params=(--param width=0.5); epochs=12 ;;
+  chain) params=(--param 'filters=[8, 16, 32, 64]' --param max_layers=6); epochs=12; scope=layer ;;
+  multibranch) params=(); epochs=12; scope=global ;;
+  cell) params=(--param cells_per_stage=1 --param channels=8); epochs=12; scope=global ;;
+  hierarchical) params=(--param width=0.5); epochs=12; scope=global ;;
   *) echo "unknown space $space" >&2; exit 2 ;;
 esac
 exec .venv/bin/nasbench build-table "$space" "${params[@]}" --dataset mnist1d_large \
-  --epochs "$epochs" --recipe curve_samples=1000 --recipe 'prune_scope="layer"' --latency-device cpu --sample-seed 0 \
+  --epochs "$epochs" --recipe curve_samples=1000 --recipe "prune_scope=\"$scope\"" --latency-device cpu --sample-seed 0 \
   --n "$n" --sparsity 0,0.5,0.8 --seeds 4 --workers "$workers" \
   --out "results/tables-pending/$space-mnist1d_large.parquet"
