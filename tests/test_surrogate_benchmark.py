@@ -12,6 +12,7 @@ import pytest
 from nasbench.cli.main import main
 from nasbench.core.errors import NasbenchError
 from nasbench.core.registry import evaluators, spaces, surrogates
+from nasbench.core.surrogate import InputKind, Prediction, SurrogateInput, vectors
 from nasbench.engine.runner import run
 from nasbench.engine.suite import parse_suite
 from nasbench.tables import surrogate_benchmark, tablebuild
@@ -127,6 +128,63 @@ def test_cost_and_latency_stay_in_the_recorded_range(toy_table: Path) -> None:
     assert min(costs) >= 5.0 - 1e-9 and max(costs) <= 11.0 + 1e-9  # fake: 5 + index % 7
     assert max(costs) - min(costs) > 3.0  # still a model, not a constant
     assert all(m.latency_ms == pytest.approx(0.5) for m in ms)
+
+
+class Overshoot:
+    """A surrogate that extrapolates without limit: the training mean plus a fixed linear
+    function of the features, centred on the training inputs (answers below and above every
+    label)."""
+
+    input_kind = InputKind.VECTOR
+
+    def fit(self, X: SurrogateInput, y: np.ndarray, rng: np.random.Generator) -> Overshoot:  # noqa: N803
+        x = vectors(X)
+        self.weights = np.linspace(-1.0, 1.0, x.shape[1])
+        self.centre, self.mean = float((x @ self.weights).mean()), float(np.mean(y))
+        return self
+
+    def predict(self, X: SurrogateInput) -> Prediction:  # noqa: N803
+        spread = vectors(X) @ self.weights - self.centre
+        return Prediction(self.mean + spread, np.zeros(len(spread)))
+
+
+def test_label_range_per_level_and_between(toy_table: Path) -> None:
+    data = table_data(load_benchmark(toy_table))
+    ends = {}
+    for level in (0.0, 0.8):
+        at = data.sparsity == level
+        ends[level] = ((data.val[at].min(), data.val[at].max()),
+                       (data.test[at].min(), data.test[at].max()))  # fmt: skip
+        assert data.label_range(level) == ends[level]
+    middle = np.array(data.label_range(0.4))
+    assert np.allclose(middle, (np.array(ends[0.0]) + np.array(ends[0.8])) / 2)
+    assert data.label_range(0.9) == ends[0.8]  # beyond the outer level: the outer one's
+
+
+def test_answers_stay_within_the_tables_labels(toy_table: Path) -> None:
+    """A surrogate that extrapolates answers at most the best label the table recorded at the
+    sparsity (``bound = "table"``, the default); ``"unit"`` keeps its raw answer in [0, 1]."""
+    space = spaces.create("chain", max_layers=3)
+    rng = np.random.default_rng(3)
+    archs = [space.sample(rng) for _ in range(300)]
+    data = table_data(load_benchmark(toy_table))
+    made = {b: evaluators.create("surrogate", space=space, benchmark=str(toy_table), bound=b,
+                                 surrogate="tests.test_surrogate_benchmark:Overshoot",
+                                 sparsity=0.8, noise=False)
+            for b in ("table", "unit")}  # fmt: skip
+    raw, bounded = (made[b].evaluate_many(archs) for b in ("unit", "table"))
+    (val_low, val_high), (test_low, test_high) = data.label_range(0.8)
+    assert raw["val"].max() > val_high + 0.1 and raw["val"].min() < val_low - 0.1
+    assert np.array_equal(bounded["val"], np.clip(raw["val"], val_low, val_high))
+    assert np.array_equal(bounded["test"], np.clip(raw["test"], test_low, test_high))
+    inside = (raw["val"] > val_low) & (raw["val"] < val_high)
+    assert 0 < inside.sum() < len(archs)  # the clip changes only what lies outside
+    top = archs[int(np.argmax(raw["val"]))]
+    m = {b: made[b].evaluate(top, 2.0, np.random.default_rng(0)) for b in made}
+    assert m["table"].val_acc == val_high and m["table"].test_acc == test_high
+    assert m["unit"].val_acc == 1.0  # the raw answer, clipped only to a valid accuracy
+    with pytest.raises(NasbenchError, match=r"bound.*'label'.*valid: table, unit"):
+        evaluators.create("surrogate", space=space, benchmark=str(toy_table), bound="label")
 
 
 def test_evaluator_refuses_bad_settings(toy_table: Path) -> None:

@@ -123,6 +123,22 @@ class TableData:
             return None
         return np.asarray(pq.read_table(self.table.path, columns=[name])[name].to_numpy(), float)
 
+    def label_range(self, sparsity: float) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The (lowest, highest) validation and test labels (seed means, fractions) the table
+        records at ``sparsity``: at a recorded level that level's rows, between two levels
+        linearly interpolated, beyond the outer levels the outer one's. What a surrogate
+        benchmark bounds its answers to (``bound = "table"``: a surrogate knows no accuracy
+        its table never recorded). Pure."""
+        levels = np.array(sorted({round(float(s), 6) for s in self.sparsity}))
+        at_level = [np.isclose(self.sparsity, level, atol=1e-6) for level in levels]
+
+        def ends(values: np.ndarray) -> tuple[float, float]:
+            low = np.interp(sparsity, levels, [values[m].min() for m in at_level])
+            high = np.interp(sparsity, levels, [values[m].max() for m in at_level])
+            return float(low), float(high)
+
+        return ends(self.val), ends(self.test)
+
     def noise_model(self) -> NoiseModel:
         """The seed-to-seed spread of validation accuracy as a function of an architecture's
         validation accuracy and the sparsity level (:func:`fit_noise_model` on this table's
