@@ -112,3 +112,39 @@ def test_retrain_trains_each_groups_best_final_incumbent(
     every = retrain.jobs(out, top=0, seeds=1)  # --top 0: every run's final incumbent
     per_group = {(j.strategy, j.arch): j.found for j in every}
     assert sum(per_group.values()) == 4  # 2 strategies x 2 seeds, one final incumbent each
+
+
+def test_answers_beyond_the_tables_best_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report splits the retrained architectures at the table's best test label: how many
+    the benchmark answered above it, their retrained mean against as many answered just below,
+    and the tau with the answers as given and bounded to the labels."""
+    table = tmp_path / "toy-chain.parquet"
+    monkeypatch.setattr(tablebuild, "train_run", fake_run)
+    build_table(SPEC, table, n=12, sparsities=(0.0, 0.8), seeds=1)
+    data = retrain.table_data(retrain.load_benchmark(table))
+    best = data.label_range(0.8)[1][1]
+    answers = [
+        best + 0.03,
+        best + 0.02,
+        best + 0.01,
+        best - 0.01,
+        best - 0.02,
+        best - 0.03,
+        best - 0.2,
+    ]
+    real = [0.97, 0.96, 0.95, 0.90, 0.91, 0.80, 0.5]
+    rows = [{"task": "toy", "strategy": "random", "arch": f"a{i}", "sparsity": 0.8,
+             "benchmark": str(table), "bench_test": b, "test_acc": r - d, "seed": k}
+            for i, (b, r) in enumerate(zip(answers, real, strict=True))
+            for k, d in enumerate((0.01, -0.01))]  # fmt: skip
+    line = retrain.beyond_table(rows)[-1].split(" | ")
+    assert line[0] == "| toy" and float(line[1]) == pytest.approx(best * 100, abs=0.005)
+    assert line[2] == "3 of 7"
+    assert float(line[3]) == pytest.approx(96.0) and float(line[4]) == pytest.approx(87.0)
+    assert float(line[5]) == pytest.approx(1.0)  # in the answers' order
+    as_given, bounded = (float(x) for x in line[6].rstrip(" |").split(" / "))
+    assert as_given == pytest.approx(19 / 21, abs=1e-3)  # one discordant pair of 21
+    assert bounded < as_given  # the three above tie at the label
+    assert retrain.beyond_table(rows[:4]) == []  # fewer than 3 architectures: no row

@@ -162,8 +162,8 @@ def test_label_range_per_level_and_between(toy_table: Path) -> None:
 
 
 def test_answers_stay_within_the_tables_labels(toy_table: Path) -> None:
-    """A surrogate that extrapolates answers at most the best label the table recorded at the
-    sparsity (``bound = "table"``, the default); ``"unit"`` keeps its raw answer in [0, 1]."""
+    """With ``bound = "table"`` a surrogate that extrapolates answers at most the best label the
+    table recorded at the sparsity; ``"unit"``, the default, keeps its raw answer in [0, 1]."""
     space = spaces.create("chain", max_layers=3)
     rng = np.random.default_rng(3)
     archs = [space.sample(rng) for _ in range(300)]
@@ -173,6 +173,15 @@ def test_answers_stay_within_the_tables_labels(toy_table: Path) -> None:
                                  sparsity=0.8, noise=False)
             for b in ("table", "unit")}  # fmt: skip
     raw, bounded = (made[b].evaluate_many(archs) for b in ("unit", "table"))
+    default = evaluators.create(
+        "surrogate",
+        space=space,
+        benchmark=str(toy_table),
+        sparsity=0.8,
+        surrogate="tests.test_surrogate_benchmark:Overshoot",
+        noise=False,
+    )
+    assert np.array_equal(default.evaluate_many(archs)["val"], raw["val"])
     (val_low, val_high), (test_low, test_high) = data.label_range(0.8)
     assert raw["val"].max() > val_high + 0.1 and raw["val"].min() < val_low - 0.1
     assert np.array_equal(bounded["val"], np.clip(raw["val"], val_low, val_high))
@@ -183,7 +192,7 @@ def test_answers_stay_within_the_tables_labels(toy_table: Path) -> None:
     m = {b: made[b].evaluate(top, 2.0, np.random.default_rng(0)) for b in made}
     assert m["table"].val_acc == val_high and m["table"].test_acc == test_high
     assert m["unit"].val_acc == 1.0  # the raw answer, clipped only to a valid accuracy
-    with pytest.raises(NasbenchError, match=r"bound.*'label'.*valid: table, unit"):
+    with pytest.raises(NasbenchError, match=r"bound.*'label'.*valid: unit, table"):
         evaluators.create("surrogate", space=space, benchmark=str(toy_table), bound="label")
 
 
