@@ -83,7 +83,8 @@ def permutation_p(nodes: list[tuple[str, str, str]], draws: int = 10000) -> floa
     seconds = [np.array([b for c, _, b in nodes if c == cell]) for cell in cells]
     hits = 0
     for _ in range(draws):
-        count = sum(int((f == rng.permutation(sec)).sum()) for f, sec in zip(firsts, seconds))
+        pairs = zip(firsts, seconds, strict=True)
+        count = sum(int((f == rng.permutation(sec)).sum()) for f, sec in pairs)
         hits += count >= observed
     return (hits + 1) / (draws + 1)
 
