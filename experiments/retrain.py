@@ -18,7 +18,7 @@ then per task the Kendall tau between the benchmark's test answer and the retrai
 answers against the same runs' retrained accuracy (each architecture weighted by the number of
 runs that ended on it).
 
-    python -m experiments.retrain run DIR [--top 1] [--seeds 1] [--workers 2]
+    python -m experiments.retrain run DIR [--top 1] [--seeds 1] [--workers 2] [--tasks A,B]
     python -m experiments.retrain report DIR
 """
 
@@ -65,11 +65,12 @@ class Job:
         return (self.task, self.strategy, self.arch, self.seed)
 
 
-def jobs(folder: Path, top: int, seeds: int) -> list[Job]:
-    """The trainings a results folder asks for, grouped and ranked as the module says."""
+def jobs(folder: Path, top: int, seeds: int, tasks: frozenset[str] | None = None) -> list[Job]:
+    """The trainings a results folder asks for, grouped and ranked as the module says; only
+    the runs of ``tasks`` when given (the finished tasks of a suite still running)."""
     finals: dict[tuple[str, str], list[tuple[float, float, str, float, str]]] = defaultdict(list)
     for table, meta in read_runs(folder):
-        if not table.num_rows:
+        if not table.num_rows or (tasks is not None and meta.task not in tasks):
             continue
         config = json.loads(meta.config_json)
         params = dict(config["task"].get("evaluator_params", []))
@@ -117,13 +118,14 @@ def train(job: Job) -> dict:
     return {"source": "table" if recorded else "trained", **{k: run[k] for k in kept}}
 
 
-def run(folder: Path, top: int, seeds: int, workers: int) -> None:
+def run(folder: Path, top: int, seeds: int, workers: int,
+        tasks: frozenset[str] | None = None) -> None:  # fmt: skip
     """Train what :func:`jobs` asks for and is not yet in ``retrain.jsonl``; an architecture
     several strategies found is trained once (training is a function of the architecture,
     sparsity and seed) and recorded for each of them."""
     path = folder / "retrain.jsonl"
     done = {(r["task"], r["strategy"], r["arch"], r["seed"]) for r in read_lines(path)}
-    todo = [j for j in jobs(folder, top, seeds) if j.key not in done]
+    todo = [j for j in jobs(folder, top, seeds, tasks) if j.key not in done]
     same: dict[tuple, list[Job]] = defaultdict(list)
     for job in todo:
         same[(job.benchmark, job.arch, job.sparsity, job.seed)].append(job)
@@ -318,11 +320,13 @@ def main() -> None:
     r.add_argument("--top", type=int, default=1)
     r.add_argument("--seeds", type=int, default=1)
     r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--tasks", help="comma-separated task labels (default: every task)")
     p = sub.add_parser("report")
     p.add_argument("folder", type=Path)
     args = parser.parse_args()
     if args.cmd == "run":
-        run(args.folder, args.top, args.seeds, args.workers)
+        tasks = frozenset(args.tasks.split(",")) if args.tasks else None
+        run(args.folder, args.top, args.seeds, args.workers, tasks)
     print(report(args.folder), end="")
 
 
