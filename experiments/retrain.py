@@ -69,7 +69,12 @@ def jobs(folder: Path, top: int, seeds: int, tasks: frozenset[str] | None = None
     """The trainings a results folder asks for, grouped and ranked as the module says; only
     the runs of ``tasks`` when given (the finished tasks of a suite still running)."""
     finals: dict[tuple[str, str], list[tuple[float, float, str, float, str]]] = defaultdict(list)
-    for table, meta in read_runs(folder):
+    records = read_runs(folder)
+    unknown = sorted((tasks or frozenset()) - {meta.task for _, meta in records})
+    if unknown:
+        known = ", ".join(sorted({meta.task for _, meta in records})) or "none"
+        raise SystemExit(f"no runs of task {', '.join(unknown)} in {folder} (tasks: {known})")
+    for table, meta in records:
         if not table.num_rows or (tasks is not None and meta.task not in tasks):
             continue
         config = json.loads(meta.config_json)

@@ -64,7 +64,8 @@ def test_retrain_trains_each_groups_best_final_incumbent(
         assert (job.bench_val, job.arch) == max(finals)  # the better seed's final incumbent
         assert job.sparsity == 0.8 and job.benchmark == str(table)
     assert retrain.jobs(out, top=1, seeds=2, tasks=frozenset({"toy"})) == jobs
-    assert retrain.jobs(out, top=1, seeds=2, tasks=frozenset({"other"})) == []
+    with pytest.raises(SystemExit, match=r"no runs of task other in .* \(tasks: toy\)"):
+        retrain.jobs(out, top=1, seeds=2, tasks=frozenset({"other"}))
     two = retrain.jobs(out, top=2, seeds=1)
     assert {j.rank for j in two} == {0, 1} and len({(j.strategy, j.arch) for j in two}) == 4
 
