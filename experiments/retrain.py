@@ -312,7 +312,7 @@ def report(folder: Path) -> str:
         text += (
             f"\nKendall tau between benchmark and real validation accuracy of these best "
             f"incumbents: undefined, the benchmark gave every one {bench[0] * 100:.2f} "
-            f"({len(bench)} architectures; the surrogate's draws are capped at 100%)\n"
+            f"({len(bench)} groups; the surrogate's draws are capped at 100%)\n"
         )
     elif len(bench) > 2:
         tau = kendalltau(bench, real).statistic
