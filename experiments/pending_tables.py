@@ -1,7 +1,8 @@
 """Books for a benchmark table that grows outside the package (issue 6): progress against its
 plan, folding journals in, the move into ``nasbench/data/``, and the suites' budgets.
 
-    python -m experiments.pending_tables status [--write] [--plan N,MULTI,SEEDS]  # progress
+    python -m experiments.pending_tables status [--write] [--plan N,MULTI,SEEDS]  # progress,
+        # and the label quality per sparsity level
     python -m experiments.pending_tables compact            # fold journals in, rewrite datasheets
     python -m experiments.pending_tables fold [--force]     # complete tables -> nasbench/data/
     python -m experiments.pending_tables medians [TABLE ...] [--write]  # the suites' budgets
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -47,7 +49,7 @@ import pyarrow.parquet as pq
 
 from nasbench.core.errors import NasbenchError
 from nasbench.core.jsonl import read_lines
-from nasbench.tables.table_quality import run_cpu_s
+from nasbench.tables.table_quality import label_quality, run_cpu_s
 from nasbench.tables.tablebuild import (
     RunId,
     datasheet,
@@ -131,6 +133,33 @@ def report(items: list[Progress]) -> str:
             f"| {p.name} | {p.archs} | {p.runs} | {p.done}/{p.planned} | {p.left} | "
             f"{p.run_s:.1f} | {p.core_hours_left:.2f} |"
         )
+    return "\n".join(lines)
+
+
+def level_quality(name: str, runs: list[dict]) -> list[str]:
+    """Rows of the per-level label table of one table's ``runs``: at each sparsity level the
+    multi-seed rows, the seed sd and the spread of the seed means (points), the split-half tau
+    (all rows, best fifth) and the seeds per row a split-half tau of 0.8 would take
+    (:class:`~nasbench.tables.table_quality.LabelQuality`; ``never`` without spread between the
+    architectures, ``n/a`` with fewer than 3 multi-seed rows)."""
+    lines = []
+    for level in sorted({float(r["sparsity"]) for r in runs}):
+        q = label_quality([r for r in runs if abs(float(r["sparsity"]) - level) < 1e-9])
+        need = q.seeds_for(0.8)
+        seeds = "never" if math.isinf(need) else "n/a" if math.isnan(need) else f"{need:.0f}"
+        lines.append(f"| {name} | {level:g} | {q.rows} | {q.seed_sd * 100:.2f} | "
+                     f"{q.spread_sd * 100:.2f} | {q.split_half:.3f} | {q.split_half_top:.3f} | "
+                     f"{seeds} |")  # fmt: skip
+    return lines
+
+
+def quality_report(paths: list[Path]) -> str:
+    """The label quality of each table per sparsity level (:func:`level_quality`)."""
+    lines = ["| table | sparsity | rows with 2+ seeds | seed sd (pts) | spread of seed means (pts) "
+             "| split-half tau | best fifth | seeds per row for tau 0.8 |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for path in paths:
+        lines += level_quality(path.stem, list(read_runs(path)[1].values()))
     return "\n".join(lines)
 
 
@@ -305,6 +334,8 @@ def _main(argv: list[str] | None) -> int:
             print(f"{args.quality}: dropped {dropped} rows of the smaller tables")
         return 0
     print(report(items))
+    print()
+    print(quality_report(tables))
     if args.write:
         write_status(args.dir / "README.md", status_paragraph(items, date.today()))
     return 0

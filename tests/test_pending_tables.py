@@ -153,3 +153,34 @@ def test_medians_write_sets_budget_lines_only(pending: Path, tmp_path: Path, cap
     assert pt.set_budgets(suites / "default.toml", {"chain-mnist1d": (10.5, 0.5)}, 50.0) == 0
     assert pt.set_budgets(suites / "default.toml", {"chain-mnist1d": (48.437, 13.68531)}, 50) == 2
     assert "budget = { cost_s = 2420, latency_ms = 13.69 }" in (suites / "default.toml").read_text()
+
+
+def test_label_quality_per_level() -> None:
+    """Per sparsity level: at 0 four architectures 1 point apart, each seed 0.2 points off its
+    mean (both seeds rank them alike); at 0.8 the two seeds rank them in opposite orders around
+    one mean (no spread between architectures: no number of seeds resolves them)."""
+    runs = [
+        {"index": i, "sparsity": level, "seed": k, "status": "ok", "job_cpu_s": 1.0,
+         "val_acc": val}
+        for i in range(4)
+        for k in (0, 1)
+        for level, val in ((0.0, 0.90 + 0.01 * i + (0.002 if k else -0.002)),
+                           (0.8, 0.50 + (0.01 * i if k else -0.01 * i)))
+    ]  # fmt: skip
+    dense, sparse = pt.level_quality("toy", runs)
+    cells = dense.split(" | ")
+    assert cells[:3] == ["| toy", "0", "4"]
+    assert float(cells[3]) == pytest.approx(100 * 0.004 / 2**0.5, abs=0.005)  # seed sd, pts
+    assert float(cells[5]) == 1.0 and dense.endswith("| 2 |")  # alike: the fewest seeds do
+    cells = sparse.split(" | ")
+    assert cells[1] == "0.8" and float(cells[5]) == -1.0 and sparse.endswith("| never |")
+
+
+def test_quality_report_has_a_row_per_table_and_level(pending: Path) -> None:
+    lines = pt.quality_report([pending]).splitlines()
+    assert lines[0].startswith("| table | sparsity | rows with 2+ seeds |") and len(lines) == 4
+    # two architectures with both seeds per level (the second seed read from the journal)
+    assert [line.split(" | ")[:3] for line in lines[2:]] == [
+        ["| chain-mnist1d", "0", "2"], ["| chain-mnist1d", "0.8", "2"],
+    ]  # fmt: skip
+    assert all(line.split(" | ")[5] == "nan" for line in lines[2:])  # a tau needs 3 rows
