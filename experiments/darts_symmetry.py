@@ -34,20 +34,9 @@ RECORDED = Path("results/gradient-mnist1d-v1")
 OUT = NOW / "symmetry.md"
 
 
-def same_op_nodes(arch: str) -> tuple[int, int]:
-    """(nodes whose two operations are equal, nodes) over both cells of a ``cell`` architecture
-    text ``normal=op~i,op~j|...;reduce=...``."""
-    same = total = 0
-    for part in arch.split(";"):
-        for node in part.split("=", 1)[1].split("|"):
-            first, second = (slot.split("~")[0] for slot in node.split(","))
-            same += first == second
-            total += 1
-    return same, total
-
-
 def node_ops(arch: str) -> list[tuple[str, str, str]]:
-    """(cell, first operation, second operation) of every node of a ``cell`` architecture."""
+    """(cell, first operation, second operation) of every node of a ``cell`` architecture text
+    ``normal=op~i,op~j|...;reduce=...``."""
     out = []
     for part in arch.split(";"):
         cell, nodes = part.split("=", 1)
@@ -57,6 +46,12 @@ def node_ops(arch: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def same_op_nodes(arch: str) -> tuple[int, int]:
+    """(nodes whose two operations are equal, nodes) over both cells of a ``cell`` architecture."""
+    nodes = node_ops(arch)
+    return sum(a == b for _, a, b in nodes), len(nodes)
+
+
 def expected_same(nodes: list[tuple[str, str, str]]) -> float:
     """The number of same-operation nodes expected if each node's two operations were drawn
     independently from the operation frequencies of the first and of the second slot (per
@@ -64,7 +59,7 @@ def expected_same(nodes: list[tuple[str, str, str]]) -> float:
     means the repeats come from a preference for a few operations, not from the slots being
     coupled."""
     total = 0.0
-    for cell in {c for c, _, _ in nodes}:
+    for cell in sorted({c for c, _, _ in nodes}):
         mine = [(a, b) for c, a, b in nodes if c == cell]
         firsts = Counter(a for a, _ in mine)
         seconds = Counter(b for _, b in mine)
@@ -90,13 +85,14 @@ def permutation_p(nodes: list[tuple[str, str, str]], draws: int = 10000) -> floa
 
 
 def recorded_nodes(folder: Path, strategies: list[str], tasks: list[str]
-                   ) -> dict[str, list[tuple[str, str, str]]]:  # fmt: skip
-    """Per strategy, the nodes of the final architectures recorded in ``folder``."""
-    out: dict[str, list[tuple[str, str, str]]] = {}
+                   ) -> dict[str, list[list[tuple[str, str, str]]]]:  # fmt: skip
+    """Per strategy, the nodes of each final architecture recorded in ``folder`` (finished
+    runs only), one list per run."""
+    out: dict[str, list[list[tuple[str, str, str]]]] = {}
     for path in sorted((folder / "runs").glob("*.parquet")):
         rows = pq.read_table(path, columns=["task", "strategy", "arch"]).to_pylist()
         if rows and rows[0]["strategy"] in strategies and rows[0]["task"] in tasks:
-            out.setdefault(rows[0]["strategy"], []).extend(node_ops(rows[-1]["arch"]))
+            out.setdefault(rows[0]["strategy"], []).append(node_ops(rows[-1]["arch"]))
     return out
 
 
@@ -105,14 +101,10 @@ def recorded(
 ) -> dict[str, tuple[int, int, int]]:
     """Per strategy, (same-op nodes, nodes, runs) over the final architectures recorded in
     ``folder`` (finished runs only)."""
-    out: dict[str, tuple[int, int, int]] = {}
-    for path in sorted((folder / "runs").glob("*.parquet")):
-        rows = pq.read_table(path, columns=["task", "strategy", "arch"]).to_pylist()
-        if rows and rows[0]["strategy"] in strategies and rows[0]["task"] in tasks:
-            s, t = same_op_nodes(rows[-1]["arch"])
-            a, b, n = out.get(rows[0]["strategy"], (0, 0, 0))
-            out[rows[0]["strategy"]] = (a + s, b + t, n + 1)
-    return out
+    return {
+        strategy: (sum(a == b for run in runs for _, a, b in run), sum(map(len, runs)), len(runs))
+        for strategy, runs in recorded_nodes(folder, strategies, tasks).items()
+    }
 
 
 def chance(space_params: dict, n: int = 2000) -> tuple[int, int]:
@@ -147,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         "frequencies | p (shuffled second slots) | runs before | same-op nodes, before |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    nodes = recorded_nodes(NOW, strategies, tasks)
+    nodes = {s: [n for run in runs for n in run]
+             for s, runs in recorded_nodes(NOW, strategies, tasks).items()}  # fmt: skip
     for strategy in strategies:
         n_same, n_total, n_runs = now.get(strategy, (0, 0, 0))
         b_same, b_total, b_runs = before.get(strategy, (0, 0, 0))
